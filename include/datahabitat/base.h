@@ -1,0 +1,100 @@
+/*
+ * base.h - result codes, error details and string views shared by the whole library.
+ *
+ * Every function of libdatahabitat that can fail returns an int result code (DH_OK on
+ * success) and, when the caller passes a dh_error, fills it with the detail: for input
+ * problems the file, line, column, field, what was expected and what was found.
+ * The result-code table is an X-macro so that the name, the French message for people,
+ * the HTTP status and the CLI exit code are defined once, in one place.
+ */
+#ifndef DATAHABITAT_BASE_H
+#define DATAHABITAT_BASE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* X(NAME, French message, HTTP status, CLI exit code) */
+#define DH_RESULT_MAP(X)                                                              \
+	X(OK, "succès", 200, 0)                                                          \
+	X(EOF, "fin des données", 200, 0)                                                \
+	X(NOMEM, "mémoire insuffisante", 503, 3)                                         \
+	X(INVAL, "argument invalide", 400, 2)                                            \
+	X(IO, "erreur d'entrée-sortie", 500, 2)                                          \
+	X(NOTFOUND, "introuvable", 404, 2)                                               \
+	X(EXISTS, "existe déjà", 409, 1)                                                 \
+	X(PARSE, "données mal formées", 400, 1)                                          \
+	X(TOOBIG, "limite de taille dépassée", 413, 1)                                   \
+	X(ENCODING, "encodage de caractères invalide", 400, 1)                           \
+	X(INVALID_DATA, "données non conformes", 422, 1)                                 \
+	X(REFUSED, "livraison refusée", 422, 1)                                          \
+	X(STORE, "erreur de la base de données", 500, 3)                                 \
+	X(CORRUPT, "données stockées corrompues", 500, 3)                                \
+	X(DENIED, "accès refusé", 403, 4)                                                \
+	X(AUTH, "authentification requise", 401, 4)                                      \
+	X(CONFLICT, "conflit avec l'état courant", 409, 1)                               \
+	X(INTERNAL, "erreur interne", 500, 3)
+
+enum dh_result {
+#define DH_RESULT_ENUM(name, msg, http, exitcode) DH_##name,
+	DH_RESULT_MAP(DH_RESULT_ENUM)
+#undef DH_RESULT_ENUM
+	DH_RESULT_COUNT
+};
+
+/* Symbolic name of a result code ("DH_NOMEM"); "DH_UNKNOWN" for an out-of-range value. */
+const char *dh_result_name(int code);
+/* French message of a result code, for people. Never NULL. */
+const char *dh_result_message(int code);
+/* HTTP status a server should answer with for this code. */
+int dh_result_http_status(int code);
+/* Exit status the CLI uses for this code. */
+int dh_result_exit_code(int code);
+
+/*
+ * A borrowed view of bytes: not NUL-terminated, owned by whoever produced it.
+ * The producer's header says how long the view stays valid.
+ */
+typedef struct dh_str {
+	const char *ptr; /* first byte; may be NULL when len is 0 */
+	size_t len;      /* number of bytes */
+} dh_str;
+
+#define DH_STR_LIT(s) ((dh_str){ (s), sizeof(s) - 1 })
+
+/* Byte-wise equality of a view and a NUL-terminated string. */
+int dh_str_eq(dh_str a, const char *b);
+
+/*
+ * Detail of a failure. Caller-owned, fixed size, no heap: safe to keep and copy.
+ * Fields that do not apply are 0 / empty. Text is UTF-8, truncated to fit.
+ */
+typedef struct dh_error {
+	int code;           /* enum dh_result, DH_OK when no error */
+	uint64_t line;      /* 1-based line in the input, 0 if not about input */
+	uint32_t column;    /* 1-based column (field number in a record), 0 if unknown */
+	char file[256];     /* input file or object the error is about */
+	char field[64];     /* field name, e.g. "DEPCOM" */
+	char expected[128]; /* what was expected, in French */
+	char found[128];    /* what was found (the offending value, truncated) */
+	char message[512];  /* full French sentence for people */
+} dh_error;
+
+/* Reset an error to DH_OK and empty strings. Accepts NULL. */
+void dh_error_clear(dh_error *err);
+
+/*
+ * Set err->code and err->message (printf format) and return code, so a caller can
+ * write `return dh_error_set(err, DH_IO, "lecture de « %s » impossible", path);`.
+ * Other fields are left as they are. err may be NULL: the code is still returned.
+ */
+int dh_error_set(dh_error *err, int code, const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 3, 4)))
+#endif
+	;
+
+/* Copy a NUL-terminated string or a view into a fixed buffer, truncating on a UTF-8 boundary. */
+void dh_strlcpy(char *dst, size_t size, const char *src);
+void dh_strlcpy_view(char *dst, size_t size, dh_str src);
+
+#endif

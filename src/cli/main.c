@@ -1,0 +1,75 @@
+/*
+ * main.c - entry point of the datahabitat CLI: finds the subcommand in the dispatch
+ * table and runs it. Each subcommand lives in its own cmd_<name>.c.
+ */
+#include "cli.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+static const cli_command commands[] = {
+	{ "validate", cmd_validate, "valider un fichier de patrimoine (RPLS) et produire un rapport" },
+	{ "gen", cmd_gen, "générer des données synthétiques (tests, démonstration, mesures)" },
+};
+
+void cli_errorf(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("datahabitat: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int cli_report_error(const dh_error *err)
+{
+	const char *msg = err->message[0] ? err->message : dh_result_message(err->code);
+	if (err->file[0] && err->line)
+		cli_errorf("%s:%llu:%u: %s", err->file, (unsigned long long)err->line, err->column, msg);
+	else if (err->file[0])
+		cli_errorf("%s: %s", err->file, msg);
+	else
+		cli_errorf("%s", msg);
+	return dh_result_exit_code(err->code);
+}
+
+int cli_wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static void usage(FILE *out)
+{
+	fputs("usage : datahabitat <commande> [options]\n\nCommandes :\n", out);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
+	fputs("\n« datahabitat <commande> --help » décrit les options d'une commande.\n", out);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return CLI_EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return CLI_EXIT_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+		printf("datahabitat %s\n", DH_VERSION);
+		return CLI_EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
+	cli_errorf("« %s » n'est pas une commande ; voir « datahabitat --help »", argv[1]);
+	return CLI_EXIT_USAGE;
+}

@@ -1,0 +1,58 @@
+/*
+ * testutil.h - shared helpers for the cmocka unit tests: paths into the source tree,
+ * temporary directories and files.
+ */
+#ifndef DH_TESTUTIL_H
+#define DH_TESTUTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Path of a file of the source tree: dh_src_path("data/ref") (static buffer, one at a time). */
+static inline const char *dh_src_path(const char *rel)
+{
+	static char buf[4096];
+	snprintf(buf, sizeof(buf), "%s/%s", DH_SOURCE_DIR, rel);
+	return buf;
+}
+
+/* A fresh temporary directory (caller frees the string; the directory is left for inspection
+ * only if the test fails: call dh_rmtree at the end). */
+static inline char *dh_tmpdir(void)
+{
+	char tmpl[] = "/tmp/dhtest-XXXXXX";
+	char *d = mkdtemp(tmpl);
+	assert_non_null(d);
+	return strdup(d);
+}
+
+static inline void dh_rmtree(char *dir)
+{
+	char cmd[4200];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+	free(dir);
+}
+
+/* Write `len` bytes to `dir/name` and return the path (caller frees). */
+static inline char *dh_write_file(const char *dir, const char *name, const void *data, size_t len)
+{
+	size_t n = strlen(dir) + strlen(name) + 2;
+	char *path = malloc(n);
+	assert_non_null(path);
+	snprintf(path, n, "%s/%s", dir, name);
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(data, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+	return path;
+}
+
+#endif
