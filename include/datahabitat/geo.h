@@ -17,7 +17,7 @@ typedef struct dh_geo dh_geo;
 typedef struct dh_commune {
 	char code[6];        /* COG code, 5 chars */
 	char departement[4]; /* 2 or 3 chars */
-	char region[3];      /* 2 chars */
+	char region[4];      /* 2 chars, 3 for the overseas collectivities (975, 977...) */
 	char epci[10];       /* SIREN of its EPCI à fiscalité propre, "" if none (islands) */
 	const char *name;    /* UTF-8, owned by the dh_geo */
 	uint32_t population; /* municipal population, 0 if unknown */
@@ -25,11 +25,20 @@ typedef struct dh_commune {
 	const char (*postcodes)[6]; /* npostcodes codes of 5 chars, owned by the dh_geo */
 } dh_commune;
 
+/*
+ * A code that is not (or no longer only) a current commune but maps to one. Kinds:
+ * 'D' commune déléguée and 'A' commune associée (of a commune nouvelle: the code is a former
+ * commune, worth a warning); 'M' arrondissement municipal of Paris, Lyon or Marseille
+ * (75101..75120, 69381..69389, 13201..13216: a valid current subdivision, not a former
+ * commune: callers should attach it to its commune without a "former commune" warning);
+ * 'F' older code of a merged or renumbered commune that kept no delegated commune
+ * (name empty: the source gives none).
+ */
 typedef struct dh_former_commune {
-	char code[6];     /* former (delegated or associated) commune code */
-	const char *name; /* its name */
+	char code[6];     /* the code, 5 chars */
+	const char *name; /* its name, "" for kind 'F'; owned by the dh_geo */
 	int32_t current;  /* index of the current commune it belongs to */
-	char kind;        /* 'D' commune déléguée, 'A' commune associée */
+	char kind;        /* 'D', 'A', 'M' or 'F' (see above) */
 } dh_former_commune;
 
 typedef struct dh_area {
@@ -92,10 +101,20 @@ int dh_geo_postcode_matches(const dh_geo *geo, int32_t commune, dh_str postcode)
 /*
  * Load a QPV list in the official 2024 layout (`Code quartier;Quartier prioritaire;...`
  * with the commune codes column), adding its neighbourhoods to geo (replacing any loaded
- * before). Commune codes are resolved through former communes. Returns DH_OK, DH_IO,
- * DH_PARSE (err: file, line, column, field, expected), DH_NOMEM.
+ * before, and only when the whole list loaded: on error geo keeps its previous list). Commune
+ * codes are resolved through former communes. Columns are found by name (see data/ref/README.md
+ * for the names recognised, including the ANCT `code_qp;lib_qp;...;insee_com` export).
+ * Returns DH_OK, DH_NOTFOUND (no such file), DH_IO, DH_PARSE (err: file, line, column, field,
+ * expected, found), DH_TOOBIG, DH_NOMEM.
  * Not thread-safe: call before sharing geo.
  */
 int dh_geo_load_qpv(dh_geo *geo, const char *path, dh_error *err);
+
+/*
+ * Same as dh_geo_load_qpv() on bytes in memory (an upload, a fuzz input); `name` is used
+ * in err->file. The bytes are only read during the call.
+ */
+int dh_geo_load_qpv_mem(dh_geo *geo, const void *data, size_t len, const char *name,
+			dh_error *err);
 
 #endif
