@@ -11,6 +11,15 @@
  * Every record carries its 1-based starting line so that callers can report
  * positions; field numbers (1-based) are the "column" of reports.
  *
+ * Details callers can rely on: line breaks are LF, CRLF or a lone CR (as record ends
+ * and, for line numbers, inside quoted fields); blank lines are never returned; a quote
+ * opens a quoted field only as its first byte; text after a closing quote is kept
+ * (DH_CSV_BAD_QUOTE). Fields are always valid UTF-8: in a UTF-8 input each invalid
+ * byte becomes U+FFFD (DH_CSV_BAD_UTF8); the Windows-1252 bytes left undefined (0x81
+ * 0x8D 0x8F 0x90 0x9D) become the C1 controls U+0081..., as in the WHATWG Encoding
+ * Standard. NUL bytes are kept (DH_CSV_NUL_BYTE). max_record counts input bytes,
+ * terminator excluded; a truncated field is cut on a UTF-8 character boundary.
+ *
  * Thread safety: a dh_csv is used by one thread at a time; distinct readers are
  * independent.
  */
