@@ -632,6 +632,10 @@ int dh_cube_builder_finish(dh_cube_builder *b, dh_cube **out, dh_error *err)
 	if (!cube)
 		return fail(err, DH_NOMEM, "mémoire insuffisante");
 	atomic_init(&cube->refs, 1);
+	if (pthread_mutex_init(&cube->date_lock, NULL) != 0) {
+		free(cube);
+		return fail(err, DH_NOMEM, "ressources insuffisantes");
+	}
 	cube->nrows = n;
 
 	/* Commune order: (région, département, code); unknown commune rows go last. */
@@ -794,7 +798,10 @@ int dh_cube_builder_finish(dh_cube_builder *b, dh_cube **out, dh_error *err)
 	free(rank);
 	free(start);
 	free(perm);
-	if (cube_cache_build(cube) != DH_OK) {
+	/* The latest validity date is the usual reference date (the last delivery): its
+	 * commune counters are computed now so that its first query is already fast. */
+	if (cube_cache_build(cube) != DH_OK ||
+	    (cube->ndates && cube_dateplan_warm(cube, cube->dates[cube->ndates - 1]) != DH_OK)) {
 		cube_free(cube);
 		return fail(err, DH_NOMEM, "mémoire insuffisante");
 	}
@@ -845,6 +852,8 @@ static void cube_free(dh_cube *cube)
 	free(cube->epci_communes);
 	free(cube->epci_first);
 	cube_cache_free(&cube->cache);
+	cube_dateplans_free(cube);
+	pthread_mutex_destroy(&cube->date_lock);
 	free(cube);
 }
 
@@ -867,5 +876,5 @@ size_t dh_cube_row_count(const dh_cube *cube)
 
 size_t dh_cube_memory(const dh_cube *cube)
 {
-	return cube->memory;
+	return cube->memory + cube_dateplans_memory(cube);
 }

@@ -7,6 +7,7 @@
 
 #include "datahabitat/cube.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 
 /* Categorical columns: one byte per row, code into a per-column dictionary (0 = absent). */
@@ -74,6 +75,16 @@ typedef struct cube_cache {
 	uint8_t *mask_bits;                    /* per row, bit m: static part of mask m holds */
 } cube_cache;
 
+/*
+ * Per reference date, the counters of the default plan (every indicator, no filter) summed
+ * per commune (cube_query.c): a geographic table without filter is then a sum of commune
+ * blocks, without reading the rows. Built once per date under date_lock (eagerly at build
+ * time for the latest validity date), immutable afterwards, reference-counted so that an
+ * evicted entry stays valid for the queries still reading it.
+ */
+#define CUBE_DATE_SLOTS 2
+typedef struct cube_dateplan cube_dateplan;
+
 struct dh_cube {
 	atomic_long refs;
 	size_t nrows;
@@ -108,6 +119,10 @@ struct dh_cube {
 	uint32_t *epci_first;    /* nepcis + 1 offsets into epci_communes */
 
 	cube_cache cache;
+
+	pthread_mutex_t date_lock;                   /* guards dateplans and date_next */
+	cube_dateplan *dateplans[CUBE_DATE_SLOTS];   /* per-date commune counters, or NULL */
+	unsigned date_next;                          /* slot replaced next (round robin) */
 };
 
 /* Month index of a yyyymmdd date: (year - 1800) * 12 + month, 0 when out of 1800..2140. */
@@ -122,6 +137,13 @@ static inline uint16_t cube_month_index(int32_t date)
 /* Fill cube->cache (cube_query.c). Returns DH_OK or DH_NOMEM. */
 int cube_cache_build(dh_cube *cube);
 void cube_cache_free(cube_cache *cache);
+
+/* Build the per-date commune counters of `date` now (cube not yet shared). DH_OK or DH_NOMEM. */
+int cube_dateplan_warm(dh_cube *cube, int32_t date);
+/* Drop every per-date entry (when the cube is freed). */
+void cube_dateplans_free(dh_cube *cube);
+/* Bytes held by the per-date entries. Thread-safe. */
+size_t cube_dateplans_memory(const dh_cube *cube);
 
 /* Epoch of a date: number of distinct validity bounds <= date. */
 uint16_t cube_epoch(const dh_cube *cube, int32_t date);

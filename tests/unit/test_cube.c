@@ -675,6 +675,108 @@ static void test_random_cross_check(void **state)
 	dh_cube_release(c);
 }
 
+/* Exactly equal (NaN equal to NaN): both paths add the same integer counters. */
+static void assert_same_tables(const dh_cube_table *a, const dh_cube_table *b, const char *what)
+{
+	assert_int_equal(a->nrows, b->nrows);
+	assert_int_equal(a->ncols, b->ncols);
+	for (size_t i = 0; i < a->nrows; i++) {
+		assert_string_equal(a->codes[i], b->codes[i]);
+		assert_string_equal(a->names[i], b->names[i]);
+		for (size_t j = 0; j < a->ncols; j++) {
+			assert_ptr_equal(a->columns[j], b->columns[j]);
+			double x = dh_cube_table_value(a, i, j), y = dh_cube_table_value(b, i, j);
+			if (!(x == y || (isnan(x) && isnan(y))))
+				fail_msg("%s: row %s, %s: %.17g != %.17g", what, a->codes[i],
+					 a->columns[j]->id, x, y);
+		}
+	}
+}
+
+/*
+ * Geographic tables without filter come from per-date commune counters (cached, built at
+ * the cube's latest date or on the first whole table of a date); with a filter, rows are
+ * scanned. A filter that holds for every row (MODE not in the empty set) takes the scanning
+ * path: both must give the same tables at every level, date, territory and column subset,
+ * including the rows without commune and the dates evicted from the cache.
+ */
+static void test_commune_counters_match_scan(void **state)
+{
+	(void)state;
+	static const char *const modes[] = { "1", "1", "1", "2", "3", "4", "5", "9", "" };
+	static const char *const classes[] = { "A", "C", "D", "E", "F", "G", "" };
+	static const char *const finans[] = { "10", "12", "13", "51", "53", "" };
+	dh_cube_builder *b = new_builder();
+	for (int i = 0; i < 4000; i++) {
+		int commune = (int)rnd(5) - (rnd(30) == 0 ? 5 : 0); /* some without commune */
+		dh_cube_version v = base_version(commune < 0 ? -1 : commune);
+		v.landlord = (int32_t)rnd(3);
+		v.mode = S(modes[rnd(9)]);
+		v.typeconst = S(rnd(2) ? "C" : "I");
+		v.finan = S(finans[rnd(6)]);
+		v.dpe_energie = S(classes[rnd(7)]);
+		v.dpe_serre = S(classes[rnd(7)]);
+		v.dpedate = rnd(5) ? 20210300 : 19000100;
+		v.qpv = S(rnd(4) ? "2" : "1");
+		v.nbpiece = (int32_t)rnd(8);
+		v.locat = 2010 + (int32_t)rnd(16);
+		v.construct = rnd(10) ? v.locat - (int32_t)rnd(90) : 0;
+		v.bail = (2020 + (int32_t)rnd(6)) * 10000 + (1 + (int32_t)rnd(12)) * 100;
+		v.remlocdate = (2022 + (int32_t)rnd(4)) * 10000 + (1 + (int32_t)rnd(12)) * 100;
+		v.valid_from = 20220101 + 10000 * (int32_t)rnd(4);
+		v.valid_to = rnd(3) == 0 ? v.valid_from + 10000 * (1 + (int32_t)rnd(2)) : 0;
+		v.loyerprinc = rnd(10) == 0 ? 9999 : 100 + rnd(600) + 0.37;
+		v.surfhab = rnd(20) == 0 ? NAN : 15 + rnd(120) + 0.5;
+		add(b, &v);
+	}
+	dh_cube *c = finish(b);
+	dh_predicate all = { .dim = DH_DIM_MODE, .op = DH_OP_NOT_IN, .set = "" };
+	const int32_t dates[] = { 20250101, 20230615, 20240101, 20260101, 20250101, 20231231 };
+	const dh_level levels[] = { DH_LEVEL_ALL, DH_LEVEL_COMMUNE, DH_LEVEL_EPCI,
+				    DH_LEVEL_DEPARTEMENT, DH_LEVEL_REGION };
+	const char *const territories[] = { NULL, NULL, "35238", "243500139", "29", "52" };
+	const dh_level tlevels[] = { 0, 0, DH_LEVEL_COMMUNE, DH_LEVEL_EPCI, DH_LEVEL_DEPARTEMENT,
+				     DH_LEVEL_REGION };
+	int subset[] = { 5, 0, 17, 3, (int)dh_indicator_count() - 1 };
+	for (size_t di = 0; di < sizeof(dates) / sizeof(dates[0]); di++) {
+		for (size_t ti = 1; ti < sizeof(territories) / sizeof(territories[0]); ti++) {
+			/* one territory before and after its date's counters exist */
+			for (size_t li = 0; li < sizeof(levels) / sizeof(levels[0]); li++) {
+				const char *terr = territories[ti] && tlevels[ti] == levels[li]
+							   ? territories[ti] : NULL;
+				if (ti > 1 && !terr)
+					continue;
+				for (int sub = 0; sub < 2; sub++) {
+					dh_cube_query q = { .level = levels[li], .reference_date = dates[di],
+							    .territory = terr,
+							    .indicators = sub ? subset : NULL,
+							    .nindicators = sub ? 5 : 0 };
+					dh_cube_table *fast, *slow;
+					dh_error err;
+					assert_int_equal(dh_cube_query_run(c, &q, &fast, &err), DH_OK);
+					q.filters = &all;
+					q.nfilters = 1;
+					assert_int_equal(dh_cube_query_run(c, &q, &slow, &err), DH_OK);
+					assert_same_tables(fast, slow, dh_level_name(levels[li]));
+					dh_cube_table_free(fast);
+					dh_cube_table_free(slow);
+				}
+			}
+		}
+	}
+	/* errors are the same on both paths */
+	dh_cube_table *t;
+	dh_error err;
+	int bad[] = { 0, 9999 };
+	dh_cube_query q = { .level = DH_LEVEL_COMMUNE, .reference_date = 20250101,
+			    .indicators = bad, .nindicators = 2 };
+	assert_int_equal(dh_cube_query_run(c, &q, &t, &err), DH_INVAL);
+	q = (dh_cube_query){ .level = DH_LEVEL_COMMUNE, .reference_date = 20250101,
+			     .territory = "99999" };
+	assert_int_equal(dh_cube_query_run(c, &q, &t, &err), DH_NOTFOUND);
+	dh_cube_release(c);
+}
+
 /* The territory comes from the official geography; versions come from validated rows. */
 static void test_geo_and_rpls_rows(void **state)
 {
@@ -835,6 +937,7 @@ int main(void)
 		cmocka_unit_test(test_history_as_of),
 		cmocka_unit_test(test_builder_errors),
 		cmocka_unit_test(test_random_cross_check),
+		cmocka_unit_test(test_commune_counters_match_scan),
 		cmocka_unit_test(test_geo_and_rpls_rows),
 		cmocka_unit_test(test_holder_swap_under_readers),
 	};
