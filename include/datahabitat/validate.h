@@ -75,6 +75,8 @@ typedef struct dh_validate_options {
 	dh_layout layout;          /* DH_LAYOUT_AUTO to detect */
 	dh_csv_options csv;        /* reader options (delimiter, encoding, limits) */
 	int reference_year;        /* "no year in the future" is checked against it; 0: current year */
+	uint64_t input_size;       /* total bytes of the input when known, 0 otherwise: sizes the
+				      duplicate-id sets once (dh_validate_file fills it from the file) */
 } dh_validate_options;
 
 typedef struct dh_validate_callbacks {
@@ -87,12 +89,23 @@ typedef struct dh_validate_callbacks {
 } dh_validate_callbacks;
 
 /*
- * Validate `path` ("-" for standard input). geo must be loaded (commune checks).
+ * Validate `path` ("-" for standard input). geo is the loaded geography for the commune
+ * and postcode checks (NULL skips them: tests of the other rules). opt may be NULL
+ * (defaults: detect everything, current year).
  * Returns DH_OK when the file could be read to the end (whatever errors it has:
  * see stats->errors), DH_IO / DH_NOTFOUND when it cannot be read, DH_INVALID_DATA when
- * the file cannot be checked at all (no recognisable layout, missing required columns:
- * the issues say which), DH_NOMEM, or the code a callback returned.
- * stats is filled in all cases (release it with dh_validate_stats_release()).
+ * the file cannot be checked at all (empty file, missing required columns, open-data
+ * layout without header: the issues and err say which), DH_NOMEM, or the code a callback
+ * returned. stats is overwritten and filled in all cases, even on error (release it with
+ * dh_validate_stats_release()); err is filled on failure.
+ *
+ * Issues come in file order: header issues first, then for each record its field issues
+ * in column order, then cross-field, postcode and duplicate issues; on_row comes after the
+ * issues of its row. Duplicate ids are found through 64-bit hashes of the values (memory
+ * about 17 bytes per row and id column); values of the same length never collide.
+ * Inputs of 4 MiB or more (input_size) are parsed by a second thread while the calling
+ * thread checks: callbacks always run on the calling thread, in file order.
+ * Thread safety: independent calls may run concurrently, sharing one geo.
  */
 int dh_validate_file(const char *path, const dh_validate_options *opt, const dh_geo *geo,
 		     const dh_validate_callbacks *cb, dh_validate_stats *stats, dh_error *err);

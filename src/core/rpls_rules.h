@@ -1,0 +1,113 @@
+/*
+ * rpls_rules.h - internal interface between the validator (validate.c), the field rules
+ * of the RPLS layout (rpls_rules.c) and the open-data column mapping (layout_opendata.c).
+ *
+ * Not a public header: the rule codes and labels are public through validate.h
+ * (dh_validate_rule_*); the check functions here are the validator's hot path.
+ */
+#ifndef DH_RPLS_RULES_H
+#define DH_RPLS_RULES_H
+
+#include "datahabitat/rpls.h"
+
+/* Every rule of docs/validation.md, in the order of that document. Index 0 is "no problem". */
+#define DH__RULES(X)                                                                              \
+	X(NONE, "", 0, "")                                                                            \
+	X(EMPTY_FILE, "empty-file", 0, "fichier vide")                                                \
+	X(MISSING_COLUMN, "missing-column", 0, "colonne obligatoire absente")                         \
+	X(DUPLICATE_COLUMN, "duplicate-column", 0, "colonne en double dans l'en-tête")                \
+	X(UNKNOWN_COLUMN, "unknown-column", 1, "colonne inconnue, ignorée")                           \
+	X(TOO_MANY_FIELDS, "too-many-fields", 0, "trop de champs dans l'enregistrement")              \
+	X(TOO_FEW_FIELDS, "too-few-fields", 0, "pas assez de champs dans l'enregistrement")           \
+	X(INVALID_UTF8, "invalid-utf8", 0, "caractères UTF-8 invalides")                              \
+	X(BAD_QUOTE, "bad-quote", 0, "guillemets mal formés")                                         \
+	X(FIELD_TOO_LONG, "field-too-long", 0, "champ trop long pour le lecteur")                     \
+	X(RECORD_TOO_LONG, "record-too-long", 0, "enregistrement trop long pour le lecteur")          \
+	X(NUL_BYTE, "nul-byte", 0, "octet nul dans les données")                                      \
+	X(REQUIRED, "required", 0, "valeur obligatoire absente")                                      \
+	X(LENGTH, "length", 0, "texte trop long")                                                     \
+	X(TYPE, "type", 0, "valeur qui n'est pas du type attendu")                                    \
+	X(CODE_LIST, "code-list", 0, "code hors de la liste admise")                                  \
+	X(RANGE, "range", 0, "valeur hors de l'intervalle admis")                                     \
+	X(DATE, "date", 0, "date invalide")                                                           \
+	X(DATE_FUTURE, "date-future", 0, "année postérieure à l'année de référence")                  \
+	X(LOCAT_BEFORE_CONSTRUCT, "locat-before-construct", 0,                                        \
+	  "première mise en location antérieure à la construction")                                   \
+	X(PATRIMOINE_BEFORE_CONSTRUCT, "patrimoine-before-construct", 0,                              \
+	  "entrée dans le patrimoine antérieure à la construction")                                   \
+	X(BAIL_MISSING, "bail-missing", 0, "logement loué sans date de bail")                         \
+	X(REMLOCDATE_MISSING, "remlocdate-missing", 0, "logement vacant sans date de mise en location") \
+	X(DPE_INCONSISTENT, "dpe-inconsistent", 0, "DPE incohérent (classes et date)")                \
+	X(SURFACE_IMPLAUSIBLE, "surface-implausible", 1, "surface peu plausible pour le nombre de pièces") \
+	X(COMMUNE_UNKNOWN, "commune-unknown", 0, "commune inconnue du COG")                           \
+	X(COMMUNE_FORMER, "commune-former", 1, "ancienne commune, rattachée à la commune actuelle")   \
+	X(POSTCODE_MISMATCH, "postcode-mismatch", 1, "code postal différent de ceux de la commune")   \
+	X(DUPLICATE_IDENT_REP, "duplicate-ident-rep", 0, "IDENT_REP en double dans le fichier")       \
+	X(DUPLICATE_IDENT_INT, "duplicate-ident-int", 0, "IDENT_INT en double dans le fichier")
+
+enum dh__rule {
+#define DH__RULE_ENUM(id, code, warning, label) DH__RULE_##id,
+	DH__RULES(DH__RULE_ENUM)
+#undef DH__RULE_ENUM
+	DH__RULE_COUNT
+};
+
+/* Static description of rule r (0 < r < DH__RULE_COUNT). */
+const char *dh__rule_code(int r);
+const char *dh__rule_label(int r);
+int dh__rule_is_warning(int r);
+
+/*
+ * How one column is checked, decided once per file from its field (the per-column table
+ * of the validator). Each field of the RPLS table maps to exactly one check.
+ */
+enum dh__check {
+	DH__CHECK_IGNORE = 0, /* not an RPLS field (open-data extras, unknown, duplicate) */
+	DH__CHECK_TEXT,       /* bounded free text */
+	DH__CHECK_CODE1,      /* one-character code from a list */
+	DH__CHECK_CODE2,      /* two-digit code from a list (FINAN, CUS) */
+	DH__CHECK_DEPCOM,     /* 5 chars: digits, or 2A/2B + 3 digits */
+	DH__CHECK_POSTCODE,   /* 5 digits */
+	DH__CHECK_QPVCODE,    /* QNdddnnX or QPdddnnn */
+	DH__CHECK_INT,        /* integer with a range */
+	DH__CHECK_YEAR,       /* aaaa, >= 1800, <= reference year */
+	DH__CHECK_DATE,       /* mm/aaaa or jj/mm/aaaa, >= 1900, year <= reference year */
+	DH__CHECK_NUMBER      /* decimal number (dot or comma) with a range */
+};
+
+/* Check of field f (enum dh_rpls_field). */
+int dh__rpls_check_kind(int f);
+/* CODE1 field f: bit (c - '0') set for each allowed character c (inlined by the validator). */
+uint64_t dh__rpls_code1_mask(int f);
+/* 1 if an empty value of field f is the `required` error. */
+int dh__rpls_value_required(int f);
+
+/*
+ * Check the trimmed, non-empty value v of field f. On success returns DH__RULE_NONE and
+ * stores the parsed value in *out (INT/YEAR: i; DATE: i = yyyymmdd, dd 0 for mm/aaaa;
+ * NUMBER: d). Otherwise returns the rule that fails (LENGTH, TYPE, CODE_LIST, RANGE, DATE,
+ * DATE_FUTURE). reference_year bounds years and dates.
+ */
+int dh__rpls_check_value(int f, const char *v, size_t len, int reference_year, dh_rpls_value *out);
+
+/*
+ * French description of what field f expects, for a failed rule r, written into buf
+ * (e.g. "un entier de 1 à 9"). Returns buf.
+ */
+const char *dh__rpls_expected(int f, int r, int reference_year, char *buf, size_t size);
+
+/* Number of characters of a UTF-8 text (continuation bytes not counted). */
+size_t dh__utf8_chars(const char *s, size_t len);
+
+/* Open-data layout (layout_opendata.c). */
+#define DH__OPENDATA_UNKNOWN (-1) /* not a column of the open-data file */
+#define DH__OPENDATA_EXTRA (-2)   /* a known open-data column without RPLS counterpart: ignored */
+/* Field of an open-data column name (case-insensitive, trimmed), or one of the two codes above. */
+int dh__opendata_column(dh_str name);
+/* 1 if the name is specific to the open-data file (REG_CODE, *_LIBELLE, TYPECONST_CODE...):
+ * a header with one of them is detected as the open-data layout. */
+int dh__opendata_marker(dh_str name);
+/* 1 if field f must be a column of an open-data file. */
+int dh__opendata_required(int f);
+
+#endif
