@@ -193,16 +193,17 @@ int main(int argc, char **argv)
 		printf("RESULT cube.one_%s_uncached_ms %.3f ms\n", names[l], w * 1e3);
 		q.reference_date = 20250101;
 	}
-	/* the figures DuckDB and SQLite must reproduce (checked by bench/cube) */
-	const char *check = "75056";
-	int row = dh_cube_table_row(com, check);
-	if (row >= 0)
-		printf("CHECK %s nb_ls=%.0f loues=%.0f vacants=%.0f tx_vac=%.6f loyer_m2=%.6f\n", check,
-		       dh_cube_table_value(com, (size_t)row, (size_t)dh_cube_table_column(com, "nb_ls")),
-		       dh_cube_table_value(com, (size_t)row, (size_t)dh_cube_table_column(com, "loues")),
-		       dh_cube_table_value(com, (size_t)row, (size_t)dh_cube_table_column(com, "vacants")),
-		       dh_cube_table_value(com, (size_t)row, (size_t)dh_cube_table_column(com, "tx_vac")),
-		       dh_cube_table_value(com, (size_t)row, (size_t)dh_cube_table_column(com, "loyer_m2")));
+	/* the figures DuckDB and SQLite must reproduce (checked by bench/cube): every
+	 * indicator of the largest commune and of communes spread over the table */
+	size_t picks[5] = { 0, com->nrows / 3, com->nrows / 2, 2 * com->nrows / 3, com->nrows - 1 };
+	const char *big = biggest(com);
+	for (int k = 0; k < 5 && com->nrows; k++) {
+		size_t row = k ? picks[k] : (size_t)dh_cube_table_row(com, big);
+		printf("CHECK %s", com->codes[row]);
+		for (size_t j = 0; j < com->ncols; j++)
+			printf(" %s=%.17g", com->columns[j]->id, dh_cube_table_value(com, row, j));
+		printf("\n");
+	}
 	dh_cube_table_free(com);
 	dh_cube_release(cube);
 	dh_geo_free(geo);

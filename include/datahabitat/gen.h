@@ -14,8 +14,27 @@
  * identities, not on a running sequence: a landlord's stream is keyed by (seed, landlord),
  * a program's by (seed, landlord, program number), a dwelling is (program, rank). Faults
  * are drawn from their own streams, so a faulty file is the clean file with some rows
- * changed. The next vintage (new programs, sales, demolitions, new leases, DPE renewals)
- * can therefore be derived later by replaying the same identities with year-keyed streams.
+ * changed.
+ *
+ * Evolution: with from_year/from_month/from_day set to the date one year before the
+ * reference date, the files are the next vintage of the stock that the same options at
+ * that earlier date produce. Every dwelling is replayed from its identity, then the year's
+ * events are drawn from streams keyed by (dwelling, year) or (program, year):
+ *  - departures: ~0.35 % of the stock is sold (mostly individual houses, to their tenants)
+ *    or demolished (whole old collective programs). As in RPLS, where SORTIEPATRIM
+ *    describes departures during year N-1, a dwelling that left during the year is
+ *    declared once more in the new file with MODE 9 and its SORTIEPATRIM (1-5), no lease
+ *    and no rent; the MODE 9 rows of the earlier file (departures of the year before) are
+ *    absent from the new file;
+ *  - new programs (mises en service, ~1-1.5 % of the stock), numbered after the landlord's
+ *    existing programs and written after its existing dwellings: LOCAT = the past year,
+ *    ORIGINE 1 built, 4 VEFA, 2 or 3 acquired; recent DPE for new buildings;
+ *  - occupancy: ~8.5 % of tenants leave (most dwellings re-let: BAIL in the past year,
+ *    some vacant or under works), most vacant dwellings are let, some emptied ones return;
+ *  - rents +3.5 % (IRL-like revision), about 5 % of dwellings get a new DPE (usually a
+ *    better class), a few old programs are renovated (new DPE two classes better).
+ * IDENT_REP and IDENT_INT of a dwelling that stays are the same in both vintages (new
+ * dwellings take numbers after every existing one), and both files are clean.
  *
  * Two levels: dh_gen_stock() writes a whole directory; a dh_gen_plan lets a client
  * (benchmark, test) stream any landlord's file to its own sink without touching disk.
@@ -29,7 +48,7 @@
 
 typedef struct dh_gen_options {
 	const char *region;   /* région code ("53"); NULL or "all": every commune of the geography */
-	uint64_t rows;        /* dwellings over all files, 1 .. 10^10 */
+	uint64_t rows;        /* dwellings over all files (of the earlier vintage), 1 .. 10^10 */
 	uint32_t landlords;   /* landlords, one file each, 1 .. 100000 */
 	uint64_t seed;        /* same seed and options: same bytes */
 	dh_encoding encoding; /* DH_ENC_UTF8 (also for DH_ENC_AUTO) or DH_ENC_WINDOWS1252 */
@@ -39,10 +58,13 @@ typedef struct dh_gen_options {
 	int ref_day;          /* 1 .. 31, a real day of that month */
 	const char *out_dir;  /* directory dh_gen_stock() fills (created if missing) */
 	unsigned threads;     /* dh_gen_stock() worker threads; 0 or 1: the calling thread only */
+	int from_year;        /* 0: a first vintage; else the next vintage of the stock at this */
+	int from_month;       /* date, which must be the reference date one year earlier (same */
+	int from_day;         /* month and day); rows at most 9,000,000,000 */
 } dh_gen_options;
 
 /* Defaults: all of France, 1000 rows, 1 landlord, seed 1, UTF-8, no fault, 2025-01-01,
- * out_dir NULL, 1 thread. */
+ * out_dir NULL, 1 thread, no evolution. */
 void dh_gen_options_init(dh_gen_options *opt);
 
 /* What dh_gen_stock() produced. */
@@ -101,7 +123,9 @@ typedef struct dh_gen_sink {
 
 /*
  * Prepare a generation: check the options, choose the communes, the landlords and how
- * many dwellings each has where. geo is borrowed and must outlive the plan.
+ * many dwellings each has where (with evolution, this replays the earlier vintage's
+ * occupancy once, on the calling thread, to count each file's rows: linear in rows).
+ * geo is borrowed and must outlive the plan.
  * Returns DH_OK (*out set, free with dh_gen_plan_free()), DH_INVAL (err says which
  * option), DH_NOMEM. opt->out_dir and opt->threads are ignored.
  */

@@ -37,8 +37,28 @@ int cli_report_error(const dh_error *err);
 /* 1 if argv contains -h or --help before any "--". */
 int cli_wants_help(int argc, char **argv);
 
+/* Store subcommands' shared helpers (cli_store.c). */
+#include "datahabitat/store.h"
+/* Match argv[*i] against "--name value" or "--name=value": 1 and *value set (and *i moved
+ * past the value), 0 if it is another argument, -1 (diagnostic printed) if the value is missing. */
+int cli_take_option(int argc, char **argv, int *i, const char *name, const char **value);
+/* The database location: given (--db), else $DATAHABITAT_DB, else "datahabitat.db". */
+const char *cli_db_location(const char *given);
+/* Open the store at cli_db_location(given); on failure print why and return the exit code. */
+int cli_open_store(const char *given, unsigned flags, dh_store **out);
+/* Print "datahabitat: <command> : <what> « arg »" and the help hint; return CLI_EXIT_USAGE. */
+int cli_usage_error(const char *command, const char *what, const char *arg);
+/* Write one CSV field, quoted (RFC 4180) when it holds the delimiter, a quote or a newline. */
+void cli_print_csv_field(FILE *out, const char *s, size_t len, char delimiter);
+
 /* Subcommands (one file each: cmd_<name>.c). */
 int cmd_validate(int argc, char **argv);
 int cmd_gen(int argc, char **argv);
+int cmd_init(int argc, char **argv);
+int cmd_org(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+int cmd_deliveries(int argc, char **argv);
+int cmd_stock(int argc, char **argv);
+int cmd_indicators(int argc, char **argv);
 
 #endif

@@ -20,6 +20,11 @@ static const char usage_text[] =
 	"des anomalies injectées (RÉP/faults.csv : file;row;column;field;code).\n"
 	"Mêmes options et même graine : mêmes octets.\n"
 	"\n"
+	"Exemple (deux millésimes) :\n"
+	"  datahabitat gen stock --region 53 --rows 180000 --landlords 20 --date 2024-01-01 --out p2024\n"
+	"  datahabitat gen stock --region 53 --rows 180000 --landlords 20 --date 2025-01-01 \\\n"
+	"      --evolve-from 2024-01-01 --out p2025\n"
+	"\n"
 	"Options :\n"
 	"  --out RÉP              répertoire de sortie (créé s'il n'existe pas)\n"
 	"  --region CODE|all      région (ex. 53 pour la Bretagne) ou toute la France (défaut : all)\n"
@@ -29,6 +34,18 @@ static const char usage_text[] =
 	"  --encoding ENC         utf-8 (défaut) ou latin1 (Windows-1252)\n"
 	"  --faults TAUX          part des lignes avec une anomalie, entre 0 et 1 (défaut : 0)\n"
 	"  --date AAAA-MM-JJ      date de référence du patrimoine (défaut : 2025-01-01)\n"
+	"  --evolve-from AAAA-MM-JJ\n"
+	"                         millésime suivant : le patrimoine à --date des mêmes bailleurs,\n"
+	"                         déduit de celui que produisent les mêmes options à cette date\n"
+	"                         antérieure (un an exactement avant --date). Au cours de l'année :\n"
+	"                         mises en service (1 à 1,5 % du parc, nouveaux programmes, LOCAT =\n"
+	"                         année écoulée, dont VEFA), ventes et démolitions (0,3 à 0,5 %),\n"
+	"                         nouveaux baux (~9 % des logements loués), vacance, loyers +3,5 %,\n"
+	"                         DPE renouvelés (~5 %), quelques réhabilitations. Un logement sorti\n"
+	"                         dans l'année figure une dernière fois avec MODE 9 et son motif\n"
+	"                         (SORTIEPATRIM 1 à 5) ; ceux déjà en MODE 9 au millésime précédent\n"
+	"                         n'y figurent plus. IDENT_REP et IDENT_INT d'un logement conservé\n"
+	"                         sont identiques dans les deux millésimes.\n"
 	"  --threads N            fils d'exécution (défaut : nombre de processeurs, 8 au plus ;\n"
 	"                         le résultat ne dépend pas de ce nombre)\n"
 	"  --ref RÉP              fichiers de référence géographique (défaut : $DATAHABITAT_REF\n"
@@ -62,17 +79,17 @@ static int parse_rate(const char *s, double *out)
 	return 0;
 }
 
-static int parse_date(const char *s, dh_gen_options *opt)
+static int parse_date(const char *s, int *year, int *month, int *day)
 {
 	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
 		return -1;
 	for (int i = 0; i < 10; i++)
 		if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
 			return -1;
-	opt->ref_year = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
-	opt->ref_month = (s[5] - '0') * 10 + (s[6] - '0');
-	opt->ref_day = (s[8] - '0') * 10 + (s[9] - '0');
-	return 0;
+	*year = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
+	*month = (s[5] - '0') * 10 + (s[6] - '0');
+	*day = (s[8] - '0') * 10 + (s[9] - '0');
+	return *year == 0 ? -1 : 0;
 }
 
 static double now_seconds(void)
@@ -107,7 +124,8 @@ static int gen_stock(int argc, char **argv)
 			continue;
 		}
 		static const char *const with_value[] = { "--out", "--region", "--rows", "--landlords", "--seed",
-							  "--encoding", "--faults", "--date", "--threads", "--ref" };
+							  "--encoding", "--faults", "--date", "--evolve-from", "--threads",
+							  "--ref" };
 		int known = 0;
 		for (size_t k = 0; k < sizeof(with_value) / sizeof(with_value[0]); k++)
 			known |= strcmp(name, with_value[k]) == 0;
@@ -144,7 +162,9 @@ static int gen_stock(int argc, char **argv)
 		} else if (strcmp(name, "--faults") == 0)
 			bad = parse_rate(value, &opt.fault_rate) < 0;
 		else if (strcmp(name, "--date") == 0)
-			bad = parse_date(value, &opt) < 0;
+			bad = parse_date(value, &opt.ref_year, &opt.ref_month, &opt.ref_day) < 0;
+		else if (strcmp(name, "--evolve-from") == 0)
+			bad = parse_date(value, &opt.from_year, &opt.from_month, &opt.from_day) < 0;
 		else if (strcmp(name, "--encoding") == 0) {
 			if (strcmp(value, "utf-8") == 0 || strcmp(value, "utf8") == 0 || strcmp(value, "UTF-8") == 0)
 				opt.encoding = DH_ENC_UTF8;

@@ -10,6 +10,12 @@
 static const cli_command commands[] = {
 	{ "validate", cmd_validate, "valider un fichier de patrimoine (RPLS) et produire un rapport" },
 	{ "gen", cmd_gen, "générer des données synthétiques (tests, démonstration, mesures)" },
+	{ "init", cmd_init, "créer la base et y charger la géographie de référence" },
+	{ "org", cmd_org, "enregistrer et lister les organismes (bailleurs)" },
+	{ "import", cmd_import, "importer une livraison de patrimoine (validation puis enregistrement)" },
+	{ "deliveries", cmd_deliveries, "lister les livraisons reçues" },
+	{ "stock", cmd_stock, "exporter le patrimoine d'un organisme à une date" },
+	{ "indicators", cmd_indicators, "calculer les indicateurs du parc par territoire à une date" },
 };
 
 void cli_errorf(const char *fmt, ...)

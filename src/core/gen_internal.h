@@ -13,8 +13,18 @@ enum gen_stream {
 	GEN_STREAM_LANDLORD = 1, /* landlord identity and habits */
 	GEN_STREAM_PROGRAM,      /* a program of a landlord */
 	GEN_STREAM_FAULT,        /* the injected faults of a landlord */
-	GEN_STREAM_GLOBAL        /* plan-wide draws (ids scrambling) */
+	GEN_STREAM_GLOBAL,       /* plan-wide draws (ids scrambling) */
+	GEN_STREAM_EVOLVE,       /* a dwelling's events of a year: (global row, year) */
+	GEN_STREAM_EVOLVE_PROGRAM, /* a program's events of a year, or a new program's history */
+	GEN_STREAM_EVOLVE_LANDLORD /* a landlord's yearly volume of new dwellings */
 };
+
+/* The reference date a program or a row is drawn for. */
+typedef struct gen_when {
+	int year;            /* reference year */
+	int ref_month_index; /* year * 12 + month - 1 */
+	int max_year;        /* latest year a dwelling may carry (construction, first letting) */
+} gen_when;
 
 /* Stream key of (family, a, b): distinct tuples give distinct keys. */
 static inline uint64_t gen_key(uint64_t family, uint64_t a, uint64_t b)
@@ -65,6 +75,9 @@ typedef struct gen_landlord {
 	uint32_t number;     /* n° in its name, per kind */
 	dh_str name_enc;     /* name in the output encoding */
 	uint64_t first_row;  /* global number of its first dwelling (IDENT_REP) */
+	uint64_t base_rows;  /* dwellings of the first vintage (= pub.rows without evolution) */
+	uint64_t new_rows;   /* evolution: dwellings put in service during the year */
+	uint64_t first_new;  /* evolution: global number of its first new dwelling */
 	uint64_t first_fault;/* global number of its first fault (kinds cycle over the plan) */
 	gen_segment *seg;    /* where its dwellings are, in file order */
 	uint32_t nseg;
@@ -98,8 +111,9 @@ struct dh_gen_plan {
 	const dh_geo *geo;
 	int utf8;              /* output in UTF-8 (else Windows-1252) */
 	uint32_t fault_ppm;    /* fault rate, per million rows */
-	int ref_month_index;   /* ref_year * 12 + ref_month - 1 */
-	int max_year;          /* latest year a dwelling may carry (construction, first letting) */
+	gen_when base;         /* date of the first vintage (the only one without evolution) */
+	gen_when evolved;      /* evolution: date of the file written (one year after base) */
+	int evolve;            /* 1: files are the vintage following `base` */
 	uint32_t qpv_ppm;      /* probability that a program in a big commune is in a QPV */
 	uint64_t ident_mult;   /* IDENT_REP scrambling: odd, not a multiple of 5 */
 	uint64_t ident_add;
@@ -123,6 +137,10 @@ char *gen_arena_copy(dh_gen_plan *plan, const char *s, size_t len);
 /* Convert UTF-8 to the plan's output encoding (copy in the arena when it changes).
  * Returns 0, or -1 when out of memory. */
 int gen_encode(dh_gen_plan *plan, const char *utf8, size_t len, dh_str *out);
+
+/* Evolution: count each landlord's rows and faults of the evolved vintage (pub.rows,
+ * pub.faults) once new_rows and first_new are set. Returns 0. */
+int gen_evolve_count(dh_gen_plan *plan);
 
 /* Static tables of gen_stock.c, filled into plan->tables by the plan. */
 void gen_tables_static(gen_table tables[GEN_T_COUNT]);

@@ -136,6 +136,17 @@ static int check_options(const dh_gen_options *opt, dh_error *err)
 	if (opt->ref_year < 2000 || opt->ref_year > 2100 || opt->ref_month < 1 || opt->ref_month > 12 ||
 	    opt->ref_day < 1 || opt->ref_day > days_in_month(opt->ref_year, opt->ref_month))
 		return dh_error_set(err, DH_INVAL, "date de référence invalide (années 2000 à 2100)");
+	if (opt->from_year || opt->from_month || opt->from_day) {
+		if (opt->from_year != opt->ref_year - 1 || opt->from_month != opt->ref_month ||
+		    opt->from_day != opt->ref_day || opt->ref_year - 1 < 2000 ||
+		    opt->from_day > days_in_month(opt->from_year, opt->from_month))
+			return dh_error_set(err, DH_INVAL,
+					    "le millésime précédent doit dater d'un an exactement avant la date de "
+					    "référence (même jour, années 2000 à 2100)");
+		if (opt->rows > UINT64_C(9000000000))
+			return dh_error_set(err, DH_INVAL,
+					    "nombre de lignes hors limites pour un millésime suivant (9 000 000 000 au plus)");
+	}
 	return DH_OK;
 }
 
@@ -692,6 +703,7 @@ static int make_landlords(dh_gen_plan *plan, dh_error *err)
 	for (size_t l = 0; l < K; l++) {
 		gen_landlord *ll = &plan->landlords[l];
 		ll->first_row = first_row;
+		ll->base_rows = ll->pub.rows;
 		ll->first_fault = first_row * plan->fault_ppm / 1000000;
 		first_row += ll->pub.rows;
 		ll->pub.faults = first_row * plan->fault_ppm / 1000000 - ll->first_fault;
@@ -713,6 +725,32 @@ nomem:
 
 /* ---- Plan ---- */
 
+static gen_when make_when(int year, int month, int day)
+{
+	gen_when w;
+	w.year = year;
+	w.ref_month_index = year * 12 + month - 1;
+	w.max_year = month == 1 && day == 1 ? year - 1 : year;
+	return w;
+}
+
+/* Evolution: each landlord puts 1 to 1.5 % of its stock in service during the year; the
+ * new dwellings take global numbers after every dwelling of the earlier vintage. */
+static void plan_evolution(dh_gen_plan *plan)
+{
+	uint64_t next = plan->opt.rows;
+	for (size_t l = 0; l < plan->nlandlords; l++) {
+		gen_landlord *ll = &plan->landlords[l];
+		dh_rng rng = dh_rng_derive(plan->opt.seed, gen_key(GEN_STREAM_EVOLVE_LANDLORD, l,
+								   (uint64_t)plan->evolved.year));
+		uint64_t ppm = 10000 + dh_rng_below(&rng, 5001);
+		ll->new_rows = (ll->base_rows * ppm + 500000) / 1000000;
+		ll->first_new = next;
+		next += ll->new_rows;
+	}
+	gen_evolve_count(plan);
+}
+
 int dh_gen_plan_new(dh_gen_plan **out, const dh_gen_options *opt, const dh_geo *geo, dh_error *err)
 {
 	*out = NULL;
@@ -729,8 +767,9 @@ int dh_gen_plan_new(dh_gen_plan **out, const dh_gen_options *opt, const dh_geo *
 	plan->geo = geo;
 	plan->utf8 = opt->encoding != DH_ENC_WINDOWS1252;
 	plan->fault_ppm = (uint32_t)(opt->fault_rate * 1e6 + 0.5);
-	plan->ref_month_index = opt->ref_year * 12 + opt->ref_month - 1;
-	plan->max_year = opt->ref_month == 1 && opt->ref_day == 1 ? opt->ref_year - 1 : opt->ref_year;
+	plan->evolve = opt->from_year != 0;
+	plan->evolved = make_when(opt->ref_year, opt->ref_month, opt->ref_day);
+	plan->base = plan->evolve ? make_when(opt->from_year, opt->from_month, opt->from_day) : plan->evolved;
 	dh_rng grng = dh_rng_derive(opt->seed, gen_key(GEN_STREAM_GLOBAL, 1, 0));
 	/* Odd, not a multiple of 5, below 10^9: a bijection of [0, 10^10). */
 	uint64_t mult = 100000001 + 2 * dh_rng_below(&grng, 400000000);
@@ -758,6 +797,8 @@ int dh_gen_plan_new(dh_gen_plan **out, const dh_gen_options *opt, const dh_geo *
 		dh_gen_plan_free(plan);
 		return rc;
 	}
+	if (plan->evolve)
+		plan_evolution(plan);
 	*out = plan;
 	return DH_OK;
 }

@@ -1,7 +1,11 @@
 /*
  * gen_stock.c - rows of the synthetic stock: programs (a building or a group of houses)
- * and their dwellings drawn from the plan, the injected faults, the bytes of each
- * landlord's file, and dh_gen_stock() which writes a whole directory.
+ * and their dwellings drawn from the plan, the year's events of an evolved vintage
+ * (departures, new programs, occupancy, rents, DPE: see gen.h), the injected faults, the
+ * bytes of each landlord's file, and dh_gen_stock() which writes a whole directory.
+ *
+ * A dwelling is drawn into a `dwelling` (values), changed by events, then rendered: the
+ * draws of the first vintage never depend on the evolution, so both vintages agree.
  *
  * Rows are assembled as field views in a per-row scratch buffer and copied into a
  * 256 KiB output buffer: no printf per field, no allocation per row.
@@ -230,7 +234,7 @@ static const struct { int lo, hi; uint16_t permille; } construct_periods[] = {
 	{ 1980, 1989, 130 }, { 1990, 1999, 120 }, { 2000, 2009, 110 }, { 2010, 2024, 180 },
 };
 
-static void draw_construct(const dh_gen_plan *plan, dh_rng *rng, program *p)
+static void draw_construct(const gen_when *w, dh_rng *rng, program *p)
 {
 	uint32_t r = (uint32_t)dh_rng_below(rng, 1000), acc = 0;
 	size_t b = 0;
@@ -238,12 +242,12 @@ static void draw_construct(const dh_gen_plan *plan, dh_rng *rng, program *p)
 		acc += construct_periods[b++].permille;
 	int lo = construct_periods[b].lo, hi = construct_periods[b].hi;
 	if (b + 1 == COUNT(construct_periods))
-		hi = plan->max_year; /* the newest period runs up to the reference date */
+		hi = w->max_year; /* the newest period runs up to the reference date */
 	if (hi < lo)
 		hi = lo;
 	int year = (int)dh_rng_range(rng, lo, hi);
-	if (year > plan->max_year)
-		year = plan->max_year - (int)dh_rng_below(rng, 5);
+	if (year > w->max_year)
+		year = w->max_year - (int)dh_rng_below(rng, 5);
 	p->construct = year;
 	/* Position in the age distribution, reversed: uniform over programs, small when new. */
 	p->age_u = 999 - r;
@@ -283,8 +287,39 @@ static uint32_t draw_commune(const dh_gen_plan *plan, dh_rng *rng, uint32_t dept
 	return d->first + lo;
 }
 
-static void new_program(const dh_gen_plan *plan, const gen_landlord *ll, uint32_t dept,
-			uint32_t number, uint64_t remaining, program *p)
+/* Financing, agreement and rent level of a program whose history (CONSTRUCT, PATRIMOINE,
+ * ORIGINE) is drawn. */
+static void draw_financing(dh_rng *rng, const gen_when *w, program *p)
+{
+	int fin_year = p->origine == 1 || p->origine == 4 ? p->construct : p->patrimoine;
+	p->finan = draw_finan(rng, fin_year, p->construct);
+	if (p->finan == 16)
+		p->conv = dh_rng_chance(rng, 200000) ? 1 : 2;
+	else if (p->finan == 49 || p->finan == 15 || p->finan == 17)
+		p->conv = dh_rng_chance(rng, 500000) ? 1 : 2;
+	else if (p->finan >= 50)
+		p->conv = dh_rng_chance(rng, 850000) ? 1 : 2;
+	else
+		p->conv = dh_rng_chance(rng, 990000) ? 1 : 2;
+	int ref_last = w->ref_month_index - 1;
+	if (fin_year >= 1977)
+		p->datconv = (fin_year > 1978 ? fin_year - 1 : fin_year) * 12 + (int)dh_rng_below(rng, 12);
+	else
+		p->datconv = (int)dh_rng_range(rng, 1978, 1995) * 12 + (int)dh_rng_below(rng, 12);
+	if (p->datconv > ref_last)
+		p->datconv = ref_last;
+	p->cus = p->finan == 10 || p->finan == 11 ? 11 : p->finan == 14 ? 14 : p->finan == 16 ? 16 : 13;
+	uint32_t base = p->finan >= 50 ? 500
+		: p->finan == 10 || p->finan == 11 ? 500
+		: p->finan == 13 ? 590
+		: p->finan == 14 ? 760
+		: p->finan == 16 ? 920
+		: 560;
+	p->rent_m2 = base * (uint32_t)dh_rng_range(rng, 90, 110) / 100;
+}
+
+static void new_program(const dh_gen_plan *plan, const gen_when *w, const gen_landlord *ll,
+			uint32_t dept, uint32_t number, uint64_t remaining, program *p)
 {
 	dh_rng rng = dh_rng_derive(plan->opt.seed, gen_key(GEN_STREAM_PROGRAM, ll->index, number));
 	memset(p, 0, sizeof(*p));
@@ -299,7 +334,7 @@ static void new_program(const dh_gen_plan *plan, const gen_landlord *ll, uint32_
 	uint64_t size = p->collective ? (uint64_t)dh_rng_range(&rng, 4, 40) : (uint64_t)dh_rng_range(&rng, 1, 12);
 	p->size = (uint32_t)(size < remaining ? size : remaining);
 
-	draw_construct(plan, &rng, p);
+	draw_construct(w, &rng, p);
 	uint64_t r = dh_rng_below(&rng, 100);
 	if (p->construct >= 2000)
 		p->origine = r < 30 ? 4 : r < 90 ? 1 : r < 96 ? 2 : 3;
@@ -307,39 +342,15 @@ static void new_program(const dh_gen_plan *plan, const gen_landlord *ll, uint32_
 		p->origine = r < 85 ? 1 : r < 95 ? 2 : 3;
 	if (p->origine == 1 || p->origine == 4) {
 		p->patrimoine = p->construct;
-		p->locat = p->construct + (p->construct < plan->max_year && dh_rng_chance(&rng, 200000));
+		p->locat = p->construct + (p->construct < w->max_year && dh_rng_chance(&rng, 200000));
 	} else {
-		int span = plan->max_year - p->construct;
+		int span = w->max_year - p->construct;
 		if (span > 40)
 			span = 40;
 		p->patrimoine = p->construct + (span > 0 ? (int)dh_rng_range(&rng, 1, span) : 0);
 		p->locat = p->patrimoine;
 	}
-	int fin_year = p->origine == 1 || p->origine == 4 ? p->construct : p->patrimoine;
-	p->finan = draw_finan(&rng, fin_year, p->construct);
-	if (p->finan == 16)
-		p->conv = dh_rng_chance(&rng, 200000) ? 1 : 2;
-	else if (p->finan == 49 || p->finan == 15 || p->finan == 17)
-		p->conv = dh_rng_chance(&rng, 500000) ? 1 : 2;
-	else if (p->finan >= 50)
-		p->conv = dh_rng_chance(&rng, 850000) ? 1 : 2;
-	else
-		p->conv = dh_rng_chance(&rng, 990000) ? 1 : 2;
-	int ref_last = plan->ref_month_index - 1;
-	if (fin_year >= 1977)
-		p->datconv = (fin_year > 1978 ? fin_year - 1 : fin_year) * 12 + (int)dh_rng_below(&rng, 12);
-	else
-		p->datconv = (int)dh_rng_range(&rng, 1978, 1995) * 12 + (int)dh_rng_below(&rng, 12);
-	if (p->datconv > ref_last)
-		p->datconv = ref_last;
-	p->cus = p->finan == 10 || p->finan == 11 ? 11 : p->finan == 14 ? 14 : p->finan == 16 ? 16 : 13;
-	uint32_t base = p->finan >= 50 ? 500
-		: p->finan == 10 || p->finan == 11 ? 500
-		: p->finan == 13 ? 590
-		: p->finan == 14 ? 760
-		: p->finan == 16 ? 920
-		: 560;
-	p->rent_m2 = base * (uint32_t)dh_rng_range(&rng, 90, 110) / 100;
+	draw_financing(&rng, w, p);
 	p->qpv = c->big && dh_rng_chance(&rng, plan->qpv_ppm) ? 1 : 2;
 	r = dh_rng_below(&rng, 100);
 	p->droit = r < 97 ? 1 : r < 99 ? 3 : 5;
@@ -360,12 +371,23 @@ static void new_program(const dh_gen_plan *plan, const gen_landlord *ll, uint32_
 
 /* ---- Dwellings ---- */
 
-/* What the fault injection needs beyond the text of the row. */
+/* A dwelling's values, drawn from its identity, possibly changed by the year's events,
+ * then written by render_row(). The fault injection reads it too. */
 typedef struct dwelling {
 	int nbpiece;
-	uint64_t surface; /* hundredths of m² */
-	int mode;
-	int has_dpe;
+	uint64_t surface;   /* hundredths of m² */
+	int day;            /* day written in its dates (1-28), 0: mm/aaaa */
+	int mode;           /* MODE */
+	int locat_m;        /* month of its first letting (month index) */
+	int bail, bail_day; /* BAIL (month index, day), bail -1: empty */
+	int rem, rem_day;   /* REMLOCDATE, rem -1: empty */
+	int rent_na;        /* LOYERPRINC 9999: January not fully invoiced */
+	uint64_t rent;      /* LOYERPRINC, hundredths of € (written unless MODE 9 or rent_na) */
+	int loyeracc;       /* LOYERACC in €, -1: empty */
+	int has_dpe;        /* a DPE was done */
+	int dpe_month, dpe_day, dpe_energy, dpe_ghg; /* DPEDATE and classes (0 = A) */
+	int sortie;         /* SORTIEPATRIM */
+	int contreslog;     /* CONTRESLOG */
 } dwelling;
 
 static const uint16_t rooms_collective[5] = { 125, 260, 350, 205, 60 };
@@ -375,17 +397,302 @@ static const uint16_t contreslog_table[7] = { 300, 200, 100, 50, 50, 20, 280 };
 static const int surface_min[8] = { 0, 20, 38, 55, 68, 80, 95, 105 };
 static const int surface_max[8] = { 0, 42, 58, 75, 90, 105, 120, 135 };
 
-static void build_row(const dh_gen_plan *plan, const gen_landlord *ll, const program *p,
-		      uint32_t k, uint64_t j, row *r, dwelling *dw)
+/* Rooms, surface, date style and occupancy: the first draws of a dwelling's stream (all
+ * that counting the rows of an evolved file needs). */
+static void draw_head(const gen_landlord *ll, const program *p, dh_rng *rng, dwelling *dw)
+{
+	uint32_t ri = draw_table(rng, p->collective ? rooms_collective : rooms_individual, 5);
+	int rooms = (int)ri + 1;
+	if (rooms == 5) {
+		uint64_t x = dh_rng_below(rng, 100);
+		rooms = x < 80 ? 5 : x < 97 ? 6 : 7;
+	}
+	dw->nbpiece = rooms;
+	uint64_t surface = (uint64_t)dh_rng_range(rng, surface_min[rooms] * 100, surface_max[rooms] * 100);
+	if (!p->collective)
+		surface += 800;
+	dw->surface = surface;
+	/* Some landlords' software writes full dates; the day never matters to the rules. */
+	dw->day = ll->day_dates ? 1 + (int)dh_rng_below(rng, 28) : 0;
+	/* Occupancy: 1 let, 2 vacant offered, 3 empty, 4 association, 5 other, 9 left the stock. */
+	static const uint16_t modes[6] = { 946, 22, 15, 8, 4, 5 };
+	static const int mode_codes[6] = { 1, 2, 3, 4, 5, 9 };
+	dw->mode = mode_codes[draw_table(rng, modes, 6)];
+}
+
+/* Energy class from a rank in the age distribution (0: newest). */
+static int dpe_class_of(uint32_t u)
+{
+	int e = 0;
+	for (uint32_t acc = dpe_classes[0]; e < 6 && u >= acc; acc += dpe_classes[++e])
+		;
+	return e;
+}
+
+static int clamp_class(int c)
+{
+	return c < 0 ? 0 : c > 6 ? 6 : c;
+}
+
+/* A DPE of energy class e done in `month`; the GHG class follows it. */
+static void set_dpe(dh_rng *rng, dwelling *dw, int month, int e)
+{
+	uint64_t x = dh_rng_below(rng, 100);
+	dw->has_dpe = 1;
+	dw->dpe_month = month;
+	dw->dpe_day = dw->day ? (dw->day + 5) % 28 + 1 : 0;
+	dw->dpe_energy = clamp_class(e);
+	dw->dpe_ghg = clamp_class(dw->dpe_energy + (x < 20 ? -1 : x < 75 ? 0 : 1));
+}
+
+/* Dwelling k of program p as of the date w. */
+static void draw_dwelling(const gen_when *w, const gen_landlord *ll, const program *p, uint32_t k,
+			  dwelling *dw)
 {
 	dh_rng rng = dh_rng_derive(p->seed, k);
+	draw_head(ll, p, &rng, dw);
+	int mode = dw->mode, day = dw->day;
+	int ref_m = w->ref_month_index, last = ref_m - 1;
+	int locat_m = p->locat * 12 + (int)dh_rng_below(&rng, 12);
+	if (locat_m > last)
+		locat_m = last;
+	dw->locat_m = locat_m;
+	dw->bail = dw->rem = -1;
+	dw->bail_day = dw->rem_day = 0;
+	if (mode == 1) {
+		int bail;
+		if (locat_m > ref_m - 13)
+			bail = locat_m + (int)dh_rng_below(&rng, (uint64_t)(ref_m - locat_m));
+		else if (dh_rng_chance(&rng, 87000))
+			bail = last - (int)dh_rng_below(&rng, 12);
+		else {
+			uint64_t span = (uint64_t)(ref_m - 13 - locat_m + 1);
+			uint64_t a = dh_rng_below(&rng, span), b = dh_rng_below(&rng, span);
+			bail = ref_m - 13 - (int)(a < b ? a : b);
+		}
+		int rem = bail - (dh_rng_below(&rng, 3) == 0);
+		if (rem < locat_m)
+			rem = bail;
+		dw->bail = bail;
+		dw->bail_day = day;
+		dw->rem = rem;
+		dw->rem_day = rem == bail ? day : (day + 11) % 28 + 1;
+	} else if (mode == 2) {
+		int d;
+		if (dh_rng_chance(&rng, 550000))
+			d = (int)dh_rng_range(&rng, 1, 3);
+		else {
+			uint64_t a = dh_rng_below(&rng, 33), b = dh_rng_below(&rng, 33);
+			d = 4 + (int)(a < b ? a : b);
+		}
+		int rem = ref_m - d;
+		if (rem < locat_m)
+			rem = locat_m;
+		dw->rem = rem;
+		dw->rem_day = day;
+	}
+
+	/* Rent: smaller dwellings cost more per m². */
+	int rooms = dw->nbpiece;
+	dw->rent_na = mode != 9 && dh_rng_chance(&rng, 10000);
+	dw->rent = (uint64_t)p->rent_m2 * (uint64_t)(104 + 4 * (3 - (rooms > 5 ? 5 : rooms))) / 104 *
+		   dw->surface / 100;
+	dw->loyeracc = p->collective && dh_rng_chance(&rng, 350000) ? (int)dh_rng_range(&rng, 10, 45) : -1;
+
+	/* DPE: 5 % not done; otherwise classes drawn half from the building's age. */
+	if (dh_rng_chance(&rng, 50000)) {
+		dw->has_dpe = 0;
+	} else {
+		int lo = (p->construct > 2010 ? p->construct : 2010) * 12;
+		int m = lo >= last ? last : lo + (int)dh_rng_below(&rng, (uint64_t)(last - lo + 1));
+		uint32_t u = dh_rng_chance(&rng, 500000) ? p->age_u : (uint32_t)dh_rng_below(&rng, 1000);
+		set_dpe(&rng, dw, m, dpe_class_of(u));
+	}
+	if (mode == 9) {
+		static const uint16_t exits[5] = { 400, 100, 100, 350, 50 };
+		dw->sortie = (int)draw_table(&rng, exits, 5) + 1;
+	} else {
+		dw->sortie = 9;
+	}
+	dw->contreslog = (int)draw_table(&rng, contreslog_table, 7) + 1;
+}
+
+/* ---- Evolution: the year's events ---- */
+
+/* Events of a whole program during the year. */
+typedef struct program_events {
+	int demolished;  /* every dwelling leaves the stock (SORTIEPATRIM 4) */
+	int renovated;   /* every dwelling gets a new DPE, two classes better */
+	int renov_month; /* month of that DPE */
+} program_events;
+
+static dh_rng program_year_stream(const dh_gen_plan *plan, const gen_landlord *ll, uint32_t number)
+{
+	return dh_rng_derive(plan->opt.seed, gen_key(GEN_STREAM_EVOLVE_PROGRAM,
+						     ((uint64_t)ll->index << 32) | number,
+						     (uint64_t)plan->evolved.year));
+}
+
+static void draw_program_events(const dh_gen_plan *plan, const gen_landlord *ll, const program *p,
+				program_events *pe)
+{
+	dh_rng rng = program_year_stream(plan, ll, p->number);
+	/* Demolitions take old collective buildings (urban renewal), 0.2 % of them a year. */
+	pe->demolished = p->collective && p->construct < 1980 && dh_rng_chance(&rng, 2000);
+	pe->renovated = !pe->demolished && p->construct < 1990 && dh_rng_chance(&rng, 8000);
+	pe->renov_month = plan->base.ref_month_index + (int)dh_rng_below(&rng, 12);
+}
+
+/* A new lease signed in [from, last]; the dwelling was offered until then. */
+static void new_lease(dh_rng *rng, dwelling *dw, int from, int last)
+{
+	int bail = from >= last ? last : from + (int)dh_rng_below(rng, (uint64_t)(last - from + 1));
+	int rem = bail - (dh_rng_below(rng, 3) == 0);
+	if (rem < from)
+		rem = bail;
+	dw->mode = 1;
+	dw->bail = bail;
+	dw->bail_day = dw->day;
+	dw->rem = rem;
+	dw->rem_day = rem == bail || !dw->day ? dw->day : (dw->day + 11) % 28 + 1;
+}
+
+static dh_rng dwelling_year_stream(const dh_gen_plan *plan, uint64_t g)
+{
+	return dh_rng_derive(plan->opt.seed, gen_key(GEN_STREAM_EVOLVE, g, (uint64_t)plan->evolved.year));
+}
+
+/* The year of an existing dwelling (global number g, still in the stock at the earlier
+ * date): departure, occupancy, rent revision, DPE. */
+static void evolve_dwelling(const dh_gen_plan *plan, const program *p, const program_events *pe,
+			    uint64_t g, dwelling *dw)
+{
+	const int ref_a = plan->base.ref_month_index, last_b = plan->evolved.ref_month_index - 1;
+	dh_rng rng = dwelling_year_stream(plan, g);
+	/* Sales: mostly individual houses, to their tenants. */
+	int sold = dh_rng_chance(&rng, p->collective ? 1500 : 8000);
+	if (pe->demolished || sold) {
+		static const uint16_t coll[4] = { 450, 350, 150, 50 }, indiv[4] = { 750, 100, 100, 50 };
+		static const int codes[4] = { 1, 2, 3, 5 };
+		dw->mode = 9;
+		dw->sortie = pe->demolished ? 4 : codes[draw_table(&rng, p->collective ? coll : indiv, 4)];
+		dw->bail = dw->rem = -1;
+		return;
+	}
+
+	/* Occupancy: tenants leave (8.5 %), most dwellings are let again within the year. */
+	int out_m = ref_a + (int)dh_rng_below(&rng, 12);
+	uint64_t r = dh_rng_below(&rng, 100);
+	switch (dw->mode) {
+	case 1:
+		if (dh_rng_chance(&rng, 85000)) {
+			if (r < 78) {
+				new_lease(&rng, dw, out_m, last_b);
+			} else if (r < 97) {
+				dw->mode = 2;
+				dw->bail = -1;
+				dw->rem = out_m;
+				dw->rem_day = dw->day;
+			} else {
+				dw->mode = 3;
+				dw->bail = dw->rem = -1;
+			}
+		}
+		break;
+	case 2:
+		if (r < 80)
+			new_lease(&rng, dw, dw->rem > ref_a ? dw->rem : ref_a, last_b);
+		break;
+	case 3:
+		if (r < 40) {
+			new_lease(&rng, dw, out_m, last_b);
+		} else if (r < 50) {
+			dw->mode = 2;
+			dw->rem = out_m;
+			dw->rem_day = dw->day;
+		}
+		break;
+	default:
+		break;
+	}
+
+	/* Yearly revision (IRL-like, +3.5 %). */
+	dw->rent = (dw->rent * 1035 + 500) / 1000;
+	dw->rent_na = dh_rng_chance(&rng, 10000);
+
+	/* DPE: renovations, renewals (usually better), first diagnostics. */
+	if (pe->renovated) {
+		set_dpe(&rng, dw, pe->renov_month, (dw->has_dpe ? dw->dpe_energy : 4) - 2);
+	} else if (dh_rng_chance(&rng, dw->has_dpe ? 40000 : 150000)) {
+		int month = ref_a + (int)dh_rng_below(&rng, 12), e;
+		if (dw->has_dpe) {
+			uint64_t x = dh_rng_below(&rng, 100);
+			e = dw->dpe_energy + (x < 50 ? -1 : x < 70 ? -2 : x < 90 ? 0 : 1);
+		} else {
+			uint32_t u = dh_rng_chance(&rng, 500000) ? p->age_u : (uint32_t)dh_rng_below(&rng, 1000);
+			e = dpe_class_of(u);
+		}
+		set_dpe(&rng, dw, month, e);
+	}
+}
+
+/* A program put in service during the year, numbered after the landlord's existing ones. */
+static void new_evolved_program(const dh_gen_plan *plan, const gen_landlord *ll, uint32_t dept,
+				uint32_t number, uint64_t remaining, program *p)
+{
+	new_program(plan, &plan->evolved, ll, dept, number, remaining, p);
+	dh_rng rng = program_year_stream(plan, ll, number);
+	int year = plan->evolved.max_year;
+	uint64_t r = dh_rng_below(&rng, 100);
+	p->origine = r < 55 ? 1 : r < 88 ? 4 : r < 96 ? 2 : 3;
+	if (p->origine == 1 || p->origine == 4) {
+		p->construct = year - dh_rng_chance(&rng, 250000);
+		p->age_u = (uint32_t)dh_rng_below(&rng, 20);
+	}
+	p->patrimoine = p->locat = year;
+	p->newlogt = p->origine == 2 && dh_rng_chance(&rng, 300000);
+	draw_financing(&rng, &plan->evolved, p);
+}
+
+/* A dwelling put in service during the year (global number g): let or offered since its
+ * first letting, a recent DPE when the building is new. */
+static void settle_new_dwelling(const dh_gen_plan *plan, const program *p, uint64_t g, dwelling *dw)
+{
+	const int last_b = plan->evolved.ref_month_index - 1;
+	dh_rng rng = dwelling_year_stream(plan, g);
+	int from = dw->locat_m;
+	if (dh_rng_chance(&rng, 900000)) {
+		new_lease(&rng, dw, from, last_b);
+	} else {
+		dw->mode = 2;
+		dw->bail = -1;
+		dw->rem = from + (int)dh_rng_below(&rng, (uint64_t)(last_b - from + 1));
+		dw->rem_day = dw->day;
+	}
+	dw->rent_na = dh_rng_chance(&rng, 10000);
+	dw->sortie = 9;
+	if (p->origine == 1 || p->origine == 4) {
+		int month = from - (int)dh_rng_below(&rng, 3);
+		if (month < p->construct * 12)
+			month = p->construct * 12;
+		uint64_t x = dh_rng_below(&rng, 100);
+		set_dpe(&rng, dw, month, x < 30 ? 0 : x < 85 ? 1 : 2);
+	}
+}
+
+/* ---- Rendering ---- */
+
+/* The fields of dwelling k of program p: j is its rank among the landlord's dwellings
+ * (IDENT_INT), g its global number (IDENT_REP). */
+static void render_row(const dh_gen_plan *plan, const gen_landlord *ll, const program *p,
+		       uint32_t k, uint64_t j, uint64_t g, const dwelling *dw, row *r)
+{
 	const gen_commune *c = &plan->communes[p->commune];
 	char sep = ll->decimal_comma ? ',' : '.';
 	r->used = 0;
 	r->nfields = DH_RPLS_NFIELDS;
 	dh_str *f = r->f;
 
-	uint64_t g = ll->first_row + j;
 	f[DH_RPLS_IDENT_REP] = put_uint(r, (g * plan->ident_mult + plan->ident_add) % UINT64_C(10000000000), 10);
 	if (ll->ident_style == 0) {
 		f[DH_RPLS_IDENT_INT] = put_uint(r, j + 1, 10);
@@ -436,19 +743,8 @@ static void build_row(const dh_gen_plan *plan, const gen_landlord *ll, const pro
 	}
 	f[DH_RPLS_TYPECONST] = p->collective ? (dh_str){ "C", 1 } : (dh_str){ "I", 1 };
 
-	uint32_t ri = draw_table(&rng, p->collective ? rooms_collective : rooms_individual, 5);
-	int rooms = (int)ri + 1;
-	if (rooms == 5) {
-		uint64_t x = dh_rng_below(&rng, 100);
-		rooms = x < 80 ? 5 : x < 97 ? 6 : 7;
-	}
-	dw->nbpiece = rooms;
-	f[DH_RPLS_NBPIECE] = digit_str(rooms);
-	uint64_t surface = (uint64_t)dh_rng_range(&rng, surface_min[rooms] * 100, surface_max[rooms] * 100);
-	if (!p->collective)
-		surface += 800;
-	dw->surface = surface;
-	f[DH_RPLS_SURFHAB] = put_hundredths(r, surface, ll->surface_decimals, sep);
+	f[DH_RPLS_NBPIECE] = digit_str(dw->nbpiece);
+	f[DH_RPLS_SURFHAB] = put_hundredths(r, dw->surface, ll->surface_decimals, sep);
 	f[DH_RPLS_CONSTRUCT] = put_uint(r, (uint64_t)p->construct, 4);
 	f[DH_RPLS_LOCAT] = put_uint(r, (uint64_t)p->locat, 4);
 	f[DH_RPLS_PATRIMOINE] = put_uint(r, (uint64_t)p->patrimoine, 4);
@@ -466,89 +762,28 @@ static void build_row(const dh_gen_plan *plan, const gen_landlord *ll, const pro
 	} else {
 		f[DH_RPLS_NUMCONV] = empty_str;
 	}
-	/* Some landlords' software writes full dates; the day never matters to the rules. */
-	int day = ll->day_dates ? 1 + (int)dh_rng_below(&rng, 28) : 0;
 	f[DH_RPLS_DATCONV] = p->conv == 1 ? put_date(r, p->datconv, ll->day_dates ? 1 + (int)(p->number % 28) : 0)
 					  : empty_str;
-
-	/* Occupancy: 1 let, 2 vacant offered, 3 empty, 4 association, 5 other, 9 left the stock. */
-	static const uint16_t modes[6] = { 946, 22, 15, 8, 4, 5 };
-	static const int mode_codes[6] = { 1, 2, 3, 4, 5, 9 };
-	int mode = mode_codes[draw_table(&rng, modes, 6)];
-	dw->mode = mode;
-	f[DH_RPLS_MODE] = digit_str(mode);
-	int ref_m = plan->ref_month_index, last = ref_m - 1;
-	int locat_m = p->locat * 12 + (int)dh_rng_below(&rng, 12);
-	if (locat_m > last)
-		locat_m = last;
-	f[DH_RPLS_BAIL] = empty_str;
-	f[DH_RPLS_REMLOCDATE] = empty_str;
-	if (mode == 1) {
-		int bail;
-		if (locat_m > ref_m - 13)
-			bail = locat_m + (int)dh_rng_below(&rng, (uint64_t)(ref_m - locat_m));
-		else if (dh_rng_chance(&rng, 87000))
-			bail = last - (int)dh_rng_below(&rng, 12);
-		else {
-			uint64_t span = (uint64_t)(ref_m - 13 - locat_m + 1);
-			uint64_t a = dh_rng_below(&rng, span), b = dh_rng_below(&rng, span);
-			bail = ref_m - 13 - (int)(a < b ? a : b);
-		}
-		int rem = bail - (dh_rng_below(&rng, 3) == 0);
-		if (rem < locat_m)
-			rem = bail;
-		f[DH_RPLS_BAIL] = put_date(r, bail, day);
-		f[DH_RPLS_REMLOCDATE] = put_date(r, rem, rem == bail ? day : (day + 11) % 28 + 1);
-	} else if (mode == 2) {
-		int d;
-		if (dh_rng_chance(&rng, 550000))
-			d = (int)dh_rng_range(&rng, 1, 3);
-		else {
-			uint64_t a = dh_rng_below(&rng, 33), b = dh_rng_below(&rng, 33);
-			d = 4 + (int)(a < b ? a : b);
-		}
-		int rem = ref_m - d;
-		if (rem < locat_m)
-			rem = locat_m;
-		f[DH_RPLS_REMLOCDATE] = put_date(r, rem, day);
-	}
-
-	/* Rent: smaller dwellings cost more per m². */
-	if (mode == 9) {
+	f[DH_RPLS_MODE] = digit_str(dw->mode);
+	f[DH_RPLS_BAIL] = dw->bail >= 0 ? put_date(r, dw->bail, dw->bail_day) : empty_str;
+	f[DH_RPLS_REMLOCDATE] = dw->rem >= 0 ? put_date(r, dw->rem, dw->rem_day) : empty_str;
+	if (dw->mode == 9)
 		f[DH_RPLS_LOYERPRINC] = empty_str;
-	} else if (dh_rng_chance(&rng, 10000)) {
+	else if (dw->rent_na)
 		f[DH_RPLS_LOYERPRINC] = put_cstr(r, "9999");
-	} else {
-		uint64_t rent = (uint64_t)p->rent_m2 * (uint64_t)(104 + 4 * (3 - (rooms > 5 ? 5 : rooms))) / 104 *
-				surface / 100;
-		f[DH_RPLS_LOYERPRINC] = put_hundredths(r, rent, ll->rent_cents ? 2 : 0, sep);
-	}
-	f[DH_RPLS_LOYERACC] = p->collective && dh_rng_chance(&rng, 350000)
-				      ? put_uint(r, (uint64_t)dh_rng_range(&rng, 10, 45), 1)
-				      : empty_str;
+	else
+		f[DH_RPLS_LOYERPRINC] = put_hundredths(r, dw->rent, ll->rent_cents ? 2 : 0, sep);
+	f[DH_RPLS_LOYERACC] = dw->loyeracc >= 0 ? put_uint(r, (uint64_t)dw->loyeracc, 1) : empty_str;
 	f[DH_RPLS_CONTRIB] = ll->contrib_none ? (dh_str){ "999", 3 } : empty_str;
 	f[DH_RPLS_CUS] = put_uint(r, (uint64_t)p->cus, 2);
-
-	/* DPE: 5 % not done; otherwise classes drawn half from the building's age. */
-	if (dh_rng_chance(&rng, 50000)) {
-		dw->has_dpe = 0;
+	if (dw->has_dpe) {
+		f[DH_RPLS_DPEDATE] = put_date(r, dw->dpe_month, dw->dpe_day);
+		f[DH_RPLS_DPEENERGIE] = class_str(dw->dpe_energy);
+		f[DH_RPLS_DPESERRE] = class_str(dw->dpe_ghg);
+	} else {
 		f[DH_RPLS_DPEDATE] = put_cstr(r, "01/1900");
 		f[DH_RPLS_DPEENERGIE] = empty_str;
 		f[DH_RPLS_DPESERRE] = empty_str;
-	} else {
-		dw->has_dpe = 1;
-		int lo = (p->construct > 2010 ? p->construct : 2010) * 12;
-		int m = lo >= last ? last : lo + (int)dh_rng_below(&rng, (uint64_t)(last - lo + 1));
-		f[DH_RPLS_DPEDATE] = put_date(r, m, day ? (day + 5) % 28 + 1 : 0);
-		uint32_t u = dh_rng_chance(&rng, 500000) ? p->age_u : (uint32_t)dh_rng_below(&rng, 1000);
-		int e = 0;
-		for (uint32_t acc = dpe_classes[0]; e < 6 && u >= acc; acc += dpe_classes[++e])
-			;
-		uint64_t x = dh_rng_below(&rng, 100);
-		int ghg = e + (x < 20 ? -1 : x < 75 ? 0 : 1);
-		ghg = ghg < 0 ? 0 : ghg > 6 ? 6 : ghg;
-		f[DH_RPLS_DPEENERGIE] = class_str(e);
-		f[DH_RPLS_DPESERRE] = class_str(ghg);
 	}
 	f[DH_RPLS_SRU_EXPIR] = empty_str;
 	f[DH_RPLS_SRU_ALINEA] = empty_str;
@@ -558,14 +793,9 @@ static void build_row(const dh_gen_plan *plan, const gen_landlord *ll, const pro
 	r->used += 2;
 	f[DH_RPLS_CODSEGPATRIM] = (dh_str){ seg, 2 };
 	f[DH_RPLS_LIBSEGPATRIM] = ll->segments ? plan->tables[GEN_T_SEGMENT].enc[p->segment - 1] : empty_str;
-	if (mode == 9) {
-		static const uint16_t exits[5] = { 400, 100, 100, 350, 50 };
-		f[DH_RPLS_SORTIEPATRIM] = digit_str((int)draw_table(&rng, exits, 5) + 1);
-	} else {
-		f[DH_RPLS_SORTIEPATRIM] = digit_str(9);
-	}
+	f[DH_RPLS_SORTIEPATRIM] = digit_str(dw->sortie);
 	f[DH_RPLS_NEWLOGT] = p->newlogt ? digit_str(1) : empty_str;
-	f[DH_RPLS_CONTRESLOG] = digit_str((int)draw_table(&rng, contreslog_table, 7) + 1);
+	f[DH_RPLS_CONTRESLOG] = digit_str(dw->contreslog);
 }
 
 /* ---- Faults ---- */
@@ -832,6 +1062,93 @@ static void out_row(out *o, const row *r, int crlf)
 	out_eol(o, crlf);
 }
 
+/* Faulty rows: global row g is faulty when floor((g + 1) * rate) > floor(g * rate), and
+ * it is then fault number floor((g + 1) * rate) - 1 of the plan (kinds cycle over it). */
+static int row_is_faulty(uint64_t ppm, uint64_t g)
+{
+	return ppm && (g + 1) * ppm / 1000000 > g * ppm / 1000000;
+}
+
+/* Writing one file: the row buffer, the output and the fault injection's memory. */
+typedef struct emitter {
+	out *o;
+	row *r;
+	int crlf;
+	uint64_t line;  /* lines written before the first dwelling */
+	uint64_t rank;  /* dwellings written */
+	fault_ctx fc;
+} emitter;
+
+/* Render a dwelling, inject its fault if it has one, write it. */
+static void emit(emitter *em, const program *p, uint32_t k, uint64_t j, uint64_t g, const dwelling *dw)
+{
+	const dh_gen_plan *plan = em->fc.plan;
+	const gen_landlord *ll = em->fc.ll;
+	const dh_gen_sink *sink = em->o->sink;
+	row *r = em->r;
+	fault_ctx *fc = &em->fc;
+	uint64_t ppm = plan->fault_ppm;
+	render_row(plan, ll, p, k, j, g, dw, r);
+	if (row_is_faulty(ppm, g)) {
+		uint64_t gf = (g + 1) * ppm / 1000000 - 1;
+		fc->rng = dh_rng_derive(plan->opt.seed, gen_key(GEN_STREAM_FAULT, ll->index, gf));
+		fc->prog = p;
+		fc->dw = dw;
+		int kind = (int)(gf % F_COUNT), field = -1;
+		for (int t = 0; t < F_COUNT && field == -1; t++) {
+			kind = (int)((gf + (uint64_t)t) % F_COUNT);
+			field = inject(fc, kind, r);
+		}
+		if (field != -1 && sink->fault) {
+			dh_gen_fault fl = { ll->pub.file_name, em->line + em->rank + 1,
+					    field >= 0 ? (uint32_t)field + 1 : 0,
+					    field >= 0 ? dh_rpls_field(field)->name : "", fault_codes[kind] };
+			int rc = sink->fault(sink->ctx, &fl);
+			if (rc != DH_OK && em->o->rc == DH_OK)
+				em->o->rc = rc;
+		}
+	} else {
+		fc->have_clean = 1;
+		fc->last_rep_len = r->f[DH_RPLS_IDENT_REP].len;
+		memcpy(fc->last_rep, r->f[DH_RPLS_IDENT_REP].ptr, fc->last_rep_len);
+		fc->last_int_len = r->f[DH_RPLS_IDENT_INT].len;
+		memcpy(fc->last_int, r->f[DH_RPLS_IDENT_INT].ptr, fc->last_int_len);
+	}
+	out_row(em->o, r, em->crlf);
+	em->rank++;
+}
+
+int gen_evolve_count(dh_gen_plan *plan)
+{
+	uint64_t ppm = plan->fault_ppm;
+	for (size_t l = 0; l < plan->nlandlords; l++) {
+		gen_landlord *ll = &plan->landlords[l];
+		uint64_t rows = 0, faults = 0, j = 0;
+		uint32_t prog_no = 0;
+		for (uint32_t s = 0; s < ll->nseg; s++) {
+			uint64_t remaining = ll->seg[s].rows;
+			while (remaining > 0) {
+				program prog;
+				new_program(plan, &plan->base, ll, ll->seg[s].dept, prog_no++, remaining, &prog);
+				for (uint32_t k = 0; k < prog.size; k++, j++) {
+					dwelling dw;
+					dh_rng rng = dh_rng_derive(prog.seed, k);
+					draw_head(ll, &prog, &rng, &dw);
+					if (dw.mode == 9)
+						continue;
+					rows++;
+					faults += (uint64_t)row_is_faulty(ppm, ll->first_row + j);
+				}
+				remaining -= prog.size;
+			}
+		}
+		uint64_t end = ll->first_new + ll->new_rows;
+		ll->pub.rows = rows + ll->new_rows;
+		ll->pub.faults = faults + end * ppm / 1000000 - ll->first_new * ppm / 1000000;
+	}
+	return 0;
+}
+
 int dh_gen_landlord_write(const dh_gen_plan *plan, size_t i, const dh_gen_sink *sink, dh_error *err)
 {
 	if (!plan || !sink || !sink->write || i >= plan->nlandlords)
@@ -869,51 +1186,58 @@ int dh_gen_landlord_write(const dh_gen_plan *plan, size_t i, const dh_gen_sink *
 	out_bytes(&o, crlf ? "\r\n" : "\n", crlf ? 2 : 1);
 	line++;
 
-	fault_ctx fc;
-	memset(&fc, 0, sizeof(fc));
-	fc.plan = plan;
-	fc.ll = ll;
-	uint64_t ppm = plan->fault_ppm, nfault = 0, j = 0;
+	emitter em;
+	memset(&em, 0, sizeof(em));
+	em.o = &o;
+	em.r = r;
+	em.crlf = crlf;
+	em.line = line;
+	em.fc.plan = plan;
+	em.fc.ll = ll;
+	const gen_when *base = &plan->base;
+	uint64_t j = 0;
 	uint32_t prog_no = 0;
 	for (uint32_t s = 0; s < ll->nseg && o.rc == DH_OK; s++) {
 		uint64_t remaining = ll->seg[s].rows;
 		while (remaining > 0 && o.rc == DH_OK) {
 			program prog;
-			new_program(plan, ll, ll->seg[s].dept, prog_no++, remaining, &prog);
+			program_events pe = { 0, 0, 0 };
+			new_program(plan, base, ll, ll->seg[s].dept, prog_no++, remaining, &prog);
+			if (plan->evolve)
+				draw_program_events(plan, ll, &prog, &pe);
 			for (uint32_t k = 0; k < prog.size; k++, j++) {
 				dwelling dw;
-				build_row(plan, ll, &prog, k, j, r, &dw);
 				uint64_t g = ll->first_row + j;
-				int faulty = ppm && (g + 1) * ppm / 1000000 > g * ppm / 1000000;
-				if (faulty) {
-					uint64_t gf = ll->first_fault + nfault++;
-					fc.rng = dh_rng_derive(plan->opt.seed, gen_key(GEN_STREAM_FAULT, ll->index, gf));
-					fc.prog = &prog;
-					fc.dw = &dw;
-					int kind = (int)(gf % F_COUNT), field = -1;
-					for (int t = 0; t < F_COUNT && field == -1; t++) {
-						kind = (int)((gf + (uint64_t)t) % F_COUNT);
-						field = inject(&fc, kind, r);
-					}
-					if (field != -1 && sink->fault) {
-						dh_gen_fault fl = { ll->pub.file_name, line + j + 1,
-								    field >= 0 ? (uint32_t)field + 1 : 0,
-								    field >= 0 ? dh_rpls_field(field)->name : "",
-								    fault_codes[kind] };
-						int rc = sink->fault(sink->ctx, &fl);
-						if (rc != DH_OK && o.rc == DH_OK)
-							o.rc = rc;
-					}
-				} else {
-					fc.have_clean = 1;
-					fc.last_rep_len = r->f[DH_RPLS_IDENT_REP].len;
-					memcpy(fc.last_rep, r->f[DH_RPLS_IDENT_REP].ptr, fc.last_rep_len);
-					fc.last_int_len = r->f[DH_RPLS_IDENT_INT].len;
-					memcpy(fc.last_int, r->f[DH_RPLS_IDENT_INT].ptr, fc.last_int_len);
+				draw_dwelling(base, ll, &prog, k, &dw);
+				if (plan->evolve) {
+					if (dw.mode == 9)
+						continue; /* left before the earlier vintage: no longer declared */
+					evolve_dwelling(plan, &prog, &pe, g, &dw);
 				}
-				out_row(&o, r, crlf);
+				emit(&em, &prog, k, j, g, &dw);
 			}
 			remaining -= prog.size;
+		}
+	}
+	if (plan->evolve) {
+		/* New programs, by segment in proportion to the existing stock, after it. */
+		uint64_t n = 0, before = 0;
+		for (uint32_t s = 0; s < ll->nseg && o.rc == DH_OK; s++) {
+			uint64_t after = before + ll->seg[s].rows;
+			uint64_t quota = ll->new_rows * after / ll->base_rows - ll->new_rows * before / ll->base_rows;
+			before = after;
+			while (quota > 0 && o.rc == DH_OK) {
+				program prog;
+				new_evolved_program(plan, ll, ll->seg[s].dept, prog_no++, quota, &prog);
+				for (uint32_t k = 0; k < prog.size; k++, n++) {
+					dwelling dw;
+					uint64_t g = ll->first_new + n;
+					draw_dwelling(&plan->evolved, ll, &prog, k, &dw);
+					settle_new_dwelling(plan, &prog, g, &dw);
+					emit(&em, &prog, k, ll->base_rows + n, g, &dw);
+				}
+				quota -= prog.size;
+			}
 		}
 	}
 	out_flush(&o);

@@ -1,7 +1,8 @@
 /*
  * test_gen.c - the synthetic stock generator (gen.h): determinism, counts, distributions
- * of a Bretagne stock, Windows-1252 output, the fault list, and the key property: the
- * validator finds exactly the injected faults and nothing else.
+ * of a Bretagne stock, Windows-1252 output, the fault list, the key property: the
+ * validator finds exactly the injected faults and nothing else, and the evolved vintage
+ * (identities kept, yearly shares of new, departed and re-let dwellings, clean files).
  */
 #include "testutil.h"
 
@@ -560,8 +561,11 @@ static int cmp_str(const void *a, const void *b)
 /* Sorted lines of a buffer, as one string. */
 static char *sorted(buf *b)
 {
-	lines ls = split_lines(b);
-	qsort(ls.line, ls.n, sizeof(*ls.line), cmp_str);
+	lines ls = { NULL, 0 };
+	if (b->len) /* no fault: nothing to split (qsort and pointer arithmetic want non-NULL) */
+		ls = split_lines(b);
+	if (ls.n)
+		qsort(ls.line, ls.n, sizeof(*ls.line), cmp_str);
 	buf out = { NULL, 0, 0 };
 	buf_add(&out, "", 0);
 	for (size_t i = 0; i < ls.n; i++) {
@@ -572,14 +576,21 @@ static char *sorted(buf *b)
 	return out.ptr;
 }
 
-static void check_validator(dh_encoding enc, uint64_t seed)
+/* Generate 15,000 rows with faults at `rate` (a vintage evolved from 2024 when `evolve`),
+ * validate every file: the issues are exactly the fault list. */
+static void check_validator_with(dh_encoding enc, uint64_t seed, int evolve, double rate)
 {
 	char *dir = dh_tmpdir();
 	dh_gen_options opt = bretagne(15000, 5, seed);
 	opt.region = seed % 2 ? "53" : "all"; /* all: former communes and arrondissements of the whole COG */
 	opt.encoding = enc;
-	opt.fault_rate = 0.15;
+	opt.fault_rate = rate;
 	opt.out_dir = dir;
+	if (evolve) {
+		opt.from_year = 2024;
+		opt.from_month = 1;
+		opt.from_day = 1;
+	}
 	dh_error err;
 	dh_error_clear(&err);
 	dh_gen_summary sum;
@@ -610,7 +621,11 @@ static void check_validator(dh_encoding enc, uint64_t seed)
 	}
 	fclose(fp);
 	assert_int_equal(nwant, sum.faults);
-	assert_int_equal(nwant, 15000 * 15 / 100);
+	if (!evolve)
+		assert_int_equal(nwant, (size_t)(15000 * rate + 1e-9));
+	else /* about the same rate over the evolved files' rows (faulty rows hang on identities) */
+		assert_true((double)nwant >= (double)sum.rows * rate * 0.95 &&
+			    (double)nwant <= (double)sum.rows * rate * 1.05);
 
 	/* Found: every issue of every file, encoding detected. */
 	found got = { { NULL, 0, 0 }, NULL };
@@ -653,6 +668,11 @@ static void check_validator(dh_encoding enc, uint64_t seed)
 	free(want.ptr);
 	free(got.lines.ptr);
 	dh_rmtree(dir);
+}
+
+static void check_validator(dh_encoding enc, uint64_t seed)
+{
+	check_validator_with(enc, seed, 0, 0.15);
 }
 
 static void test_validator_finds_exactly_the_faults_utf8(void **state)
@@ -733,6 +753,283 @@ static void test_bad_options(void **state)
 	assert_int_equal(dh_gen_stock(&opt, geo, NULL, &err), DH_IO);
 }
 
+/* ---- The evolved vintage ---- */
+
+static dh_gen_options evolved(dh_gen_options opt)
+{
+	opt.ref_year = 2025;
+	opt.from_year = 2024;
+	opt.from_month = 1;
+	opt.from_day = 1;
+	return opt;
+}
+
+/* Same options: same bytes; the evolved vintage differs from a fresh stock at its date;
+ * dh_gen_stock() (3 threads) agrees with the plan's counts and the streamed bytes. */
+static void test_evolve_determinism(void **state)
+{
+	(void)state;
+	dh_gen_options opt = evolved(bretagne(8000, 4, 42));
+	opt.fault_rate = 0.05;
+	mem_out a, b, fresh;
+	dh_gen_plan *plan = generate(&opt, &a);
+	dh_gen_plan_free(generate(&opt, &b));
+	assert_int_equal(a.data.len, b.data.len);
+	assert_memory_equal(a.data.ptr, b.data.ptr, a.data.len);
+	assert_string_equal(a.faults.ptr, b.faults.ptr);
+	dh_gen_options plain = opt;
+	plain.from_year = plain.from_month = plain.from_day = 0;
+	dh_gen_plan_free(generate(&plain, &fresh));
+	assert_true(fresh.data.len != a.data.len || memcmp(fresh.data.ptr, a.data.ptr, a.data.len) != 0);
+
+	uint64_t rows = 0, faults = 0;
+	for (size_t i = 0; i < dh_gen_plan_landlord_count(plan); i++) {
+		rows += dh_gen_plan_landlord(plan, i)->rows;
+		faults += dh_gen_plan_landlord(plan, i)->faults;
+	}
+	assert_int_equal(faults, a.nfaults);
+	char *dir = dh_tmpdir();
+	opt.out_dir = dir;
+	opt.threads = 3;
+	dh_gen_summary sum;
+	dh_error err;
+	dh_error_clear(&err);
+	assert_int_equal(dh_gen_stock(&opt, geo, &sum, &err), DH_OK);
+	assert_int_equal(sum.rows, rows);
+	assert_int_equal(sum.faults, faults);
+	assert_int_equal(sum.bytes, a.data.len);
+	assert_true(rows > 8000 && rows < 8100); /* +1 to 1.5 % new, -0.5 % of earlier departures */
+	dh_rmtree(dir);
+	dh_gen_plan_free(plan);
+	mem_free(&a);
+	mem_free(&b);
+	mem_free(&fresh);
+}
+
+typedef struct keyed {
+	char key[64];     /* IDENT_INT */
+	const char *line; /* the record */
+} keyed;
+
+static int cmp_keyed(const void *a, const void *b)
+{
+	return strcmp(((const keyed *)a)->key, ((const keyed *)b)->key);
+}
+
+/* The records of one landlord's file, sorted by IDENT_INT (which must be unique). */
+static keyed *records(buf *data, const dh_gen_landlord *ll, lines *ls, size_t *n)
+{
+	*ls = split_lines(data);
+	size_t head = (size_t)ll->landlord_record + 1;
+	assert_true(ls->n >= head);
+	*n = ls->n - head;
+	keyed *k = calloc(*n + 1, sizeof(*k));
+	assert_non_null(k);
+	for (size_t i = 0; i < *n; i++) {
+		k[i].line = ls->line[head + i];
+		field_of(k[i].line, DH_RPLS_IDENT_INT, k[i].key, sizeof(k[i].key));
+	}
+	qsort(k, *n, sizeof(*k), cmp_keyed);
+	for (size_t i = 1; i < *n; i++)
+		assert_string_not_equal(k[i - 1].key, k[i].key);
+	return k;
+}
+
+static int int_field(const char *line, int f)
+{
+	char v[64];
+	field_of(line, f, v, sizeof(v));
+	return atoi(v);
+}
+
+static void same_field(const char *a, const char *b, int f)
+{
+	char va[128], vb[128];
+	field_of(a, f, va, sizeof(va));
+	field_of(b, f, vb, sizeof(vb));
+	assert_string_equal(va, vb);
+}
+
+/* Year of a mm/aaaa or jj/mm/aaaa date, 0 when empty. */
+static int date_year(const char *line, int f)
+{
+	char v[32];
+	field_of(line, f, v, sizeof(v));
+	size_t n = strlen(v);
+	return n >= 7 ? atoi(v + n - 4) : 0;
+}
+
+static double amount(const char *line, int f)
+{
+	char v[64];
+	field_of(line, f, v, sizeof(v));
+	for (char *c = v; *c; c++)
+		*c = *c == ',' ? '.' : *c;
+	return atof(v);
+}
+
+/* The 1/1/2025 vintage evolved from the 1/1/2024 one: identities kept, departures and
+ * new programs, occupancy, rents and DPE changed in the expected proportions. */
+static void test_evolve_identities_and_shares(void **state)
+{
+	(void)state;
+	dh_gen_options a_opt = bretagne(60000, 8, 11);
+	a_opt.ref_year = 2024;
+	dh_gen_options b_opt = evolved(bretagne(60000, 8, 11));
+	dh_gen_plan *pa, *pb;
+	dh_error err;
+	dh_error_clear(&err);
+	assert_int_equal(dh_gen_plan_new(&pa, &a_opt, geo, &err), DH_OK);
+	assert_int_equal(dh_gen_plan_new(&pb, &b_opt, geo, &err), DH_OK);
+	assert_int_equal(dh_gen_plan_landlord_count(pa), dh_gen_plan_landlord_count(pb));
+	double stock = 0, gone_before = 0, left = 0, added = 0, let_b = 0, new_lease = 0, new_dpe = 0;
+	double better = 0, worse = 0, rent_a = 0, rent_b = 0, vefa = 0, demolished = 0;
+	buf reps = { NULL, 0, 0 };
+	size_t nreps = 0;
+	for (size_t i = 0; i < dh_gen_plan_landlord_count(pa); i++) {
+		const dh_gen_landlord *la = dh_gen_plan_landlord(pa, i), *lb = dh_gen_plan_landlord(pb, i);
+		assert_string_equal(la->siren, lb->siren);
+		assert_string_equal(la->file_name, lb->file_name);
+		mem_out ma, mb;
+		memset(&ma, 0, sizeof(ma));
+		memset(&mb, 0, sizeof(mb));
+		dh_gen_sink sa = { mem_write, NULL, &ma }, sb = { mem_write, NULL, &mb };
+		assert_int_equal(dh_gen_landlord_write(pa, i, &sa, &err), DH_OK);
+		assert_int_equal(dh_gen_landlord_write(pb, i, &sb, &err), DH_OK);
+		lines lsa, lsb;
+		size_t na, nb;
+		keyed *ka = records(&ma.data, la, &lsa, &na), *kb = records(&mb.data, lb, &lsb, &nb);
+		assert_int_equal(na, la->rows);
+		assert_int_equal(nb, lb->rows);
+		for (size_t r = 0; r < na; r++) {
+			const char *a = ka[r].line;
+			keyed *hit = bsearch(&ka[r], kb, nb, sizeof(*kb), cmp_keyed);
+			buf_add(&reps, a, 10);
+			buf_add(&reps, "\n", 1);
+			nreps++;
+			if (int_field(a, DH_RPLS_MODE) == 9) { /* left during 2023: declared in 2024 only */
+				assert_null(hit);
+				gone_before++;
+				continue;
+			}
+			stock++;
+			assert_non_null(hit);
+			const char *b = hit->line;
+			static const int kept[] = { DH_RPLS_IDENT_REP, DH_RPLS_DEPCOM, DH_RPLS_NUMAPPT, DH_RPLS_NBPIECE,
+						    DH_RPLS_SURFHAB, DH_RPLS_CONSTRUCT, DH_RPLS_LOCAT, DH_RPLS_FINAN };
+			for (size_t f = 0; f < sizeof(kept) / sizeof(kept[0]); f++)
+				same_field(a, b, kept[f]);
+			int mode = int_field(b, DH_RPLS_MODE);
+			if (mode == 9) {
+				int why = int_field(b, DH_RPLS_SORTIEPATRIM);
+				assert_true(why >= 1 && why <= 5);
+				demolished += why == 4;
+				assert_int_equal(date_year(b, DH_RPLS_BAIL), 0);
+				left++;
+				continue;
+			}
+			assert_int_equal(int_field(b, DH_RPLS_SORTIEPATRIM), 9);
+			if (mode == 1) {
+				let_b++;
+				char va[32], vb[32];
+				field_of(a, DH_RPLS_BAIL, va, sizeof(va));
+				field_of(b, DH_RPLS_BAIL, vb, sizeof(vb));
+				if (strcmp(va, vb) != 0) {
+					assert_int_equal(date_year(b, DH_RPLS_BAIL), 2024);
+					new_lease++;
+				}
+			}
+			char da[32], db[32];
+			field_of(a, DH_RPLS_DPEDATE, da, sizeof(da));
+			field_of(b, DH_RPLS_DPEDATE, db, sizeof(db));
+			if (strcmp(da, db) != 0) {
+				assert_int_equal(date_year(b, DH_RPLS_DPEDATE), 2024);
+				new_dpe++;
+				char ea[8], eb[8];
+				field_of(a, DH_RPLS_DPEENERGIE, ea, sizeof(ea));
+				field_of(b, DH_RPLS_DPEENERGIE, eb, sizeof(eb));
+				better += ea[0] && eb[0] < ea[0];
+				worse += ea[0] && eb[0] > ea[0];
+			}
+			if (mode == 1 && int_field(a, DH_RPLS_MODE) == 1 && int_field(a, DH_RPLS_LOYERPRINC) != 9999 &&
+			    int_field(b, DH_RPLS_LOYERPRINC) != 9999) {
+				rent_a += amount(a, DH_RPLS_LOYERPRINC);
+				rent_b += amount(b, DH_RPLS_LOYERPRINC);
+			}
+		}
+		for (size_t r = 0; r < nb; r++) {
+			const char *b = kb[r].line;
+			if (bsearch(&kb[r], ka, na, sizeof(*ka), cmp_keyed))
+				continue;
+			added++;
+			buf_add(&reps, b, 10);
+			buf_add(&reps, "\n", 1);
+			nreps++;
+			let_b += int_field(b, DH_RPLS_MODE) == 1;
+			assert_true(int_field(b, DH_RPLS_MODE) == 1 || int_field(b, DH_RPLS_MODE) == 2);
+			assert_int_equal(int_field(b, DH_RPLS_LOCAT), 2024);
+			assert_int_equal(int_field(b, DH_RPLS_PATRIMOINE), 2024);
+			assert_int_equal(int_field(b, DH_RPLS_SORTIEPATRIM), 9);
+			vefa += int_field(b, DH_RPLS_ORIGINE) == 4;
+		}
+		free(ka);
+		free(kb);
+		free(lsa.line);
+		free(lsb.line);
+		mem_free(&ma);
+		mem_free(&mb);
+	}
+	/* IDENT_REP: the earlier ones and the new ones are all distinct. */
+	lines rl = split_lines(&reps);
+	assert_int_equal(rl.n, nreps);
+	qsort(rl.line, rl.n, sizeof(*rl.line), cmp_str);
+	for (size_t k = 1; k < rl.n; k++)
+		assert_string_not_equal(rl.line[k - 1], rl.line[k]);
+	free(rl.line);
+	free(reps.ptr);
+
+	assert_true(gone_before > 0);
+	assert_share("mises en service", 100 * added / stock, 1.0, 1.6);
+	assert_share("VEFA parmi les mises en service", 100 * vefa / added, 20, 45);
+	assert_share("sorties", 100 * left / stock, 0.25, 0.6);
+	assert_true(demolished > 0 && demolished < left);
+	assert_share("nouveaux baux", 100 * new_lease / let_b, 7.5, 10.5);
+	assert_share("DPE renouvelés", 100 * new_dpe / stock, 3.5, 6.5);
+	assert_true(better > 3 * worse);
+	assert_share("révision des loyers", 100 * (rent_b / rent_a - 1), 3.3, 3.7);
+	dh_gen_plan_free(pa);
+	dh_gen_plan_free(pb);
+}
+
+/* Both vintages are clean for the validator (no error, no warning), and the faults
+ * injected into an evolved vintage are exactly what the validator finds. */
+static void test_evolve_validates(void **state)
+{
+	(void)state;
+	check_validator_with(DH_ENC_UTF8, 5, 0, 0.0);
+	check_validator_with(DH_ENC_UTF8, 5, 1, 0.0);
+	check_validator_with(DH_ENC_WINDOWS1252, 6, 1, 0.0);
+	check_validator_with(DH_ENC_UTF8, 7, 1, 0.15);
+}
+
+static void test_evolve_bad_options(void **state)
+{
+	(void)state;
+	dh_gen_plan *plan = NULL;
+	dh_error err;
+	dh_error_clear(&err);
+	dh_gen_options opt = evolved(bretagne(100, 2, 1));
+	opt.from_year = 2023; /* two years */
+	assert_int_equal(dh_gen_plan_new(&plan, &opt, geo, &err), DH_INVAL);
+	assert_null(plan);
+	opt = evolved(bretagne(100, 2, 1));
+	opt.from_month = 2; /* not the same day */
+	assert_int_equal(dh_gen_plan_new(&plan, &opt, geo, &err), DH_INVAL);
+	opt = evolved(bretagne(UINT64_C(9500000000), 2, 1));
+	assert_int_equal(dh_gen_plan_new(&plan, &opt, geo, &err), DH_INVAL);
+	assert_null(plan);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -746,6 +1043,10 @@ int main(void)
 		cmocka_unit_test(test_validator_finds_exactly_the_faults_latin1),
 		cmocka_unit_test(test_sink_failure),
 		cmocka_unit_test(test_bad_options),
+		cmocka_unit_test(test_evolve_determinism),
+		cmocka_unit_test(test_evolve_identities_and_shares),
+		cmocka_unit_test(test_evolve_validates),
+		cmocka_unit_test(test_evolve_bad_options),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

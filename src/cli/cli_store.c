@@ -1,0 +1,77 @@
+/*
+ * cli_store.c - what the store subcommands (init, org, import, deliveries, stock) share:
+ * option parsing in the "--name value" / "--name=value" forms, the database location
+ * (--db, else $DATAHABITAT_DB, else ./datahabitat.db) and opening the store with a
+ * diagnostic on failure.
+ */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int cli_take_option(int argc, char **argv, int *i, const char *name, const char **value)
+{
+	const char *arg = argv[*i];
+	size_t n = strlen(name);
+	if (strncmp(arg, name, n) != 0)
+		return 0;
+	if (arg[n] == '=') {
+		*value = arg + n + 1;
+		return 1;
+	}
+	if (arg[n] != '\0')
+		return 0;
+	if (*i + 1 >= argc) {
+		cli_errorf("option « %s » sans valeur", name);
+		return -1;
+	}
+	*value = argv[++*i];
+	return 1;
+}
+
+const char *cli_db_location(const char *given)
+{
+	if (given && *given)
+		return given;
+	const char *env = getenv("DATAHABITAT_DB");
+	return env && *env ? env : "datahabitat.db";
+}
+
+int cli_open_store(const char *given, unsigned flags, dh_store **out)
+{
+	dh_error err;
+	dh_error_clear(&err);
+	int rc = dh_store_open(out, cli_db_location(given), flags, &err);
+	if (rc != DH_OK)
+		return cli_report_error(&err);
+	return CLI_EXIT_OK;
+}
+
+int cli_usage_error(const char *command, const char *what, const char *arg)
+{
+	if (arg)
+		cli_errorf("%s : %s « %s »", command, what, arg);
+	else
+		cli_errorf("%s : %s", command, what);
+	fprintf(stderr, "voir « datahabitat %s --help »\n", command);
+	return CLI_EXIT_USAGE;
+}
+
+void cli_print_csv_field(FILE *out, const char *s, size_t len, char delimiter)
+{
+	int quote = 0;
+	for (size_t i = 0; i < len; i++)
+		if (s[i] == delimiter || s[i] == '"' || s[i] == '\n' || s[i] == '\r')
+			quote = 1;
+	if (!quote) {
+		fwrite(s, 1, len, out);
+		return;
+	}
+	fputc('"', out);
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '"')
+			fputc('"', out);
+		fputc(s[i], out);
+	}
+	fputc('"', out);
+}

@@ -1,0 +1,536 @@
+/*
+ * cmd_indicators.c - `datahabitat indicators`: builds the cube from the store (every
+ * dwelling version with its validity) and prints the stock indicators of the registry by
+ * territory at a reference date, as a table for people (French number formatting), CSV or
+ * JSON (raw numbers at full precision, NaN as empty / null). `--list` prints the registry.
+ */
+#include "cli.h"
+
+#include "datahabitat/cube.h"
+#include "datahabitat/cube_store.h"
+#include "datahabitat/geo.h"
+#include "datahabitat/indicators.h"
+#include "datahabitat/store.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage_text[] =
+	"usage : datahabitat indicators --level NIVEAU [options]\n"
+	"        datahabitat indicators --list [--format table|csv|json]\n"
+	"\n"
+	"Calcule les indicateurs du parc locatif social (docs/indicators.md) par territoire à\n"
+	"une date de référence, à partir de toutes les livraisons acceptées de la base : pour\n"
+	"chaque organisme, le patrimoine de sa dernière livraison antérieure ou égale à la date.\n"
+	"\n"
+	"Options :\n"
+	"  --level NIVEAU        commune, epci, departement, region, qpv, landlord (ou bailleur),\n"
+	"                        all (ensemble)\n"
+	"  --code C              un seul territoire (code COG, SIREN d'EPCI ou de bailleur, QPV)\n"
+	"  --indicator ID,...    indicateurs voulus (défaut : tous ; voir --list)\n"
+	"  --where F=V,...       filtres sur les logements, par exemple TYPECONST=C,FINAN=10,11\n"
+	"                        ou CONSTRUCT=1970..1989 (V- : absent, V* : renseigné)\n"
+	"  --date AAAA-MM-JJ     date de référence (défaut : la plus récente des livraisons)\n"
+	"  --format F            table (défaut, pour la lecture), csv ou json (nombres bruts,\n"
+	"                        taux en pourcentage à pleine précision, valeur indéfinie vide / null)\n"
+	"  --list                liste des indicateurs : id, libellé, unité, sensibilité\n"
+	"  --db CHEMIN           base (défaut : $DATAHABITAT_DB, sinon ./datahabitat.db)\n"
+	"  --ref DIR             dossier des fichiers de référence (géographie)\n"
+	"  -h, --help            cette aide\n"
+	"\n"
+	"Statut de sortie : 0 succès, 2 usage incorrect, territoire ou date sans données,\n"
+	"3 erreur de la base.\n";
+
+enum out_format { FMT_TABLE, FMT_CSV, FMT_JSON };
+
+/* ---- numbers ---- */
+
+/* Shortest "%.Ng" text that reads back to exactly v (full precision, no noise digits). */
+static void format_raw(char *buf, size_t size, double v)
+{
+	for (int prec = 15; prec <= 17; prec++) {
+		snprintf(buf, size, "%.*g", prec, v);
+		if (strtod(buf, NULL) == v)
+			return;
+	}
+}
+
+/* French display: decimal comma, narrow no-break space (U+202F) between thousands. */
+static void format_fr(char *buf, size_t size, double v, int decimals)
+{
+	if (isnan(v)) {
+		snprintf(buf, size, "n.d.");
+		return;
+	}
+	char raw[64];
+	snprintf(raw, sizeof(raw), "%.*f", decimals, v);
+	const char *p = raw;
+	size_t o = 0;
+	if (*p == '-')
+		buf[o++] = *p++;
+	size_t intlen = strcspn(p, ".");
+	for (size_t i = 0; i < intlen && o + 4 < size; i++) {
+		if (i && (intlen - i) % 3 == 0) {
+			buf[o++] = '\xe2';
+			buf[o++] = '\x80';
+			buf[o++] = '\xaf';
+		}
+		buf[o++] = p[i];
+	}
+	if (p[intlen] == '.' && o + 1 < size) {
+		buf[o++] = ',';
+		for (const char *q = p + intlen + 1; *q && o + 1 < size; q++)
+			buf[o++] = *q;
+	}
+	buf[o] = '\0';
+}
+
+static int display_decimals(const dh_indicator *ind)
+{
+	switch (ind->unit) {
+	case DH_UNIT_LOGEMENTS:
+		return ind->kind == DH_IND_COUNT ? 0 : 1;
+	case DH_UNIT_EUR_M2:
+		return 2;
+	case DH_UNIT_PCT:
+	case DH_UNIT_ANNEES:
+		return 1;
+	}
+	return 2;
+}
+
+/* Characters shown on a terminal for UTF-8 text (code points; enough for our labels). */
+static size_t display_width(const char *s)
+{
+	size_t w = 0;
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xC0) != 0x80)
+			w++;
+	return w;
+}
+
+static void print_padded(const char *s, size_t width, int right)
+{
+	size_t w = display_width(s);
+	if (right)
+		for (size_t i = w; i < width; i++)
+			putchar(' ');
+	fputs(s, stdout);
+	if (!right)
+		for (size_t i = w; i < width; i++)
+			putchar(' ');
+}
+
+/* ---- output of a result table ---- */
+
+static void print_csv(const dh_cube_table *t)
+{
+	fputs("code,name", stdout);
+	for (size_t c = 0; c < t->ncols; c++)
+		printf(",%s", t->columns[c]->id);
+	putchar('\n');
+	char num[64];
+	for (size_t r = 0; r < t->nrows; r++) {
+		cli_print_csv_field(stdout, t->codes[r], strlen(t->codes[r]), ',');
+		putchar(',');
+		cli_print_csv_field(stdout, t->names[r], strlen(t->names[r]), ',');
+		for (size_t c = 0; c < t->ncols; c++) {
+			putchar(',');
+			double v = dh_cube_table_value(t, r, c);
+			if (!isnan(v)) {
+				format_raw(num, sizeof(num), v);
+				fputs(num, stdout);
+			}
+		}
+		putchar('\n');
+	}
+}
+
+static json_t *json_value(const dh_indicator *ind, double v)
+{
+	if (isnan(v) || isinf(v))
+		return json_null();
+	if (ind->kind == DH_IND_COUNT && v == floor(v) && fabs(v) < 9e15)
+		return json_integer((json_int_t)v);
+	return json_real(v);
+}
+
+static int print_json(const dh_cube_table *t)
+{
+	json_t *arr = json_array();
+	if (!arr)
+		return DH_NOMEM;
+	for (size_t r = 0; r < t->nrows; r++) {
+		json_t *o = json_object();
+		if (!o || json_array_append_new(arr, o) != 0) {
+			json_decref(arr);
+			return DH_NOMEM;
+		}
+		json_object_set_new(o, "code", json_string(t->codes[r]));
+		json_object_set_new(o, "name", json_string(t->names[r]));
+		for (size_t c = 0; c < t->ncols; c++)
+			json_object_set_new(o, t->columns[c]->id,
+					    json_value(t->columns[c], dh_cube_table_value(t, r, c)));
+	}
+	/* jansson writes reals with 17 significant digits: they read back to the same double. */
+	int rc = json_dumpf(arr, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == 0 ? DH_OK : DH_IO;
+	putchar('\n');
+	json_decref(arr);
+	return rc;
+}
+
+static int print_table(const dh_cube_table *t, dh_level level, int32_t date)
+{
+	size_t ncells = (t->nrows + 1) * (t->ncols + 2);
+	char **cells = calloc(ncells, sizeof(*cells));
+	size_t *width = calloc(t->ncols + 2, sizeof(*width));
+	if (!cells || !width) {
+		free(cells);
+		free(width);
+		return DH_NOMEM;
+	}
+	int rc = DH_OK;
+	/* Header then rows, every cell as text, to size the columns. */
+	for (size_t r = 0; r <= t->nrows && rc == DH_OK; r++) {
+		for (size_t c = 0; c < t->ncols + 2; c++) {
+			char buf[128];
+			const char *text;
+			if (r == 0)
+				text = c == 0 ? "Code" : c == 1 ? "Territoire" : t->columns[c - 2]->id;
+			else if (c == 0)
+				text = t->codes[r - 1][0] ? t->codes[r - 1] : "—";
+			else if (c == 1)
+				text = t->names[r - 1];
+			else {
+				const dh_indicator *ind = t->columns[c - 2];
+				format_fr(buf, sizeof(buf), dh_cube_table_value(t, r - 1, c - 2),
+					  display_decimals(ind));
+				text = buf;
+			}
+			char *copy = strdup(text);
+			if (!copy) {
+				rc = DH_NOMEM;
+				break;
+			}
+			cells[r * (t->ncols + 2) + c] = copy;
+			size_t w = display_width(copy);
+			if (w > width[c])
+				width[c] = w;
+		}
+	}
+	if (rc == DH_OK) {
+		static const char *const level_fr[] = { "ensemble", "commune", "EPCI", "département",
+							"région", "QPV", "bailleur" };
+		const char *by = (unsigned)level < sizeof(level_fr) / sizeof(level_fr[0]) ? level_fr[level] : "?";
+		printf("Indicateurs par %s au %02d/%02d/%04d\n\n", by, (int)(date % 100),
+		       (int)(date / 100 % 100), (int)(date / 10000));
+		for (size_t r = 0; r <= t->nrows; r++) {
+			for (size_t c = 0; c < t->ncols + 2; c++) {
+				if (c)
+					fputs("  ", stdout);
+				print_padded(cells[r * (t->ncols + 2) + c], width[c], c >= 2);
+			}
+			putchar('\n');
+		}
+		fputs("\n", stdout);
+		for (size_t c = 0; c < t->ncols; c++)
+			printf("%s : %s (%s)\n", t->columns[c]->id, t->columns[c]->label,
+			       dh_unit_label(t->columns[c]->unit));
+		fputs("n.d. : non défini (dénominateur nul)\n", stdout);
+	}
+	for (size_t i = 0; i < ncells; i++)
+		free(cells[i]);
+	free(cells);
+	free(width);
+	return rc;
+}
+
+/* ---- the registry ---- */
+
+static int print_list(enum out_format fmt)
+{
+	size_t n = dh_indicator_count();
+	if (fmt == FMT_JSON) {
+		json_t *arr = json_array();
+		if (!arr)
+			return DH_NOMEM;
+		for (size_t i = 0; i < n; i++) {
+			const dh_indicator *ind = dh_indicator_at(i);
+			json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", ind->id, "label", ind->label,
+					      "family", ind->family, "unit", dh_unit_label(ind->unit),
+					      "sensitivity", dh_sensitivity_label(ind->sensitivity));
+			if (!o || json_array_append_new(arr, o) != 0) {
+				json_decref(arr);
+				return DH_NOMEM;
+			}
+		}
+		int rc = json_dumpf(arr, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == 0 ? DH_OK : DH_IO;
+		putchar('\n');
+		json_decref(arr);
+		return rc;
+	}
+	if (fmt == FMT_CSV) {
+		fputs("id,label,family,unit,sensitivity\n", stdout);
+		for (size_t i = 0; i < n; i++) {
+			const dh_indicator *ind = dh_indicator_at(i);
+			const char *f[] = { ind->id, ind->label, ind->family, dh_unit_label(ind->unit),
+					    dh_sensitivity_label(ind->sensitivity) };
+			for (size_t k = 0; k < 5; k++) {
+				if (k)
+					putchar(',');
+				cli_print_csv_field(stdout, f[k], strlen(f[k]), ',');
+			}
+			putchar('\n');
+		}
+		return DH_OK;
+	}
+	size_t wid = 2, wlab = 7, wunit = 5;
+	for (size_t i = 0; i < n; i++) {
+		const dh_indicator *ind = dh_indicator_at(i);
+		size_t w;
+		if ((w = display_width(ind->id)) > wid)
+			wid = w;
+		if ((w = display_width(ind->label)) > wlab)
+			wlab = w;
+		if ((w = display_width(dh_unit_label(ind->unit))) > wunit)
+			wunit = w;
+	}
+	print_padded("id", wid, 0);
+	fputs("  ", stdout);
+	print_padded("libellé", wlab, 0);
+	fputs("  ", stdout);
+	print_padded("unité", wunit, 0);
+	fputs("  sensibilité\n", stdout);
+	for (size_t i = 0; i < n; i++) {
+		const dh_indicator *ind = dh_indicator_at(i);
+		print_padded(ind->id, wid, 0);
+		fputs("  ", stdout);
+		print_padded(ind->label, wlab, 0);
+		fputs("  ", stdout);
+		print_padded(dh_unit_label(ind->unit), wunit, 0);
+		printf("  %s\n", dh_sensitivity_label(ind->sensitivity));
+	}
+	return DH_OK;
+}
+
+/* ---- options ---- */
+
+/*
+ * Split "--where" text in place into filters: a comma followed by a segment with '='
+ * starts a new filter, other commas belong to the current one's set ("FINAN=10,11").
+ * Returns DH_OK or the parse error (err set).
+ */
+static int parse_where(char *text, dh_predicate *filters, size_t *nfilters, dh_error *err)
+{
+	char *start = text;
+	while (start) {
+		char *next = NULL;
+		for (char *p = strchr(start, ','); p; p = strchr(p + 1, ',')) {
+			size_t seg = strcspn(p + 1, ",");
+			if (memchr(p + 1, '=', seg)) {
+				*p = '\0';
+				next = p + 1;
+				break;
+			}
+		}
+		if (*nfilters == DH_CUBE_MAX_FILTERS)
+			return dh_error_set(err, DH_INVAL, "au plus %d filtres", DH_CUBE_MAX_FILTERS);
+		int rc = dh_cube_filter_parse(start, &filters[*nfilters], err);
+		if (rc != DH_OK)
+			return rc;
+		++*nfilters;
+		start = next;
+	}
+	return DH_OK;
+}
+
+/* Positions of the indicators named in "id,id,..." into *out (malloc'ed). */
+static int parse_indicators(const char *list, int **out, size_t *n, const char **bad)
+{
+	size_t cap = 1;
+	for (const char *p = list; *p; p++)
+		cap += *p == ',';
+	int *pos = malloc(cap * sizeof(*pos));
+	if (!pos)
+		return DH_NOMEM;
+	size_t k = 0;
+	const char *p = list;
+	for (;;) {
+		size_t len = strcspn(p, ",");
+		int i = dh_indicator_find((dh_str){ p, len });
+		if (i < 0) {
+			*bad = p;
+			free(pos);
+			return DH_NOTFOUND;
+		}
+		pos[k++] = i;
+		if (!p[len])
+			break;
+		p += len + 1;
+	}
+	*out = pos;
+	*n = k;
+	return DH_OK;
+}
+
+static int32_t day_of(const char *date)
+{
+	return (int32_t)(atoi(date) * 10000 + atoi(date + 5) * 100 + atoi(date + 8));
+}
+
+int cmd_indicators(int argc, char **argv)
+{
+	if (cli_wants_help(argc, argv)) {
+		fputs(usage_text, stdout);
+		return CLI_EXIT_OK;
+	}
+	const char *db = NULL, *level_name = NULL, *code = NULL, *ind_list = NULL, *where = NULL;
+	const char *date = NULL, *format = "table", *ref = NULL;
+	int list = 0;
+	for (int i = 1; i < argc; i++) {
+		int r;
+		if (strcmp(argv[i], "--list") == 0) {
+			list = 1;
+			continue;
+		}
+		if ((r = cli_take_option(argc, argv, &i, "--db", &db)) ||
+		    (r = cli_take_option(argc, argv, &i, "--level", &level_name)) ||
+		    (r = cli_take_option(argc, argv, &i, "--code", &code)) ||
+		    (r = cli_take_option(argc, argv, &i, "--indicator", &ind_list)) ||
+		    (r = cli_take_option(argc, argv, &i, "--where", &where)) ||
+		    (r = cli_take_option(argc, argv, &i, "--date", &date)) ||
+		    (r = cli_take_option(argc, argv, &i, "--format", &format)) ||
+		    (r = cli_take_option(argc, argv, &i, "--ref", &ref))) {
+			if (r < 0)
+				return cli_usage_error("indicators", "option incomplète", argv[i]);
+			continue;
+		}
+		return cli_usage_error("indicators", "argument inattendu", argv[i]);
+	}
+	enum out_format fmt;
+	if (strcmp(format, "table") == 0)
+		fmt = FMT_TABLE;
+	else if (strcmp(format, "csv") == 0)
+		fmt = FMT_CSV;
+	else if (strcmp(format, "json") == 0)
+		fmt = FMT_JSON;
+	else
+		return cli_usage_error("indicators", "format inconnu (table, csv ou json)", format);
+	if (list) {
+		if (level_name || code || ind_list || where || date)
+			return cli_usage_error("indicators", "--list ne se combine qu'avec --format", NULL);
+		int rc = print_list(fmt);
+		return rc == DH_OK ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
+	}
+	if (!level_name)
+		return cli_usage_error("indicators", "--level NIVEAU est obligatoire", NULL);
+	int level = dh_level_find((dh_str){ level_name, strlen(level_name) });
+	if (level < 0)
+		return cli_usage_error("indicators", "niveau inconnu", level_name);
+	if (date && !dh_date_valid(date))
+		return cli_usage_error("indicators", "date invalide (AAAA-MM-JJ attendu)", date);
+	if (code && level == DH_LEVEL_ALL)
+		return cli_usage_error("indicators", "--code n'a pas de sens avec le niveau", level_name);
+
+	dh_error err;
+	dh_error_clear(&err);
+	int *positions = NULL;
+	size_t npositions = 0;
+	if (ind_list) {
+		const char *bad = NULL;
+		int rc = parse_indicators(ind_list, &positions, &npositions, &bad);
+		if (rc == DH_NOMEM)
+			return cli_report_error(&(dh_error){ .code = DH_NOMEM });
+		if (rc != DH_OK) {
+			size_t len = strcspn(bad, ",");
+			char id[64];
+			snprintf(id, sizeof(id), "%.*s", (int)(len < 60 ? len : 60), bad);
+			return cli_usage_error("indicators", "indicateur inconnu (voir --list)", id);
+		}
+	}
+	dh_predicate filters[DH_CUBE_MAX_FILTERS];
+	size_t nfilters = 0;
+	char *where_copy = NULL;
+	if (where) {
+		where_copy = strdup(where);
+		if (!where_copy || parse_where(where_copy, filters, &nfilters, &err) != DH_OK) {
+			free(positions);
+			free(where_copy);
+			if (!where_copy)
+				return CLI_EXIT_FAILURE;
+			return cli_usage_error("indicators", err.message, NULL);
+		}
+	}
+
+	int exitcode = CLI_EXIT_OK;
+	dh_geo *geo = NULL;
+	dh_store *store = NULL;
+	dh_cube *cube = NULL;
+	dh_cube_table *table = NULL;
+	int rc = dh_geo_load(&geo, ref ? ref : dh_geo_default_dir(), &err);
+	if (rc != DH_OK) {
+		cli_report_error(&err);
+		exitcode = CLI_EXIT_FAILURE;
+		goto done;
+	}
+	exitcode = cli_open_store(db, DH_STORE_READONLY, &store);
+	if (exitcode != CLI_EXIT_OK)
+		goto done;
+	int32_t day = 0;
+	if (date) {
+		day = day_of(date);
+	} else {
+		rc = dh_store_latest_reference_date(store, &day, &err);
+		if (rc != DH_OK) {
+			exitcode = cli_report_error(&err);
+			goto done;
+		}
+		if (day == 0) {
+			cli_errorf("indicators : la base ne contient aucune livraison acceptée");
+			exitcode = CLI_EXIT_USAGE;
+			goto done;
+		}
+	}
+	rc = dh_cube_build_from_store(store, geo, &cube, NULL, &err);
+	if (rc != DH_OK) {
+		exitcode = cli_report_error(&err);
+		goto done;
+	}
+	dh_cube_query q = {
+		.level = (dh_level)level,
+		.reference_date = day,
+		.territory = code,
+		.filters = nfilters ? filters : NULL,
+		.nfilters = nfilters,
+		.indicators = positions,
+		.nindicators = npositions,
+		.threads = 0,
+	};
+	rc = dh_cube_query_run(cube, &q, &table, &err);
+	if (rc != DH_OK) {
+		exitcode = cli_report_error(&err);
+		goto done;
+	}
+	if (fmt == FMT_CSV)
+		print_csv(table);
+	else if (fmt == FMT_JSON)
+		rc = print_json(table);
+	else
+		rc = print_table(table, (dh_level)level, day);
+	if (rc == DH_OK && (fflush(stdout) != 0 || ferror(stdout)))
+		rc = DH_IO;
+	if (rc != DH_OK) {
+		cli_errorf("indicators : écriture du résultat impossible");
+		exitcode = CLI_EXIT_FAILURE;
+	}
+done:
+	dh_cube_table_free(table);
+	dh_cube_release(cube);
+	dh_store_close(store);
+	dh_geo_free(geo);
+	free(positions);
+	free(where_copy);
+	return exitcode;
+}

@@ -1,0 +1,410 @@
+/*
+ * store.c - the generic layer of the store: picks the backend from the location, checks
+ * every argument once (SIREN checksum, dates, kinds, session state) and dispatches through
+ * the ops table of backend.h. Also the small value helpers the backends share.
+ */
+#include "store/backend.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+struct dh_store {
+	const dh_store_ops *ops;
+	void *state;       /* backend's handle */
+	int created;       /* the schema was created by this open */
+	dh_store_import *session; /* the open import session, if any */
+};
+
+struct dh_store_import {
+	dh_store *store;
+	void *session;     /* backend's session */
+	int failed;        /* a row failed: only abort is allowed */
+};
+
+static const char *const kind_names[] = { "OPH", "ESH", "coop", "SEM" };
+
+const char *dh_org_kind_name(dh_org_kind kind)
+{
+	return (unsigned)kind < sizeof(kind_names) / sizeof(kind_names[0]) ? kind_names[kind] : NULL;
+}
+
+int dh_org_kind_parse(const char *name)
+{
+	if (!name)
+		return -1;
+	for (size_t i = 0; i < sizeof(kind_names) / sizeof(kind_names[0]); i++)
+		if (strcasecmp(name, kind_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+const char *dh_delivery_status_name(dh_delivery_status status)
+{
+	return status == DH_DELIVERY_ACCEPTED ? "accepted" : "refused";
+}
+
+int dh_siren_valid(const char *siren)
+{
+	if (!siren || strlen(siren) != 9)
+		return 0;
+	int sum = 0;
+	for (int i = 0; i < 9; i++) {
+		if (!isdigit((unsigned char)siren[i]))
+			return 0;
+		int d = siren[i] - '0';
+		/* Luhn: from the right, every second digit is doubled; the 9th digit is the key. */
+		if (i % 2 == 1) {
+			d *= 2;
+			if (d > 9)
+				d -= 9;
+		}
+		sum += d;
+	}
+	return sum % 10 == 0;
+}
+
+static int is_leap(int y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static int days_in_month(int y, int m)
+{
+	static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	return m == 2 && is_leap(y) ? 29 : days[m - 1];
+}
+
+int dh_date_valid(const char *date)
+{
+	if (!date || strlen(date) != 10 || date[4] != '-' || date[7] != '-')
+		return 0;
+	for (int i = 0; i < 10; i++)
+		if (i != 4 && i != 7 && !isdigit((unsigned char)date[i]))
+			return 0;
+	int y = atoi(date), m = atoi(date + 5), d = atoi(date + 8);
+	return y >= 1900 && m >= 1 && m <= 12 && d >= 1 && d <= days_in_month(y, m);
+}
+
+void dh_store_now_utc(char *buf, size_t size)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int dh_store_date_to_iso(int64_t value, char *buf, size_t size)
+{
+	int64_t y = value / 10000, m = value / 100 % 100, d = value % 100;
+	if (value < 0 || y > 9999 || m < 1 || m > 12 || d < 0 || d > 31 || size < 11)
+		return -1;
+	/* Written by hand: this runs for every date of every imported row. */
+	buf[0] = (char)('0' + y / 1000);
+	buf[1] = (char)('0' + y / 100 % 10);
+	buf[2] = (char)('0' + y / 10 % 10);
+	buf[3] = (char)('0' + y % 10);
+	buf[4] = '-';
+	buf[5] = (char)('0' + m / 10);
+	buf[6] = (char)('0' + m % 10);
+	if (d == 0) {
+		buf[7] = '\0';
+		return 0;
+	}
+	buf[7] = '-';
+	buf[8] = (char)('0' + d / 10);
+	buf[9] = (char)('0' + d % 10);
+	buf[10] = '\0';
+	return 0;
+}
+
+static int digits(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!isdigit((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
+int dh_store_date_from_iso(const char *iso, size_t len, char *text, size_t size, int64_t *value)
+{
+	if (size < 11 || (len != 7 && len != 10) || !digits(iso, 4) || iso[4] != '-' ||
+	    !digits(iso + 5, 2) || (len == 10 && (iso[7] != '-' || !digits(iso + 8, 2))))
+		return -1;
+	int y = atoi(iso), m = atoi(iso + 5), d = len == 10 ? atoi(iso + 8) : 0;
+	if (len == 7)
+		snprintf(text, size, "%02d/%04d", m, y);
+	else
+		snprintf(text, size, "%02d/%02d/%04d", d, m, y);
+	*value = (int64_t)y * 10000 + m * 100 + d;
+	return 0;
+}
+
+/* ---- Open / close ------------------------------------------------------------------ */
+
+int dh_store_open(dh_store **out, const char *location, unsigned flags, dh_error *err)
+{
+	if (!out || !location || !*location)
+		return dh_error_set(err, DH_INVAL, "emplacement de la base manquant");
+	*out = NULL;
+	const dh_store_ops *ops = &dh_store_sqlite_ops;
+	const char *rest = location;
+	if (strncmp(location, "sqlite:", 7) == 0) {
+		rest = location + 7;
+		if (strncmp(rest, "//", 2) == 0)
+			rest += 2;
+	} else if (strncmp(location, "postgresql://", 13) == 0 || strncmp(location, "postgres://", 11) == 0) {
+		return dh_error_set(err, DH_INVAL,
+				    "« %s » : le moteur PostgreSQL n'est pas disponible dans cette version",
+				    location);
+	} else if (strstr(location, "://")) {
+		return dh_error_set(err, DH_INVAL, "« %s » : type de base inconnu (sqlite:CHEMIN attendu)",
+				    location);
+	}
+	if (!*rest)
+		return dh_error_set(err, DH_INVAL, "« %s » : chemin de la base manquant", location);
+	dh_store *s = calloc(1, sizeof(*s));
+	if (!s)
+		return dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
+	s->ops = ops;
+	int rc = ops->open(&s->state, rest, flags, &s->created, err);
+	if (rc != DH_OK) {
+		free(s);
+		return rc;
+	}
+	*out = s;
+	return DH_OK;
+}
+
+void dh_store_close(dh_store *store)
+{
+	if (!store)
+		return;
+	if (store->session)
+		dh_store_import_abort(store->session);
+	store->ops->close(store->state);
+	free(store);
+}
+
+int dh_store_info_get(dh_store *store, dh_store_info *info, dh_error *err)
+{
+	if (!store || !info)
+		return dh_error_set(err, DH_INVAL, "argument manquant");
+	memset(info, 0, sizeof(*info));
+	info->backend = store->ops->name;
+	info->created = store->created;
+	return store->ops->info(store->state, info, err);
+}
+
+int dh_store_load_geo(dh_store *store, const dh_geo *geo, dh_error *err)
+{
+	if (!store || !geo)
+		return dh_error_set(err, DH_INVAL, "argument manquant");
+	return store->ops->load_geo(store->state, geo, err);
+}
+
+/* ---- Organisations ------------------------------------------------------------------ */
+
+static int check_siren(const char *siren, dh_error *err)
+{
+	if (dh_siren_valid(siren))
+		return DH_OK;
+	if (err) {
+		dh_strlcpy(err->field, sizeof(err->field), "siren");
+		dh_strlcpy(err->expected, sizeof(err->expected), "9 chiffres avec une clé de contrôle valide");
+		dh_strlcpy(err->found, sizeof(err->found), siren ? siren : "");
+	}
+	return dh_error_set(err, DH_INVAL, "SIREN « %s » invalide : 9 chiffres avec une clé de Luhn valide attendus",
+			    siren ? siren : "");
+}
+
+int dh_store_org_add(dh_store *store, dh_org *org, dh_error *err)
+{
+	if (!store || !org)
+		return dh_error_set(err, DH_INVAL, "argument manquant");
+	int rc = check_siren(org->siren, err);
+	if (rc != DH_OK)
+		return rc;
+	const char *p = org->name;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (!*p) {
+		if (err)
+			dh_strlcpy(err->field, sizeof(err->field), "name");
+		return dh_error_set(err, DH_INVAL, "nom de l'organisme vide");
+	}
+	if (!dh_org_kind_name(org->kind)) {
+		if (err)
+			dh_strlcpy(err->field, sizeof(err->field), "kind");
+		return dh_error_set(err, DH_INVAL, "catégorie d'organisme inconnue (OPH, ESH, coop ou SEM)");
+	}
+	dh_store_now_utc(org->created_at, sizeof(org->created_at));
+	return store->ops->org_add(store->state, org, err);
+}
+
+int dh_store_org_get(dh_store *store, const char *siren, dh_org *out, dh_error *err)
+{
+	if (!store || !out)
+		return dh_error_set(err, DH_INVAL, "argument manquant");
+	int rc = check_siren(siren, err);
+	if (rc != DH_OK)
+		return rc;
+	return store->ops->org_get(store->state, siren, out, err);
+}
+
+int dh_store_org_list(dh_store *store, dh_org_cb cb, void *ctx, dh_error *err)
+{
+	if (!store || !cb)
+		return dh_error_set(err, DH_INVAL, "argument manquant");
+	return store->ops->org_list(store->state, cb, ctx, err);
+}
+
+/* ---- Deliveries ------------------------------------------------------------------------ */
+
+static int sha256_hex_valid(const char *s)
+{
+	if (!s || strlen(s) != 64)
+		return 0;
+	for (int i = 0; i < 64; i++)
+		if (!isdigit((unsigned char)s[i]) && !(s[i] >= 'a' && s[i] <= 'f'))
+			return 0;
+	return 1;
+}
+
+int dh_store_delivery_find(dh_store *store, const char *siren, const char *sha256, dh_delivery *out,
+			   dh_error *err)
+{
+	if (!store || !out)
+		return dh_error_set(err, DH_INVAL, "argument manquant");
+	int rc = check_siren(siren, err);
+	if (rc != DH_OK)
+		return rc;
+	if (!sha256_hex_valid(sha256))
+		return dh_error_set(err, DH_INVAL, "empreinte SHA-256 invalide (64 chiffres hexadécimaux attendus)");
+	return store->ops->delivery_find(store->state, siren, sha256, out, err);
+}
+
+int dh_store_delivery_list(dh_store *store, const char *siren, dh_delivery_cb cb, void *ctx, dh_error *err)
+{
+	if (!store || !cb)
+		return dh_error_set(err, DH_INVAL, "argument manquant");
+	if (siren) {
+		int rc = check_siren(siren, err);
+		if (rc != DH_OK)
+			return rc;
+	}
+	return store->ops->delivery_list(store->state, siren, cb, ctx, err);
+}
+
+int dh_store_delivery_report(dh_store *store, int64_t id, char **json_out, dh_error *err)
+{
+	if (!store || !json_out)
+		return dh_error_set(err, DH_INVAL, "argument manquant");
+	*json_out = NULL;
+	return store->ops->delivery_report(store->state, id, json_out, err);
+}
+
+/* ---- Import sessions --------------------------------------------------------------------- */
+
+int dh_store_import_begin(dh_store *store, const dh_delivery *meta, dh_store_import **out, dh_error *err)
+{
+	if (!store || !meta || !out)
+		return dh_error_set(err, DH_INVAL, "argument manquant");
+	*out = NULL;
+	if (store->session)
+		return dh_error_set(err, DH_CONFLICT, "un import est déjà en cours sur cette connexion");
+	int rc = check_siren(meta->siren, err);
+	if (rc != DH_OK)
+		return rc;
+	if (!dh_date_valid(meta->reference_date))
+		return dh_error_set(err, DH_INVAL, "date de référence « %s » invalide (AAAA-MM-JJ attendu)",
+				    meta->reference_date);
+	dh_store_import *imp = calloc(1, sizeof(*imp));
+	if (!imp)
+		return dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
+	rc = store->ops->import_begin(store->state, meta, &imp->session, err);
+	if (rc != DH_OK) {
+		free(imp);
+		return rc;
+	}
+	imp->store = store;
+	store->session = imp;
+	*out = imp;
+	return DH_OK;
+}
+
+int dh_store_import_row(dh_store_import *imp, const dh_rpls_row *row, const char *commune_code, dh_error *err)
+{
+	if (!imp || !row)
+		return dh_error_set(err, DH_INVAL, "argument manquant");
+	if (imp->failed)
+		return dh_error_set(err, DH_INVAL, "import interrompu par une erreur précédente");
+	if (!DH_RPLS_HAS(row, DH_RPLS_IDENT_INT) || row->text[DH_RPLS_IDENT_INT].len == 0) {
+		imp->failed = 1;
+		return dh_error_set(err, DH_INVAL, "ligne %llu : IDENT_INT manquant", (unsigned long long)row->line);
+	}
+	int rc = imp->store->ops->import_row(imp->session, row, commune_code, err);
+	if (rc != DH_OK)
+		imp->failed = 1;
+	return rc;
+}
+
+int dh_store_import_end(dh_store_import *imp, dh_delivery *final, const char *report_json, dh_error *err)
+{
+	if (!imp)
+		return dh_error_set(err, DH_INVAL, "argument manquant");
+	if (!final || imp->failed) {
+		dh_store_import_abort(imp);
+		return dh_error_set(err, DH_INVAL, final ? "import interrompu par une erreur précédente"
+							 : "argument manquant");
+	}
+	if (!sha256_hex_valid(final->sha256)) {
+		dh_store_import_abort(imp);
+		return dh_error_set(err, DH_INVAL, "empreinte SHA-256 invalide (64 chiffres hexadécimaux attendus)");
+	}
+	if (final->status != DH_DELIVERY_ACCEPTED && final->status != DH_DELIVERY_REFUSED) {
+		dh_store_import_abort(imp);
+		return dh_error_set(err, DH_INVAL, "statut de livraison invalide");
+	}
+	dh_store *store = imp->store;
+	int rc = store->ops->import_end(imp->session, final, report_json ? report_json : "{}", err);
+	store->session = NULL;
+	free(imp);
+	return rc;
+}
+
+void dh_store_import_abort(dh_store_import *imp)
+{
+	if (!imp)
+		return;
+	imp->store->ops->import_abort(imp->session);
+	imp->store->session = NULL;
+	free(imp);
+}
+
+/* ---- Stock ----------------------------------------------------------------------------- */
+
+int dh_store_stock_read(dh_store *store, const char *siren, const char *date, dh_delivery *delivery_out,
+			dh_stock_cb cb, void *ctx, dh_error *err)
+{
+	if (!store || !cb)
+		return dh_error_set(err, DH_INVAL, "argument manquant");
+	int rc = check_siren(siren, err);
+	if (rc != DH_OK)
+		return rc;
+	if (date && !dh_date_valid(date))
+		return dh_error_set(err, DH_INVAL, "date « %s » invalide (AAAA-MM-JJ attendu)", date);
+	return store->ops->stock_read(store->state, siren, date, delivery_out, cb, ctx, err);
+}
+
+int dh_store_versions_scan(dh_store *store, uint64_t fields, dh_version_cb cb, void *ctx, dh_error *err)
+{
+	if (!store || !cb)
+		return dh_error_set(err, DH_INVAL, "argument manquant");
+	if (!store->ops->versions_scan)
+		return dh_error_set(err, DH_INVAL, "parcours des versions non disponible pour ce stockage");
+	return store->ops->versions_scan(store->state, fields, cb, ctx, err);
+}
