@@ -446,6 +446,17 @@ static void set_dpe(dh_rng *rng, dwelling *dw, int month, int e)
 }
 
 /* Dwelling k of program p as of the date w. */
+/* Months a dwelling offered for rent has been vacant at the reference date: about 55 %
+ * for 1 to 3 months, the rest 4 months or more with a long tail (published Bretagne
+ * figures: 2.2 % vacancy, 1.0 % over 3 months). */
+static int vacancy_months(dh_rng *rng)
+{
+	if (dh_rng_chance(rng, 550000))
+		return (int)dh_rng_range(rng, 1, 3);
+	uint64_t a = dh_rng_below(rng, 33), b = dh_rng_below(rng, 33);
+	return 4 + (int)(a < b ? a : b);
+}
+
 static void draw_dwelling(const gen_when *w, const gen_landlord *ll, const program *p, uint32_t k,
 			  dwelling *dw)
 {
@@ -478,14 +489,7 @@ static void draw_dwelling(const gen_when *w, const gen_landlord *ll, const progr
 		dw->rem = rem;
 		dw->rem_day = rem == bail ? day : (day + 11) % 28 + 1;
 	} else if (mode == 2) {
-		int d;
-		if (dh_rng_chance(&rng, 550000))
-			d = (int)dh_rng_range(&rng, 1, 3);
-		else {
-			uint64_t a = dh_rng_below(&rng, 33), b = dh_rng_below(&rng, 33);
-			d = 4 + (int)(a < b ? a : b);
-		}
-		int rem = ref_m - d;
+		int rem = ref_m - vacancy_months(&rng);
 		if (rem < locat_m)
 			rem = locat_m;
 		dw->rem = rem;
@@ -544,6 +548,14 @@ static void draw_program_events(const dh_gen_plan *plan, const gen_landlord *ll,
 }
 
 /* A new lease signed in [from, last]; the dwelling was offered until then. */
+/* Start of a vacancy that began during the evolved year [first, last]: drawn from the
+ * same duration law as the first vintage, counted back from the new reference month. */
+static int vacancy_start(dh_rng *rng, int first, int last)
+{
+	int rem = last + 1 - vacancy_months(rng);
+	return rem < first ? first : rem;
+}
+
 static void new_lease(dh_rng *rng, dwelling *dw, int from, int last)
 {
 	int bail = from >= last ? last : from + (int)dh_rng_below(rng, (uint64_t)(last - from + 1));
@@ -591,7 +603,7 @@ static void evolve_dwelling(const dh_gen_plan *plan, const program *p, const pro
 			} else if (r < 97) {
 				dw->mode = 2;
 				dw->bail = -1;
-				dw->rem = out_m;
+				dw->rem = vacancy_start(&rng, ref_a, last_b);
 				dw->rem_day = dw->day;
 			} else {
 				dw->mode = 3;
@@ -608,7 +620,7 @@ static void evolve_dwelling(const dh_gen_plan *plan, const program *p, const pro
 			new_lease(&rng, dw, out_m, last_b);
 		} else if (r < 50) {
 			dw->mode = 2;
-			dw->rem = out_m;
+			dw->rem = vacancy_start(&rng, ref_a, last_b);
 			dw->rem_day = dw->day;
 		}
 		break;
