@@ -922,7 +922,7 @@ typedef struct scratch {
 } scratch;
 
 /* out[j] += lut[col[i0 + j]], for a byte or 16-bit column. */
-static void gather16(uint32_t *out, const kfield *f, size_t i0, size_t n)
+static void gather16(uint32_t *restrict out, const kfield *f, size_t i0, size_t n)
 {
 	const uint16_t *lut = f->lut;
 	if (f->wide) {
@@ -936,7 +936,8 @@ static void gather16(uint32_t *out, const kfield *f, size_t i0, size_t n)
 	}
 }
 
-static void mask8(uint8_t *out, const void *colv, int wide, const uint8_t *lut, size_t i0, size_t n)
+static void mask8(uint8_t *restrict out, const void *colv, int wide, const uint8_t *restrict lut,
+		  size_t i0, size_t n)
 {
 	if (wide) {
 		const uint16_t *col = (const uint16_t *)colv + i0;
@@ -954,6 +955,45 @@ static void mask8(uint8_t *out, const void *colv, int wide, const uint8_t *lut, 
 #define FOR16(j, len) \
 	for (size_t j##b_ = 0; j##b_ < (len); j##b_ += 16) \
 		for (size_t j = j##b_; j < j##b_ + 16; j++)
+
+/* The helpers below take restrict pointers: without them gcc -O2 (whose cost model refuses
+ * run-time alias checks) leaves these loops scalar. */
+
+/* out[j] = row valid at epoch e, for len rows (a multiple of 16). */
+static void valid_rows(uint8_t *restrict out, const uint16_t *restrict lo,
+		       const uint16_t *restrict span, uint16_t e, size_t len)
+{
+	FOR16(j, len)
+		out[j] = (uint8_t)((uint16_t)(e - lo[j]) <= span[j]);
+}
+
+/* out[j] = v[j] & bit `bit` of bits[j]. */
+static void mask_static(uint8_t *restrict out, const uint8_t *restrict v,
+			const uint8_t *restrict bits, int bit, size_t len)
+{
+	FOR16(j, len)
+		out[j] = v[j] & (uint8_t)((bits[j] >> bit) & 1u);
+}
+
+/* idx[j] = off + sc[j] (+ base[j] when base is not NULL). */
+static void index_static(uint32_t *restrict idx, const uint8_t *restrict sc,
+			 const uint32_t *restrict base, uint32_t off, size_t len)
+{
+	if (base)
+		FOR16(j, len)
+			idx[j] = base[j] + off + sc[j];
+	else
+		FOR16(j, len)
+			idx[j] = off + sc[j];
+}
+
+static uint32_t count_bytes(const uint8_t *restrict m, size_t len)
+{
+	uint32_t cnt = 0;
+	FOR16(j, len)
+		cnt += m[j];
+	return cnt;
+}
 
 /* Sum of sum column s of key k over the rows of the chunk its mask keeps (mask is 0 past
  * the rows of the chunk; len is a multiple of 16). */
@@ -1009,11 +1049,9 @@ static void scan(const plan *p, scratch *w, size_t a, size_t b, int64_t *blocks,
 		const uint16_t *lo = c->valid_lo + i0, *span = c->valid_span + i0;
 		uint16_t e0 = p->e0, e1 = p->e1;
 		uint8_t *v0 = w->valid[0], *v1 = w->valid[1];
-		FOR16(j, len)
-			v0[j] = (uint8_t)((uint16_t)(e0 - lo[j]) <= span[j]);
+		valid_rows(v0, lo, span, e0, len);
 		if (p->need_prev)
-			FOR16(j, len)
-				v1[j] = (uint8_t)((uint16_t)(e1 - lo[j]) <= span[j]);
+			valid_rows(v1, lo, span, e1, len);
 		for (size_t j = n; j < len; j++)
 			v0[j] = v1[j] = 0;
 		unsigned any = 0;
@@ -1042,10 +1080,7 @@ static void scan(const plan *p, scratch *w, size_t a, size_t b, int64_t *blocks,
 			uint8_t *mk = w->mask[m];
 			const uint8_t *v = w->valid[rm->shift];
 			if (rm->static_bit >= 0) {
-				const uint8_t *bits = c->cache.mask_bits + i0;
-				int bit = rm->static_bit;
-				FOR16(j, len)
-					mk[j] = v[j] & (uint8_t)((bits[j] >> bit) & 1u);
+				mask_static(mk, v, c->cache.mask_bits + i0, rm->static_bit, len);
 			} else {
 				memcpy(mk, v, len);
 			}
@@ -1060,10 +1095,7 @@ static void scan(const plan *p, scratch *w, size_t a, size_t b, int64_t *blocks,
 			const key *k = &p->keys[p->live[l]];
 			const uint8_t *m = w->mask[k->mask];
 			if (k->nbins == 1 && !gid) {
-				uint32_t cnt = 0;
-				FOR16(j, len)
-					cnt += m[j];
-				blocks[k->off] += cnt;
+				blocks[k->off] += count_bytes(m, len);
 				for (int s = 0; s < k->nsums; s++)
 					blocks[k->off + 1u + (uint32_t)s] += masked_sum(p, k, s, m, i0, len);
 				continue;
@@ -1071,13 +1103,7 @@ static void scan(const plan *p, scratch *w, size_t a, size_t b, int64_t *blocks,
 			uint32_t *idx = w->idx[l];
 			uint32_t off = k->off;
 			if (k->static_col) {
-				const uint8_t *sc = k->static_col + i0;
-				if (gid)
-					FOR16(j, len)
-						idx[j] = w->base[j] + off + sc[j];
-				else
-					FOR16(j, len)
-						idx[j] = off + sc[j];
+				index_static(idx, k->static_col + i0, gid ? w->base : NULL, off, len);
 			} else if (gid) {
 				FOR16(j, len)
 					idx[j] = w->base[j] + off;
