@@ -60,5 +60,15 @@ int cmd_import(int argc, char **argv);
 int cmd_deliveries(int argc, char **argv);
 int cmd_stock(int argc, char **argv);
 int cmd_indicators(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
+int cmd_key(int argc, char **argv);
+int cmd_gdpr(int argc, char **argv);
+int cmd_user(int argc, char **argv);
+int cmd_token(int argc, char **argv);
+int cmd_agreement(int argc, char **argv);
+/* Audit logging for commands (cmd_audit.c): actor = $DATAHABITAT_ACTOR or "cli". Appends one
+ * entry; on failure prints why and returns the exit code (CLI_EXIT_OK on success). */
+const char *cli_actor(void);
+int cli_audit_log(dh_store *store, const char *action, const char *object, const char *result);
 
 #endif

@@ -6,6 +6,7 @@
  */
 #include "cli.h"
 
+#include "datahabitat/access.h"
 #include "datahabitat/cube.h"
 #include "datahabitat/cube_store.h"
 #include "datahabitat/geo.h"
@@ -36,12 +37,16 @@ static const char usage_text[] =
 	"  --format F            table (défaut, pour la lecture), csv ou json (nombres bruts,\n"
 	"                        taux en pourcentage à pleine précision, valeur indéfinie vide / null)\n"
 	"  --list                liste des indicateurs : id, libellé, unité, sensibilité\n"
+	"  --as LOGIN            ce que l'utilisateur LOGIN a le droit de voir (« public » : le\n"
+	"                        public anonyme) : conventions de partage et secret statistique\n"
+	"                        appliqués ; cellules masquées « secret » (JSON), vides avec une\n"
+	"                        colonne <id>_secret à 1 (CSV)\n"
 	"  --db CHEMIN           base (défaut : $DATAHABITAT_DB, sinon ./datahabitat.db)\n"
 	"  --ref DIR             dossier des fichiers de référence (géographie)\n"
 	"  -h, --help            cette aide\n"
 	"\n"
 	"Statut de sortie : 0 succès, 2 usage incorrect, territoire ou date sans données,\n"
-	"3 erreur de la base.\n";
+	"3 erreur de la base, 4 accès refusé.\n";
 
 enum out_format { FMT_TABLE, FMT_CSV, FMT_JSON };
 
@@ -125,11 +130,13 @@ static void print_padded(const char *s, size_t width, int right)
 
 /* ---- output of a result table ---- */
 
-static void print_csv(const dh_cube_table *t)
+static void print_csv(const dh_cube_table *t, const uint8_t *status)
 {
 	fputs("code,name", stdout);
 	for (size_t c = 0; c < t->ncols; c++)
 		printf(",%s", t->columns[c]->id);
+	for (size_t c = 0; status && c < t->ncols; c++)
+		printf(",%s_secret", t->columns[c]->id);
 	putchar('\n');
 	char num[64];
 	for (size_t r = 0; r < t->nrows; r++) {
@@ -139,11 +146,13 @@ static void print_csv(const dh_cube_table *t)
 		for (size_t c = 0; c < t->ncols; c++) {
 			putchar(',');
 			double v = dh_cube_table_value(t, r, c);
-			if (!isnan(v)) {
+			if (!isnan(v) && !(status && status[r * t->ncols + c])) {
 				format_raw(num, sizeof(num), v);
 				fputs(num, stdout);
 			}
 		}
+		for (size_t c = 0; status && c < t->ncols; c++)
+			fputs(status[r * t->ncols + c] ? ",1" : ",0", stdout);
 		putchar('\n');
 	}
 }
@@ -157,7 +166,7 @@ static json_t *json_value(const dh_indicator *ind, double v)
 	return json_real(v);
 }
 
-static int print_json(const dh_cube_table *t)
+static int print_json(const dh_cube_table *t, const uint8_t *status)
 {
 	json_t *arr = json_array();
 	if (!arr)
@@ -172,7 +181,9 @@ static int print_json(const dh_cube_table *t)
 		json_object_set_new(o, "name", json_string(t->names[r]));
 		for (size_t c = 0; c < t->ncols; c++)
 			json_object_set_new(o, t->columns[c]->id,
-					    json_value(t->columns[c], dh_cube_table_value(t, r, c)));
+					    status && status[r * t->ncols + c]
+						    ? json_string("secret")
+						    : json_value(t->columns[c], dh_cube_table_value(t, r, c)));
 	}
 	/* jansson writes reals with 17 significant digits: they read back to the same double. */
 	int rc = json_dumpf(arr, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == 0 ? DH_OK : DH_IO;
@@ -181,7 +192,7 @@ static int print_json(const dh_cube_table *t)
 	return rc;
 }
 
-static int print_table(const dh_cube_table *t, dh_level level, int32_t date)
+static int print_table(const dh_cube_table *t, const uint8_t *status, dh_level level, int32_t date)
 {
 	size_t ncells = (t->nrows + 1) * (t->ncols + 2);
 	char **cells = calloc(ncells, sizeof(*cells));
@@ -205,8 +216,11 @@ static int print_table(const dh_cube_table *t, dh_level level, int32_t date)
 				text = t->names[r - 1];
 			else {
 				const dh_indicator *ind = t->columns[c - 2];
-				format_fr(buf, sizeof(buf), dh_cube_table_value(t, r - 1, c - 2),
-					  display_decimals(ind));
+				if (status && status[(r - 1) * t->ncols + (c - 2)])
+					snprintf(buf, sizeof(buf), "secret");
+				else
+					format_fr(buf, sizeof(buf), dh_cube_table_value(t, r - 1, c - 2),
+						  display_decimals(ind));
 				text = buf;
 			}
 			char *copy = strdup(text);
@@ -239,6 +253,8 @@ static int print_table(const dh_cube_table *t, dh_level level, int32_t date)
 			printf("%s : %s (%s)\n", t->columns[c]->id, t->columns[c]->label,
 			       dh_unit_label(t->columns[c]->unit));
 		fputs("n.d. : non défini (dénominateur nul)\n", stdout);
+		if (status)
+			fputs("secret : secret statistique (cellule masquée)\n", stdout);
 	}
 	for (size_t i = 0; i < ncells; i++)
 		free(cells[i]);
@@ -387,7 +403,7 @@ int cmd_indicators(int argc, char **argv)
 		return CLI_EXIT_OK;
 	}
 	const char *db = NULL, *level_name = NULL, *code = NULL, *ind_list = NULL, *where = NULL;
-	const char *date = NULL, *format = "table", *ref = NULL;
+	const char *date = NULL, *format = "table", *ref = NULL, *as = NULL;
 	int list = 0;
 	for (int i = 1; i < argc; i++) {
 		int r;
@@ -402,7 +418,8 @@ int cmd_indicators(int argc, char **argv)
 		    (r = cli_take_option(argc, argv, &i, "--where", &where)) ||
 		    (r = cli_take_option(argc, argv, &i, "--date", &date)) ||
 		    (r = cli_take_option(argc, argv, &i, "--format", &format)) ||
-		    (r = cli_take_option(argc, argv, &i, "--ref", &ref))) {
+		    (r = cli_take_option(argc, argv, &i, "--ref", &ref)) ||
+		    (r = cli_take_option(argc, argv, &i, "--as", &as))) {
 			if (r < 0)
 				return cli_usage_error("indicators", "option incomplète", argv[i]);
 			continue;
@@ -469,13 +486,15 @@ int cmd_indicators(int argc, char **argv)
 	dh_store *store = NULL;
 	dh_cube *cube = NULL;
 	dh_cube_table *table = NULL;
+	dh_figures_result *figures = NULL;
 	int rc = dh_geo_load(&geo, ref ? ref : dh_geo_default_dir(), &err);
 	if (rc != DH_OK) {
 		cli_report_error(&err);
 		exitcode = CLI_EXIT_FAILURE;
 		goto done;
 	}
-	exitcode = cli_open_store(db, DH_STORE_READONLY, &store);
+	/* --as reads users and agreements and writes the audit chain: not read-only */
+	exitcode = cli_open_store(db, as ? 0u : DH_STORE_READONLY, &store);
 	if (exitcode != CLI_EXIT_OK)
 		goto done;
 	int32_t day = 0;
@@ -508,17 +527,53 @@ int cmd_indicators(int argc, char **argv)
 		.nindicators = npositions,
 		.threads = 0,
 	};
-	rc = dh_cube_query_run(cube, &q, &table, &err);
-	if (rc != DH_OK) {
-		exitcode = cli_report_error(&err);
-		goto done;
+	const uint8_t *status = NULL;
+	dh_cube_table view;
+	if (as) {
+		dh_identity who;
+		rc = dh_identity_of_user(store, as, &who, &err);
+		if (rc == DH_NOTFOUND && strcmp(as, "public") == 0) {
+			dh_identity_public(&who);
+			dh_error_clear(&err);
+			rc = DH_OK;
+		}
+		if (rc != DH_OK) {
+			exitcode = cli_report_error(&err);
+			goto done;
+		}
+		dh_figures_request fr = {
+			.level = (dh_level)level,
+			.reference_date = day,
+			.territory = code,
+			.filters = nfilters ? filters : NULL,
+			.nfilters = nfilters,
+			.indicators = positions,
+			.nindicators = npositions,
+		};
+		rc = dh_figures_query(store, geo, cube, &who, &fr, &figures, &err);
+		if (rc != DH_OK) {
+			exitcode = cli_report_error(&err);
+			goto done;
+		}
+		view = (dh_cube_table){ .nrows = figures->nrows, .ncols = figures->ncols,
+					.columns = figures->columns, .codes = figures->codes,
+					.names = figures->names, .values = figures->values };
+		table = NULL;
+		status = figures->own ? NULL : figures->status;
+	} else {
+		rc = dh_cube_query_run(cube, &q, &table, &err);
+		if (rc != DH_OK) {
+			exitcode = cli_report_error(&err);
+			goto done;
+		}
+		view = *table;
 	}
 	if (fmt == FMT_CSV)
-		print_csv(table);
+		print_csv(&view, status);
 	else if (fmt == FMT_JSON)
-		rc = print_json(table);
+		rc = print_json(&view, status);
 	else
-		rc = print_table(table, (dh_level)level, day);
+		rc = print_table(&view, status, (dh_level)level, day);
 	if (rc == DH_OK && (fflush(stdout) != 0 || ferror(stdout)))
 		rc = DH_IO;
 	if (rc != DH_OK) {
@@ -527,6 +582,7 @@ int cmd_indicators(int argc, char **argv)
 	}
 done:
 	dh_cube_table_free(table);
+	dh_figures_result_free(figures);
 	dh_cube_release(cube);
 	dh_store_close(store);
 	dh_geo_free(geo);

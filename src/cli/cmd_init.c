@@ -6,6 +6,7 @@
 #include "cli.h"
 
 #include "datahabitat/geo.h"
+#include "datahabitat/pseudo.h"
 #include "datahabitat/store.h"
 
 #include <jansson.h>
@@ -46,12 +47,12 @@ static void print_info(const char *db, const dh_store_info *info, int already, i
 		json_decref(o);
 		return;
 	}
+	/* The schema version is in the JSON output only: it moves with every migration. */
 	if (already)
-		printf("base « %s » déjà initialisée (schéma %d) : %llu organismes, %llu livraisons\n", db,
-		       info->schema_version, (unsigned long long)info->organisations,
-		       (unsigned long long)info->deliveries);
+		printf("base « %s » déjà initialisée : %llu organismes, %llu livraisons\n", db,
+		       (unsigned long long)info->organisations, (unsigned long long)info->deliveries);
 	else
-		printf("base « %s » créée (schéma %d)\n", db, info->schema_version);
+		printf("base « %s » créée\n", db);
 	printf("géographie : %llu communes, %llu communes déléguées ou anciennes, %llu EPCI, "
 	       "%llu départements, %llu régions\n",
 	       (unsigned long long)info->communes, (unsigned long long)info->former_communes,
@@ -105,10 +106,26 @@ int cmd_init(int argc, char **argv)
 		if (rc == DH_OK)
 			rc = dh_store_info_get(store, &info, &err);
 	}
-	if (rc == DH_OK)
+	/* The pseudonymisation key, next to the database (never inside it): made once. */
+	char key_path[4200];
+	int key_created = 0;
+	if (rc == DH_OK && (rc = dh_pseudo_key_path(location, key_path, sizeof(key_path), &err)) == DH_OK) {
+		rc = dh_pseudo_key_create(key_path, &err);
+		key_created = rc == DH_OK;
+		if (rc == DH_EXISTS)
+			rc = DH_OK;
+	}
+	if (rc == DH_OK) {
 		print_info(location, &info, already, strcmp(format, "json") == 0);
-	else
+		if (key_created && strcmp(format, "json") != 0)
+			printf("clé de pseudonymisation « %s » créée (mode 0600)\n", key_path);
+		if (!already)
+			exitcode = cli_audit_log(store, "init", "db", "ok");
+		if (key_created && exitcode == CLI_EXIT_OK)
+			exitcode = cli_audit_log(store, "key-create", "pseudo-key:v1", "ok");
+	} else {
 		exitcode = cli_report_error(&err);
+	}
 	dh_store_close(store);
 	dh_geo_free(geo);
 	return exitcode;

@@ -101,6 +101,11 @@ static int org_add(const char *db, const char *siren, const char *name, const ch
 	} else {
 		printf("organisme %s « %s » (%s) enregistré\n", org.siren, org.name, dh_org_kind_name(org.kind));
 	}
+	char object[32];
+	snprintf(object, sizeof(object), "org:%s", org.siren);
+	int logged = cli_audit_log(store, "org-add", object, rc == DH_OK ? "ok" : rc == DH_EXISTS ? "refused" : "error");
+	if (exitcode == CLI_EXIT_OK)
+		exitcode = logged;
 	dh_store_close(store);
 	return exitcode;
 }

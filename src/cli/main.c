@@ -16,6 +16,12 @@ static const cli_command commands[] = {
 	{ "deliveries", cmd_deliveries, "lister les livraisons reçues" },
 	{ "stock", cmd_stock, "exporter le patrimoine d'un organisme à une date" },
 	{ "indicators", cmd_indicators, "calculer les indicateurs du parc par territoire à une date" },
+	{ "audit", cmd_audit, "consulter et vérifier le journal d'audit chaîné" },
+	{ "key", cmd_key, "gérer la clé de pseudonymisation (rotation)" },
+	{ "gdpr", cmd_gdpr, "produire le registre des traitements (RGPD, article 30)" },
+	{ "user", cmd_user, "gérer les utilisateurs et leurs rôles" },
+	{ "token", cmd_token, "créer, lister et révoquer les jetons d'accès à l'API" },
+	{ "agreement", cmd_agreement, "gérer les conventions de partage des données" },
 };
 
 void cli_errorf(const char *fmt, ...)

@@ -6,6 +6,7 @@
  * it. A file already delivered by the organisation is detected by its hash and the session
  * rolled back: importing it again changes nothing.
  */
+#include "datahabitat/audit.h"
 #include "datahabitat/import.h"
 #include "datahabitat/report.h"
 
@@ -367,8 +368,8 @@ static const char *base_name(const char *path)
 	return slash ? slash + 1 : path;
 }
 
-int dh_import_file(dh_store *store, const dh_geo *geo, const char *path, const dh_import_options *opt,
-		   dh_import_result *result, dh_error *err)
+static int import_file(dh_store *store, const dh_geo *geo, const char *path, const dh_import_options *opt,
+		       dh_import_result *result, dh_error *err)
 {
 	if (!store || !path || !opt || !result)
 		return dh_error_set(err, DH_INVAL, "argument manquant");
@@ -529,5 +530,31 @@ done:
 	dh_validate_stats_release(&stats);
 	dh_report_free(ctx.report);
 	free(ctx.rejected);
+	return rc;
+}
+
+/* Every import attempt that reaches the store is logged to the audit chain. */
+int dh_import_file(dh_store *store, const dh_geo *geo, const char *path, const dh_import_options *opt,
+		   dh_import_result *result, dh_error *err)
+{
+	int rc = import_file(store, geo, path, opt, result, err);
+	if (!store || !opt || !result || rc == DH_INVAL)
+		return rc;
+	char object[64];
+	const char *outcome = rc == DH_OK ? (result->duplicate ? "duplicate" : "ok") : rc == DH_REFUSED || rc == DH_NOTFOUND || rc == DH_CONFLICT ? "refused" : "error";
+	if (rc == DH_OK || rc == DH_REFUSED)
+		snprintf(object, sizeof(object), "delivery:%lld org:%s", (long long)result->delivery.id, opt->siren);
+	else
+		snprintf(object, sizeof(object), "org:%s", opt->siren);
+	dh_error log_err;
+	dh_error_clear(&log_err);
+	if (dh_audit_log(store, opt->actor && *opt->actor ? opt->actor : "system", "import", object, 0, "", outcome,
+			 &log_err) != DH_OK &&
+	    (rc == DH_OK || rc == DH_REFUSED)) {
+		dh_import_result_release(result);
+		return dh_error_set(err, log_err.code,
+				    "livraison enregistrée, mais le journal d'audit n'a pas pu être écrit : %s",
+				    log_err.message);
+	}
 	return rc;
 }

@@ -7,7 +7,11 @@
 #ifndef DH_STORE_BACKEND_H
 #define DH_STORE_BACKEND_H
 
+#include "datahabitat/audit.h"
 #include "datahabitat/store.h"
+
+/* Map one stored pseudonym (hex text) to its new value (out: out_size bytes, NUL-terminated). */
+typedef int (*dh_pseudo_map_fn)(void *ctx, const char *old_value, char *out, size_t out_size, dh_error *err);
 
 typedef struct dh_store_ops {
 	const char *name; /* "sqlite" */
@@ -31,9 +35,30 @@ typedef struct dh_store_ops {
 	int (*stock_read)(void *state, const char *siren, const char *date, dh_delivery *delivery_out,
 			  dh_stock_cb cb, void *ctx, dh_error *err);
 	int (*versions_scan)(void *state, uint64_t fields, dh_version_cb cb, void *ctx, dh_error *err);
+	/* Audit chain (engineer B, sqlite_audit.c): append runs in one write transaction, reads
+	 * the last entry, fills e->seq and e->prev_hash, calls seal(e) for e->hash, inserts. */
+	int (*audit_append)(void *state, dh_audit_entry *e, void (*seal)(dh_audit_entry *e), dh_error *err);
+	int (*audit_scan)(void *state, int64_t from, dh_audit_cb cb, void *ctx, dh_error *err);
+	/* Pseudonyms: in one transaction, replace every value of every registered column by
+	 * map(value), record new_version, call before_commit (which may fail and roll back), commit. */
+	int (*pseudo_rehash)(void *state, int64_t new_version, dh_pseudo_map_fn map, void *ctx,
+			     int (*before_commit)(void *ctx, dh_error *err), dh_error *err);
+	int (*pseudo_version)(void *state, int64_t *version, dh_error *err);
+	int (*pseudo_register)(void *state, const char *table, const char *column, dh_error *err);
+	/* Users, tokens, agreements (engineer A, identity_backend.h, sqlite_identity.c). */
+	const struct dh_identity_ops *identity;
 } dh_store_ops;
 
 extern const dh_store_ops dh_store_sqlite_ops;
+
+/* Dispatchers of store.c for core modules that own their public API (audit.c, pseudo.c):
+ * the store argument is non-NULL, the rest is as in the ops above. */
+int dh_store_audit_append(dh_store *store, dh_audit_entry *e, void (*seal)(dh_audit_entry *e), dh_error *err);
+int dh_store_audit_scan(dh_store *store, int64_t from, dh_audit_cb cb, void *ctx, dh_error *err);
+int dh_store_pseudo_rehash(dh_store *store, int64_t new_version, dh_pseudo_map_fn map, void *ctx,
+			   int (*before_commit)(void *ctx, dh_error *err), dh_error *err);
+int dh_store_pseudo_version(dh_store *store, int64_t *version, dh_error *err);
+int dh_store_pseudo_register(dh_store *store, const char *table, const char *column, dh_error *err);
 
 /* Shared helpers for backends (store.c). */
 

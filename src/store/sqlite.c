@@ -10,6 +10,8 @@
  * content hash) is not written again: that version simply stays valid.
  */
 #include "store/backend.h"
+#include "store/sqlite_audit.h"
+#include "store/identity_backend.h"
 
 #include <sodium.h>
 #include <sqlite3.h>
@@ -83,6 +85,10 @@ static const char *const migrations[] = {
 	" region_code TEXT NOT NULL, epci_code TEXT, population INTEGER NOT NULL);"
 	"CREATE TABLE former_commune(code TEXT NOT NULL, name TEXT NOT NULL, current_code TEXT NOT NULL,"
 	" kind TEXT NOT NULL, PRIMARY KEY (code, current_code));",
+	/* 2: audit chain, registry of pseudonymised columns, key version (sqlite_audit.h). */
+	DH_SQLITE_AUDIT_MIGRATION,
+	/* 3: users, API tokens, sharing agreements (identity_backend.h). */
+	DH_SQLITE_IDENTITY_MIGRATION,
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -296,6 +302,11 @@ static int sq_open(void **state, const char *path, unsigned flags, int *created,
 	st->db = db;
 	*state = st;
 	return DH_OK;
+}
+
+sqlite3 *dh_sqlite_db(void *state)
+{
+	return ((sq_store *)state)->db;
 }
 
 static void sq_close(void *state)
@@ -1186,4 +1197,10 @@ const dh_store_ops dh_store_sqlite_ops = {
 	.import_abort = sq_import_abort,
 	.stock_read = sq_stock_read,
 	.versions_scan = sq_versions_scan,
+	.audit_append = dh_sq_audit_append,
+	.audit_scan = dh_sq_audit_scan,
+	.pseudo_rehash = dh_sq_pseudo_rehash,
+	.pseudo_version = dh_sq_pseudo_version,
+	.pseudo_register = dh_sq_pseudo_register,
+	.identity = &dh_sqlite_identity_ops,
 };

@@ -4,6 +4,7 @@
  * the ops table of backend.h. Also the small value helpers the backends share.
  */
 #include "store/backend.h"
+#include "store/identity_backend.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -407,4 +408,51 @@ int dh_store_versions_scan(dh_store *store, uint64_t fields, dh_version_cb cb, v
 	if (!store->ops->versions_scan)
 		return dh_error_set(err, DH_INVAL, "parcours des versions non disponible pour ce stockage");
 	return store->ops->versions_scan(store->state, fields, cb, ctx, err);
+}
+
+/* ---- Audit chain and pseudonyms (dispatch for audit.c and pseudo.c) --------------------- */
+
+#define NEED_OP(op, what)                                                                     \
+	if (!store->ops->op)                                                                 \
+		return dh_error_set(err, DH_INVAL, what " non disponible pour ce stockage")
+
+int dh_store_audit_append(dh_store *store, dh_audit_entry *e, void (*seal)(dh_audit_entry *e), dh_error *err)
+{
+	NEED_OP(audit_append, "journal d'audit");
+	return store->ops->audit_append(store->state, e, seal, err);
+}
+
+int dh_store_audit_scan(dh_store *store, int64_t from, dh_audit_cb cb, void *ctx, dh_error *err)
+{
+	NEED_OP(audit_scan, "journal d'audit");
+	return store->ops->audit_scan(store->state, from, cb, ctx, err);
+}
+
+int dh_store_pseudo_rehash(dh_store *store, int64_t new_version, dh_pseudo_map_fn map, void *ctx,
+			   int (*before_commit)(void *ctx, dh_error *err), dh_error *err)
+{
+	NEED_OP(pseudo_rehash, "pseudonymisation");
+	if (store->session)
+		return dh_error_set(err, DH_CONFLICT, "un import est en cours sur cette connexion");
+	return store->ops->pseudo_rehash(store->state, new_version, map, ctx, before_commit, err);
+}
+
+int dh_store_pseudo_version(dh_store *store, int64_t *version, dh_error *err)
+{
+	NEED_OP(pseudo_version, "pseudonymisation");
+	return store->ops->pseudo_version(store->state, version, err);
+}
+
+int dh_store_pseudo_register(dh_store *store, const char *table, const char *column, dh_error *err)
+{
+	NEED_OP(pseudo_register, "pseudonymisation");
+	return store->ops->pseudo_register(store->state, table, column, err);
+}
+
+/* ---- Identities (dispatch for identity.c) ------------------------------------------------- */
+
+const dh_identity_ops *dh_store_identity(dh_store *store, void **state)
+{
+	*state = store->state;
+	return store->ops->identity;
 }

@@ -1,0 +1,349 @@
+/*
+ * test_access.c - the role x data matrix of dh_figures_query() (access.h) on a generated
+ * Bretagne region (20 landlords, a few thousand dwellings imported into a temporary store):
+ * what each role sees of its own data, another landlord's data, mixed territory tables,
+ * the landlord level, with and without an agreement in force; that a member's own figures
+ * equal the unsuppressed cube; that hidden cells never come out as numbers; that a hidden
+ * commune cannot be recovered as its EPCI minus its published communes; the timing of the
+ * public commune table.
+ */
+#include "testutil.h"
+
+#include "datahabitat/access.h"
+#include "datahabitat/audit.h"
+#include "datahabitat/cube_store.h"
+#include "datahabitat/gen.h"
+#include "datahabitat/identity.h"
+#include "datahabitat/import.h"
+
+#include <math.h>
+#include <time.h>
+
+static char *dir;
+static dh_store *store;
+static dh_geo *geo;
+static dh_cube *cube;
+static int32_t day;
+static char own_siren[10], other_siren[10];
+
+static int setup(void **state)
+{
+	(void)state;
+	dh_error err;
+	dir = dh_tmpdir();
+	if (dh_geo_load(&geo, dh_src_path("data/ref"), &err) != DH_OK)
+		return -1;
+	char out[4200], loc[4200];
+	snprintf(out, sizeof(out), "%s/stock", dir);
+	snprintf(loc, sizeof(loc), "%s/t.db", dir);
+	dh_gen_options opt;
+	dh_gen_options_init(&opt);
+	opt.region = "53";
+	opt.rows = 6000;
+	opt.landlords = 20;
+	opt.seed = 7;
+	opt.ref_year = 2025, opt.ref_month = 1, opt.ref_day = 1;
+	opt.out_dir = out;
+	if (dh_gen_stock(&opt, geo, NULL, &err) != DH_OK)
+		return -1;
+	if (dh_store_open(&store, loc, DH_STORE_CREATE, &err) != DH_OK)
+		return -1;
+	char path[4400];
+	snprintf(path, sizeof(path), "%s/landlords.csv", out);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	char line[512];
+	int n = 0;
+	while (fgets(line, sizeof(line), f)) {
+		char *siren = strtok(line, ";"), *name = strtok(NULL, ";"), *kind = strtok(NULL, ";\r\n");
+		if (!siren || !name || !kind || strcmp(siren, "SIREN") == 0)
+			continue;
+		dh_org org;
+		memset(&org, 0, sizeof(org));
+		snprintf(org.siren, sizeof(org.siren), "%s", siren);
+		snprintf(org.name, sizeof(org.name), "%s", name);
+		org.kind = (dh_org_kind)dh_org_kind_parse(kind);
+		if (dh_store_org_add(store, &org, &err) != DH_OK)
+			return -1;
+		snprintf(path, sizeof(path), "%s/rpls-%s.csv", out, siren);
+		dh_import_options io;
+		dh_import_options_init(&io);
+		io.siren = org.siren;
+		io.reference_date = "2025-01-01";
+		io.max_reject_share = 0.5;
+		dh_import_result res;
+		if (dh_import_file(store, geo, path, &io, &res, &err) != DH_OK)
+			return -1;
+		dh_import_result_release(&res);
+		if (n == 0)
+			snprintf(own_siren, sizeof(own_siren), "%s", siren);
+		if (n == 1)
+			snprintf(other_siren, sizeof(other_siren), "%s", siren);
+		n++;
+	}
+	fclose(f);
+	if (n != 20 || dh_cube_build_from_store(store, geo, &cube, NULL, &err) != DH_OK)
+		return -1;
+	day = 20250101;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	dh_cube_release(cube);
+	dh_store_close(store);
+	dh_geo_free(geo);
+	dh_rmtree(dir);
+	return 0;
+}
+
+static dh_identity ident(dh_role role, const char *org, const char *territory)
+{
+	dh_identity who;
+	memset(&who, 0, sizeof(who));
+	snprintf(who.login, sizeof(who.login), "u-%s", dh_role_name(role));
+	who.role = role;
+	if (org)
+		snprintf(who.org_siren, sizeof(who.org_siren), "%s", org);
+	dh_territory_parse(territory ? territory : "all", &who.territory, NULL);
+	return who;
+}
+
+static int64_t add_agreement(const char *audience, const char *territory, const char *inds,
+			     const char *start, const char *end)
+{
+	dh_agreement a;
+	memset(&a, 0, sizeof(a));
+	dh_error err;
+	assert_int_equal(dh_audience_parse(audience, &a, &err), DH_OK);
+	assert_int_equal(dh_territory_parse(territory, &a.territory, &err), DH_OK);
+	snprintf(a.indicators, sizeof(a.indicators), "%s", inds);
+	snprintf(a.purpose, sizeof(a.purpose), "test");
+	snprintf(a.legal_basis, sizeof(a.legal_basis), "test");
+	snprintf(a.start, sizeof(a.start), "%s", start);
+	snprintf(a.end, sizeof(a.end), "%s", end);
+	assert_int_equal(dh_agreement_add(store, &a, "test", &err), DH_OK);
+	return a.id;
+}
+
+static int query(const dh_identity *who, dh_level level, const char *territory, const char *landlord,
+		 const char *today, dh_figures_result **out)
+{
+	dh_predicate pred = { .dim = DH_DIM_LANDLORD, .op = DH_OP_IN, .set = landlord };
+	dh_figures_request req = { .level = level, .reference_date = day, .territory = territory,
+				   .filters = landlord ? &pred : NULL, .nfilters = landlord ? 1 : 0,
+				   .today = today };
+	dh_error err;
+	dh_error_clear(&err);
+	*out = NULL;
+	return dh_figures_query(store, geo, cube, who, &req, out, &err);
+}
+
+/* Expected outcome of every role on every kind of data, before and after agreements. */
+static void test_role_matrix(void **state)
+{
+	(void)state;
+	dh_identity member = ident(DH_ROLE_MEMBER, own_siren, NULL);
+	dh_identity analyst = ident(DH_ROLE_ANALYST, NULL, NULL);
+	dh_identity partner = ident(DH_ROLE_PARTNER, NULL, "departement:35");
+	dh_identity pub = ident(DH_ROLE_PUBLIC, NULL, NULL);
+	dh_identity admin = ident(DH_ROLE_ADMIN, NULL, NULL);
+	dh_identity dpo = ident(DH_ROLE_DPO, NULL, NULL);
+	const dh_identity *all[] = { &member, &analyst, &partner, &pub, &admin, &dpo };
+	dh_figures_result *r;
+	/* no agreement yet: only the member's own data */
+	assert_int_equal(query(&member, DH_LEVEL_LANDLORD, own_siren, NULL, "2025-06-01", &r), DH_OK);
+	assert_true(r->own);
+	dh_figures_result_free(r);
+	assert_int_equal(query(&member, DH_LEVEL_COMMUNE, NULL, own_siren, "2025-06-01", &r), DH_OK);
+	assert_true(r->own && r->nrows > 0);
+	dh_figures_result_free(r);
+	for (size_t i = 0; i < 6; i++) {
+		assert_int_equal(query(all[i], DH_LEVEL_COMMUNE, NULL, NULL, "2025-06-01", &r), DH_DENIED);
+		assert_null(r);
+		/* another landlord singled out: never */
+		assert_int_equal(query(all[i], DH_LEVEL_LANDLORD, other_siren, NULL, "2025-06-01", &r), DH_DENIED);
+		assert_int_equal(query(all[i], DH_LEVEL_COMMUNE, NULL, other_siren, "2025-06-01", &r), DH_DENIED);
+		assert_int_equal(query(all[i], DH_LEVEL_LANDLORD, NULL, NULL, "2025-06-01", &r), DH_DENIED);
+	}
+	/* agreements: members everywhere (expired), partner:35 on département 35, public everywhere
+	 * from 2025-07-01 */
+	add_agreement("members", "all", "all", "2024-01-01", "2024-12-31");
+	int64_t part = add_agreement("partner:35", "departement:35", "all", "2025-01-01", "2025-12-31");
+	int64_t pubid = add_agreement("public", "all", "public", "2025-07-01", "2030-12-31");
+	/* expired members agreement: still denied */
+	assert_int_equal(query(&analyst, DH_LEVEL_DEPARTEMENT, NULL, NULL, "2025-06-01", &r), DH_DENIED);
+	assert_int_equal(query(&member, DH_LEVEL_DEPARTEMENT, NULL, NULL, "2025-06-01", &r), DH_DENIED);
+	/* the partner: its département only, suppression applied */
+	assert_int_equal(query(&partner, DH_LEVEL_COMMUNE, NULL, NULL, "2025-06-01", &r), DH_OK);
+	assert_int_equal(r->agreement, part);
+	assert_false(r->own);
+	for (size_t i = 0; i < r->nrows; i++)
+		assert_true(strncmp(r->codes[i], "35", 2) == 0);
+	dh_figures_result_free(r);
+	assert_int_equal(query(&partner, DH_LEVEL_DEPARTEMENT, "29", NULL, "2025-06-01", &r), DH_DENIED);
+	assert_int_equal(query(&partner, DH_LEVEL_REGION, NULL, NULL, "2025-06-01", &r), DH_DENIED);
+	/* public agreement not yet in force, then in force (public structure indicators only) */
+	assert_int_equal(query(&pub, DH_LEVEL_EPCI, NULL, NULL, "2025-06-30", &r), DH_DENIED);
+	assert_int_equal(query(&pub, DH_LEVEL_EPCI, NULL, NULL, "2025-07-01", &r), DH_OK);
+	assert_int_equal(r->agreement, pubid);
+	for (size_t j = 0; j < r->ncols; j++)
+		assert_int_equal(r->columns[j]->sensitivity, DH_SENS_PUBLIC);
+	dh_figures_result_free(r);
+	/* the public agreement also opens public figures to members and analysts, not to admin / dpo */
+	assert_int_equal(query(&analyst, DH_LEVEL_REGION, NULL, NULL, "2025-07-01", &r), DH_OK);
+	dh_figures_result_free(r);
+	assert_int_equal(query(&admin, DH_LEVEL_REGION, NULL, NULL, "2025-07-01", &r), DH_DENIED);
+	assert_int_equal(query(&dpo, DH_LEVEL_REGION, NULL, NULL, "2025-07-01", &r), DH_DENIED);
+	/* a token scope other than read:indicators reads nothing */
+	dh_identity writer = member;
+	snprintf(writer.scope, sizeof(writer.scope), "write:import");
+	assert_int_equal(query(&writer, DH_LEVEL_LANDLORD, own_siren, NULL, "2025-06-01", &r), DH_DENIED);
+	/* refusals and queries were logged */
+	dh_audit_check check;
+	dh_error err;
+	assert_int_equal(dh_audit_verify(store, &check, &err), DH_OK);
+	assert_true(check.entries > 20);
+}
+
+/* A member's own figures are exactly the cube's, unsuppressed. */
+static void test_member_own_equals_cube(void **state)
+{
+	(void)state;
+	dh_identity member = ident(DH_ROLE_MEMBER, own_siren, NULL);
+	dh_figures_result *r;
+	assert_int_equal(query(&member, DH_LEVEL_COMMUNE, NULL, own_siren, NULL, &r), DH_OK);
+	dh_predicate pred = { .dim = DH_DIM_LANDLORD, .op = DH_OP_IN, .set = own_siren };
+	dh_cube_query q = { .level = DH_LEVEL_COMMUNE, .reference_date = day, .filters = &pred, .nfilters = 1 };
+	dh_cube_table *t;
+	dh_error err;
+	assert_int_equal(dh_cube_query_run(cube, &q, &t, &err), DH_OK);
+	assert_int_equal(r->nrows, t->nrows);
+	assert_int_equal(r->ncols, t->ncols);
+	for (size_t i = 0; i < t->nrows * t->ncols; i++) {
+		assert_int_equal(r->status[i], DH_DISCLOSURE_PUBLISHED);
+		assert_true((isnan(r->values[i]) && isnan(t->values[i])) || r->values[i] == t->values[i]);
+	}
+	dh_cube_table_free(t);
+	dh_figures_result_free(r);
+}
+
+/* Members' agreement on business figures: hidden cells are NaN, never numbers; a hidden commune
+ * is never the only hidden one of its EPCI (EPCI minus published communes recovers nothing). */
+static void test_suppression_holds(void **state)
+{
+	(void)state;
+	add_agreement("members", "all", "all", "2025-01-01", "2025-12-31");
+	dh_identity analyst = ident(DH_ROLE_ANALYST, NULL, NULL);
+	dh_figures_result *com, *epci;
+	assert_int_equal(query(&analyst, DH_LEVEL_COMMUNE, NULL, NULL, "2025-06-01", &com), DH_OK);
+	assert_int_equal(query(&analyst, DH_LEVEL_EPCI, NULL, NULL, "2025-06-01", &epci), DH_OK);
+	assert_true(com->hidden > 0);
+	size_t hidden = 0;
+	for (size_t i = 0; i < com->nrows * com->ncols; i++) {
+		if (com->status[i] != DH_DISCLOSURE_PUBLISHED) {
+			assert_true(isnan(com->values[i]));
+			hidden++;
+		}
+	}
+	assert_int_equal(hidden, com->hidden);
+	int vac = -1;
+	for (size_t j = 0; j < com->ncols; j++)
+		if (strcmp(com->columns[j]->id, "vacants") == 0)
+			vac = (int)j;
+	assert_true(vac >= 0);
+	/* differencing: for each EPCI with a published value, count hidden communes */
+	size_t checked = 0;
+	for (size_t e = 0; e < epci->nrows; e++) {
+		if (dh_figures_hidden(epci, e, (size_t)vac))
+			continue;
+		size_t nhidden = 0;
+		for (size_t i = 0; i < com->nrows; i++) {
+			int32_t g = dh_geo_commune_find(geo, (dh_str){ com->codes[i], strlen(com->codes[i]) });
+			if (g >= 0 && strcmp(dh_geo_commune(geo, g)->epci, epci->codes[e]) == 0)
+				nhidden += (size_t)dh_figures_hidden(com, i, (size_t)vac);
+		}
+		assert_true(nhidden != 1);
+		checked++;
+	}
+	assert_true(checked > 0);
+	dh_figures_result_free(com);
+	dh_figures_result_free(epci);
+}
+
+/* Passwords and tokens through the store. */
+static void test_identity(void **state)
+{
+	(void)state;
+	dh_error err;
+	dh_user u;
+	memset(&u, 0, sizeof(u));
+	snprintf(u.login, sizeof(u.login), "bailleur.a");
+	u.role = DH_ROLE_MEMBER;
+	snprintf(u.org_siren, sizeof(u.org_siren), "%s", own_siren);
+	assert_int_equal(dh_user_add(store, &u, "correct horse", 13, "test", &err), DH_OK);
+	assert_int_equal(dh_user_add(store, &u, "correct horse", 13, "test", &err), DH_EXISTS);
+	dh_identity who;
+	assert_int_equal(dh_user_authenticate(store, "bailleur.a", "correct horse", 13, &who, &err), DH_OK);
+	assert_string_equal(who.org_siren, own_siren);
+	assert_int_equal(dh_user_authenticate(store, "bailleur.a", "wrong horse!", 12, &who, &err), DH_AUTH);
+	assert_int_equal(dh_user_authenticate(store, "nobody", "correct horse", 13, &who, &err), DH_AUTH);
+	char tok[DH_TOKEN_TEXT_SIZE];
+	dh_token meta;
+	assert_int_equal(dh_token_create(store, "bailleur.a", "read:indicators", 30, tok, &meta, "test", &err), DH_OK);
+	assert_int_equal(strlen(tok), DH_TOKEN_TEXT_LEN);
+	assert_int_equal(dh_token_resolve(store, tok, NULL, &who, &err), DH_OK);
+	assert_string_equal(who.scope, "read:indicators");
+	assert_int_equal(dh_token_resolve(store, tok, "2999-01-01T00:00:00Z", &who, &err), DH_AUTH);
+	tok[10] ^= 1;
+	assert_int_equal(dh_token_resolve(store, tok, NULL, &who, &err), DH_AUTH);
+	tok[10] ^= 1;
+	assert_int_equal(dh_token_revoke(store, meta.id, "test", &err), DH_OK);
+	assert_int_equal(dh_token_resolve(store, tok, NULL, &who, &err), DH_AUTH);
+	assert_int_equal(dh_token_create(store, "bailleur.a", "admin", 30, tok, &meta, "test", &err), DH_INVAL);
+	assert_int_equal(dh_token_create(store, "bailleur.a", "read:indicators", 30, tok, &meta, "test", &err), DH_OK);
+	assert_int_equal(dh_user_disable(store, "bailleur.a", "test", &err), DH_OK);
+	assert_int_equal(dh_token_resolve(store, tok, NULL, &who, &err), DH_AUTH);
+	assert_int_equal(dh_user_authenticate(store, "bailleur.a", "correct horse", 13, &who, &err), DH_AUTH);
+	/* bad inputs */
+	snprintf(u.login, sizeof(u.login), "Bad Login");
+	assert_int_equal(dh_user_add(store, &u, "correct horse", 13, "test", &err), DH_INVAL);
+	dh_agreement a;
+	memset(&a, 0, sizeof(a));
+	snprintf(a.indicators, sizeof(a.indicators), "all");
+	snprintf(a.start, sizeof(a.start), "2025-01-01");
+	snprintf(a.end, sizeof(a.end), "2025-12-31");
+	snprintf(a.legal_basis, sizeof(a.legal_basis), "x");
+	assert_int_equal(dh_agreement_add(store, &a, "test", &err), DH_INVAL); /* no purpose */
+}
+
+/* Timing of the public commune table with every indicator (reported, not asserted under ASan). */
+static void test_public_commune_timing(void **state)
+{
+	(void)state;
+	add_agreement("public", "all", "all", "2025-01-01", "2025-12-31");
+	dh_identity pub = ident(DH_ROLE_PUBLIC, NULL, NULL);
+	dh_figures_result *r;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(query(&pub, DH_LEVEL_COMMUNE, NULL, NULL, "2025-06-01", &r), DH_OK);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	fprintf(stderr, "# public commune table: %zu rows x %zu cols, %zu hidden, %.1f ms\n", r->nrows,
+		r->ncols, r->hidden, ms);
+	dh_figures_result_free(r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_role_matrix),
+		cmocka_unit_test(test_member_own_equals_cube),
+		cmocka_unit_test(test_suppression_holds),
+		cmocka_unit_test(test_identity),
+		cmocka_unit_test(test_public_commune_timing),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
