@@ -93,6 +93,26 @@ static double time_query(const dh_cube *cube, const dh_cube_query *q, int reps, 
 	return best;
 }
 
+/*
+ * Best CPU time of `reps` runs of a query, each at a reference date not queried before (so neither
+ * the per-date commune counters nor anything else computed for a date can be reused): the
+ * cost of the first query at a new date. Dates are taken from *next_day, in 2024.
+ */
+static double time_fresh(const dh_cube *cube, dh_cube_query q, int reps, int *next_day,
+			 size_t *rows)
+{
+	double best = 1e9;
+	for (int r = 0; r < reps; r++) {
+		int d = (*next_day)++;
+		q.reference_date = 20240000 + (1 + d / 28 % 12) * 100 + 1 + d % 28;
+		time_query(cube, &q, 1, rows);
+		if (last_cpu < best)
+			best = last_cpu;
+	}
+	last_cpu = best;
+	return best;
+}
+
 int main(int argc, char **argv)
 {
 	size_t nrows = argc > 1 ? strtoul(argv[1], NULL, 10) : 5400000;
@@ -221,6 +241,29 @@ int main(int argc, char **argv)
 	q.territory = "35";
 	double t_one_dep = time_query(cube, &q, 10, &rows);
 	printf("one département:                  %.3f ms wall, %.3f ms CPU\n", t_one_dep * 1e3, last_cpu * 1e3);
+
+	/* First queries at dates never queried before (nothing cached for them). */
+	int day = 0;
+	q.territory = NULL;
+	q.level = DH_LEVEL_COMMUNE;
+	double f_com = time_fresh(cube, q, 5, &day, &rows);
+	printf("commune table, new date:          %.1f ms CPU (best of 5 dates)\n", f_com * 1e3);
+	q.threads = 1;
+	double f_com1 = time_fresh(cube, q, 3, &day, &rows);
+	printf("commune table, new date, 1 thread: %.1f ms CPU\n", f_com1 * 1e3);
+	q.threads = threads;
+	q.territory = "01001";
+	double f_one = time_fresh(cube, q, 20, &day, &rows);
+	printf("one commune, new date:            %.3f ms CPU\n", f_one * 1e3);
+	q.level = DH_LEVEL_EPCI;
+	q.territory = "200000001";
+	double f_one_epci = time_fresh(cube, q, 20, &day, &rows);
+	printf("one EPCI, new date:               %.3f ms CPU\n", f_one_epci * 1e3);
+	q.level = DH_LEVEL_DEPARTEMENT;
+	q.territory = "35";
+	double f_one_dep = time_fresh(cube, q, 10, &day, &rows);
+	printf("one département, new date:        %.3f ms CPU\n", f_one_dep * 1e3);
+
 	double bpd = (double)dh_cube_memory(cube) / (double)dh_cube_row_count(cube);
 	printf("rows %zu, build %.2f s (feed %.2f s, sort+freeze %.2f s), %.1f bytes per row\n",
 	       dh_cube_row_count(cube), t_feed + t_finish, t_feed, t_finish, bpd);
@@ -237,6 +280,11 @@ int main(int argc, char **argv)
 	printf("RESULT cube.one_commune_ms %.3f ms\n", t_one * 1e3);
 	printf("RESULT cube.one_epci_ms %.3f ms\n", t_one_epci * 1e3);
 	printf("RESULT cube.one_departement_ms %.3f ms\n", t_one_dep * 1e3);
+	printf("RESULT cube.new_date_commune_table_cpu_ms %.2f ms\n", f_com * 1e3);
+	printf("RESULT cube.new_date_commune_table_1thread_cpu_ms %.2f ms\n", f_com1 * 1e3);
+	printf("RESULT cube.new_date_one_commune_cpu_ms %.3f ms\n", f_one * 1e3);
+	printf("RESULT cube.new_date_one_epci_cpu_ms %.3f ms\n", f_one_epci * 1e3);
+	printf("RESULT cube.new_date_one_departement_cpu_ms %.3f ms\n", f_one_dep * 1e3);
 	printf("RESULT cube.bytes_per_row %.1f B\n", bpd);
 	dh_cube_release(cube);
 	return 0;

@@ -852,6 +852,7 @@ static void cube_free(dh_cube *cube)
 	free(cube->epci_communes);
 	free(cube->epci_first);
 	cube_cache_free(&cube->cache);
+	cube_bits_free(&cube->bits);
 	cube_dateplans_free(cube);
 	pthread_mutex_destroy(&cube->date_lock);
 	free(cube);

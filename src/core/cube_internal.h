@@ -26,7 +26,8 @@ enum cube_cat {
 #define CUBE_DICT_MAX 256  /* codes 1..255 */
 #define CUBE_CODE_MAX 15   /* longest categorical code kept */
 #define CUBE_YEAR_DOMAIN 4096  /* years and month indexes are below this */
-#define CUBE_PAD 16         /* columns have this many extra zeroed rows for vector loops */
+#define CUBE_PAD 64         /* columns have this many extra zeroed rows: vector loops and
+                               64-row bitmap words may read past the last row */
 #define CUBE_FLAG_RENT 1u  /* LOYERPRINC known (and not 9999) */
 #define CUBE_FLAG_SURF 2u  /* SURFHAB known */
 
@@ -76,9 +77,26 @@ typedef struct cube_cache {
 } cube_cache;
 
 /*
- * Per reference date, the counters of the default plan (every indicator, no filter) summed
- * per commune (cube_query.c): a geographic table without filter is then a sum of commune
- * blocks, without reading the rows. Built once per date under date_lock (eagerly at build
+ * Per-row bitmaps (bit i of word w = row 64 w + i) of the date-independent predicates of the
+ * registry's terms ("MODE in 1,2", "DPEENERGIE absent"...), built with the cube: a query ANDs
+ * them with the bitmaps it computes for the date (validity, age classes, months since a
+ * lease) and counts bits (cube_query.c). Word sums of the summable columns let a masked sum
+ * visit the rows outside the mask when the mask is dense.
+ */
+#define CUBE_BITS_MAX 96
+
+typedef struct cube_bits {
+	int n;                               /* predicates */
+	dh_predicate preds[CUBE_BITS_MAX];   /* copies (sets point into the static registry) */
+	uint64_t *words;                     /* n * nwords, predicate-major */
+	size_t nwords;                       /* (nrows + 63) / 64 */
+	uint64_t *sum_rent, *sum_surf, *sum_construct; /* nwords each: column sum per word */
+} cube_bits;
+
+/*
+ * Per reference date, the values of the distinct terms of every indicator (no filter) per
+ * commune, computed by the bitmap engine (cube_query.c): a geographic table without filter
+ * is then a sum of commune blocks, without reading the rows. Built once per date under date_lock (eagerly at build
  * time for the latest validity date), immutable afterwards, reference-counted so that an
  * evicted entry stays valid for the queries still reading it.
  */
@@ -119,6 +137,7 @@ struct dh_cube {
 	uint32_t *epci_first;    /* nepcis + 1 offsets into epci_communes */
 
 	cube_cache cache;
+	cube_bits bits;
 
 	pthread_mutex_t date_lock;                   /* guards dateplans and date_next */
 	cube_dateplan *dateplans[CUBE_DATE_SLOTS];   /* per-date commune counters, or NULL */
@@ -134,9 +153,10 @@ static inline uint16_t cube_month_index(int32_t date)
 	return (uint16_t)((y - 1800) * 12 + m);
 }
 
-/* Fill cube->cache (cube_query.c). Returns DH_OK or DH_NOMEM. */
+/* Fill cube->cache and cube->bits (cube_query.c). Returns DH_OK or DH_NOMEM. */
 int cube_cache_build(dh_cube *cube);
 void cube_cache_free(cube_cache *cache);
+void cube_bits_free(cube_bits *bits);
 
 /* Build the per-date commune counters of `date` now (cube not yet shared). DH_OK or DH_NOMEM. */
 int cube_dateplan_warm(dh_cube *cube, int32_t date);

@@ -10,9 +10,10 @@
  * Relative dimensions (age, months since a date) only change the lookup tables, built for
  * the reference date: the per-row work never depends on the date.
  *
- * Rows are sorted by région, département, commune: those levels are range scans; EPCI adds
- * the ranges of its communes; QPV, landlord and the whole cube scan rows with a group index.
- * Large queries are split between threads.
+ * Rows are sorted by région, département, commune: those levels (and the per-date commune
+ * counters) run on the bitmap engine below, over the row ranges of each territory (EPCI: the
+ * ranges of its communes); QPV, landlord and the filtered whole cube run the counter scan
+ * with a group index. Large queries are split between threads.
  */
 #include "cube_internal.h"
 
@@ -620,7 +621,8 @@ void cube_cache_free(cube_cache *cache)
 	memset(cache, 0, sizeof(*cache));
 }
 
-static int plan_build(const dh_cube *c, const dh_cube_query *q, plan **out, dh_error *err);
+static int plan_build(const dh_cube *c, const dh_cube_query *q, int with_keys, plan **out,
+		      dh_error *err);
 
 /* Copy the static fields' tables of fs[0..n) into e; 0 when there are none. */
 static int cache_entry_init(cube_cache_entry *e, const kfield *const *fs, int n, int is_mask)
@@ -642,13 +644,85 @@ static int cache_entry_init(cube_cache_entry *e, const kfield *const *fs, int n,
 	return e->n;
 }
 
+/* ---------------------------------------------------------------- static bitmaps */
+
+void cube_bits_free(cube_bits *bits)
+{
+	free(bits->words);
+	free(bits->sum_rent);
+	free(bits->sum_surf);
+	free(bits->sum_construct);
+	memset(bits, 0, sizeof(*bits));
+}
+
+/* Bitmaps of the date-independent predicates of p's terms, and the word sums. */
+static int bits_build(dh_cube *cube, const plan *p)
+{
+	cube_bits *cb = &cube->bits;
+	size_t n = cube->nrows, nw = (n + 63) / 64;
+	memset(cb, 0, sizeof(*cb));
+	cb->nwords = nw;
+	for (size_t t = 0; t < 2 * p->ncols; t++) {
+		const dh_term *term = p->terms[t].term;
+		if (term->measure == DH_MEASURE_NONE)
+			continue;
+		for (int i = 0; i < term_npreds(term); i++) {
+			const dh_predicate *pr = &term->where[i];
+			if (dim_relative(pr->dim))
+				continue;
+			int seen = 0;
+			for (int k = 0; k < cb->n && !seen; k++)
+				seen = pred_equal(&cb->preds[k], pr);
+			if (!seen && cb->n < CUBE_BITS_MAX)
+				cb->preds[cb->n++] = *pr;
+		}
+	}
+	cb->words = calloc((size_t)cb->n * nw + 1, sizeof(uint64_t));
+	cb->sum_rent = calloc(nw + 1, sizeof(uint64_t));
+	cb->sum_surf = calloc(nw + 1, sizeof(uint64_t));
+	cb->sum_construct = calloc(nw + 1, sizeof(uint64_t));
+	if (!cb->words || !cb->sum_rent || !cb->sum_surf || !cb->sum_construct) {
+		cube_bits_free(cb);
+		return DH_NOMEM;
+	}
+	for (int k = 0; k < cb->n; k++) {
+		const dh_predicate *pr = &cb->preds[k];
+		const void *col;
+		int wide;
+		uint32_t domain;
+		dim_column(cube, pr->dim, &col, &wide, &domain);
+		uint8_t *lut = malloc(domain ? domain : 1);
+		if (!lut) {
+			cube_bits_free(cb);
+			return DH_NOMEM;
+		}
+		for (uint32_t x = 0; x < domain; x++) {
+			dval v = dim_value(p, pr->dim, x, 0);
+			lut[x] = (uint8_t)pred_accepts(pr, &v);
+		}
+		uint64_t *w = cb->words + (size_t)k * nw;
+		for (size_t i = 0; i < n; i++) {
+			uint32_t x = wide ? ((const uint16_t *)col)[i] : ((const uint8_t *)col)[i];
+			w[i / 64] |= (uint64_t)lut[x] << (i % 64);
+		}
+		free(lut);
+	}
+	for (size_t i = 0; i < n; i++) {
+		cb->sum_rent[i / 64] += cube->rent[i];
+		cb->sum_surf[i / 64] += cube->surf[i];
+		cb->sum_construct[i / 64] += cube->construct[i];
+	}
+	cube->memory += ((size_t)cb->n + 3) * nw * sizeof(uint64_t);
+	return DH_OK;
+}
+
 int cube_cache_build(dh_cube *cube)
 {
 	cube_cache *cc = &cube->cache;
 	memset(cc, 0, sizeof(*cc));
 	plan *p = NULL;
 	dh_cube_query q = { .level = DH_LEVEL_ALL, .reference_date = 20250101 };
-	if (plan_build(cube, &q, &p, NULL) != DH_OK)
+	if (plan_build(cube, &q, 1, &p, NULL) != DH_OK)
 		return DH_NOMEM;
 	size_t n = cube->nrows;
 	int rc = DH_OK;
@@ -725,6 +799,7 @@ int cube_cache_build(dh_cube *cube)
 		}
 	}
 	cube->memory += (cc->nmasks ? n : 0) + (size_t)cc->nkeys * n;
+	rc = bits_build(cube, p);
 done:
 	plan_free(p);
 	if (rc != DH_OK)
@@ -732,7 +807,12 @@ done:
 	return rc;
 }
 
-static int plan_build(const dh_cube *c, const dh_cube_query *q, plan **out, dh_error *err)
+/*
+ * Compile a query. with_keys: also group the terms into counter keys for scan() (the
+ * scatter levels); the bitmap engine only needs the terms, dates and filters.
+ */
+static int plan_build(const dh_cube *c, const dh_cube_query *q, int with_keys, plan **out,
+		      dh_error *err)
 {
 	plan *p = calloc(1, sizeof(*p));
 	if (!p)
@@ -790,6 +870,8 @@ static int plan_build(const dh_cube *c, const dh_cube_query *q, plan **out, dh_e
 			order[nterms++] = t;
 		}
 	}
+	if (!with_keys)
+		goto filters;
 	/* Keys: largest dimension sets first, smaller terms reuse a superset. */
 	qsort(order, nterms, sizeof(*order), cmp_tref_size);
 	uint32_t off = 0;
@@ -875,6 +957,7 @@ static int plan_build(const dh_cube *c, const dh_cube_query *q, plan **out, dh_e
 			goto done;
 		}
 
+filters:
 	/* Filters: one 0/1 table per predicate over its column. */
 	if (q->nfilters > DH_CUBE_MAX_FILTERS) {
 		rc = dh_error_set(err, DH_INVAL, "cube : plus de %d filtres", DH_CUBE_MAX_FILTERS);
@@ -1152,6 +1235,524 @@ static void finalize(const plan *p, const int64_t *blk, double *row)
 	}
 }
 
+/* ---------------------------------------------------------------- bitmap engine */
+
+/*
+ * The engine of the geographic levels and of the per-date commune counters. Every distinct
+ * predicate of the query (with its year shift for the relative dimensions) is a *source*
+ * of one bit per row: the cube's static bitmaps for the registry's date-independent
+ * predicates (cube->bits), or computed per 64-row word for the date (validity at the
+ * reference date and one year before, ranges of AGE, LOCAT_YEARS, BAIL_MONTHS,
+ * REMLOC_MONTHS as ranges of the raw year / month column, any other predicate through a
+ * 0/1 table). Each distinct term is a conjunction of sources, evaluated as a chain of
+ * ANDs shared by the terms with the same leading sources (a trie of *nodes*); a count is a
+ * popcount, a sum adds the column over the set bits (or subtracts the clear ones from the
+ * word's total when the mask is dense). Everything is exact integer arithmetic: the terms
+ * equal those of scan() bit for bit.
+ */
+
+#define MAX_BSRC 128
+#define MAX_BNODES 512
+
+enum { SRC_VALID, SRC_STATIC, SRC_RANGE, SRC_LUT, SRC_ZERO };
+enum { BSUM_NONE, BSUM_RENT, BSUM_SURF, BSUM_AGE };
+
+typedef struct bsrc {
+	int kind;
+	int shift;               /* year shift the source was made for (relative dims, validity) */
+	const dh_predicate *pr;  /* NULL for validity */
+	const uint64_t *words;   /* SRC_STATIC: cube bitmap */
+	const void *col;         /* SRC_RANGE (uint16_t), SRC_LUT */
+	int wide;
+	uint16_t lo, span;       /* SRC_RANGE: (uint16_t)(x - lo) <= span */
+	uint8_t *lut;            /* SRC_LUT, owned */
+	int uses;                /* distinct terms using it (orders the AND chains) */
+} bsrc;
+
+typedef struct bterm {
+	const dh_term *term;
+	int shift;
+	int node;                /* node whose bits are the rows of the term */
+	int sum;                 /* BSUM_* */
+} bterm;
+
+typedef struct bitplan {
+	const dh_cube *cube;
+	int nsrc;
+	bsrc src[MAX_BSRC];
+	int nnodes;              /* nodes 0 and 1: valid (and filtered) at shift 0 and 1 */
+	int node_parent[MAX_BNODES], node_src[MAX_BNODES];
+	int nterms;              /* distinct terms: the counters of a group */
+	bterm *terms;            /* the counts first, then the sums */
+	int ncount;              /* counts */
+	int count_node[2 * MAX_BNODES]; /* node of each count */
+	int *tid;                /* per plan term (2 per column): distinct term, -1 when none */
+	double *scale;           /* per plan term */
+	int valid[2];            /* sources of the validity at shift 0 and 1 */
+	int nfilt;
+	int filt[DH_CUBE_MAX_FILTERS];
+	int need_prev;
+	int64_t year[2];
+} bitplan;
+
+static void bitplan_free(bitplan *bp)
+{
+	if (!bp)
+		return;
+	for (int i = 0; i < bp->nsrc; i++)
+		free(bp->src[i].lut);
+	free(bp->terms);
+	free(bp->tid);
+	free(bp->scale);
+	free(bp);
+}
+
+static const dh_predicate construct_present = { DH_DIM_CONSTRUCT, DH_OP_PRESENT, NULL, 0, 0 };
+
+/* Source index of predicate pr at year shift `shift` (created when new), or -1 when full. */
+static int bsrc_get(bitplan *bp, const plan *p, const dh_predicate *pr, int shift)
+{
+	const dh_cube *c = bp->cube;
+	int rel = dim_relative(pr->dim);
+	if (!rel)
+		shift = 0;
+	for (int i = 0; i < bp->nsrc; i++) {
+		const bsrc *s = &bp->src[i];
+		if (s->pr && s->shift == shift && pred_equal(s->pr, pr))
+			return i;
+	}
+	if (bp->nsrc == MAX_BSRC)
+		return -1;
+	bsrc *s = &bp->src[bp->nsrc];
+	memset(s, 0, sizeof(*s));
+	s->pr = pr;
+	s->shift = shift;
+	uint32_t domain;
+	dim_column(c, pr->dim, &s->col, &s->wide, &domain);
+	if (!rel) {
+		for (int k = 0; k < c->bits.n; k++)
+			if (pred_equal(&c->bits.preds[k], pr)) {
+				s->kind = SRC_STATIC;
+				s->words = c->bits.words + (size_t)k * c->bits.nwords;
+				return bp->nsrc++;
+			}
+	}
+	if (rel && pr->op != DH_OP_IN && pr->op != DH_OP_NOT_IN) {
+		/* value = base - x for x != 0: a range of x */
+		int64_t base = pr->dim == DH_DIM_AGE || pr->dim == DH_DIM_LOCAT_YEARS
+				       ? p->year[shift] : p->month[shift];
+		int64_t lo = 1, hi = 65535;
+		if (pr->op == DH_OP_RANGE) {
+			lo = base - pr->hi;
+			hi = base - pr->lo;
+		} else if (pr->op == DH_OP_ABSENT) {
+			lo = hi = 0;
+		}
+		if (pr->op != DH_OP_ABSENT && lo < 1)
+			lo = 1;
+		if (hi > 65535)
+			hi = 65535;
+		s->kind = lo > hi ? SRC_ZERO : SRC_RANGE;
+		if (lo <= hi) {
+			s->lo = (uint16_t)lo;
+			s->span = (uint16_t)(hi - lo);
+		}
+		return bp->nsrc++;
+	}
+	s->kind = SRC_LUT;
+	s->lut = malloc(domain ? domain : 1);
+	if (!s->lut)
+		return -1;
+	for (uint32_t x = 0; x < domain; x++) {
+		dval v = dim_value(p, pr->dim, x, shift);
+		s->lut[x] = (uint8_t)pred_accepts(pr, &v);
+	}
+	return bp->nsrc++;
+}
+
+static int same_term(const dh_term *a, const dh_term *b)
+{
+	if (a == b)
+		return 1;
+	int n = term_npreds(a);
+	if (a->measure != b->measure || a->sum_dim != b->sum_dim ||
+	    a->year_shift != b->year_shift || n != term_npreds(b))
+		return 0;
+	for (int i = 0; i < n; i++)
+		if (!pred_equal(&a->where[i], &b->where[i]))
+			return 0;
+	return 1;
+}
+
+/* Node for node[parent] & src (created when new); -1 when full. */
+static int bnode_get(bitplan *bp, int parent, int src)
+{
+	for (int i = 2; i < bp->nnodes; i++)
+		if (bp->node_parent[i] == parent && bp->node_src[i] == src)
+			return i;
+	if (bp->nnodes == MAX_BNODES)
+		return -1;
+	bp->node_parent[bp->nnodes] = parent;
+	bp->node_src[bp->nnodes] = src;
+	return bp->nnodes++;
+}
+
+/* The bitmap program of plan p (its terms, reference dates and the query's filters). */
+static int bitplan_build(const dh_cube *c, const plan *p, const dh_cube_query *q, bitplan **out)
+{
+	bitplan *bp = calloc(1, sizeof(*bp));
+	size_t nt = 2 * p->ncols;
+	int (*srcs)[DH_TERM_MAX_PREDICATES + 1] = NULL;
+	int *nsrcs = NULL;
+	if (!bp)
+		return DH_NOMEM;
+	bp->cube = c;
+	bp->terms = calloc(nt + 1, sizeof(*bp->terms));
+	bp->tid = malloc((nt + 1) * sizeof(int));
+	bp->scale = malloc((nt + 1) * sizeof(double));
+	srcs = malloc((nt + 1) * sizeof(*srcs));
+	nsrcs = calloc(nt + 1, sizeof(int));
+	int rc = DH_NOMEM;
+	if (!bp->terms || !bp->tid || !bp->scale || !srcs || !nsrcs)
+		goto done;
+	rc = DH_TOOBIG;
+	bp->year[0] = p->year[0];
+	bp->year[1] = p->year[1];
+	bp->need_prev = p->need_prev;
+	for (int s = 0; s < 2; s++) { /* validity sources: no predicate */
+		bsrc *v = &bp->src[bp->nsrc];
+		memset(v, 0, sizeof(*v));
+		v->kind = SRC_VALID;
+		v->shift = s;
+		bp->valid[s] = bp->nsrc++;
+	}
+	for (size_t i = 0; i < q->nfilters; i++) {
+		int f = bsrc_get(bp, p, &q->filters[i], 0);
+		if (f < 0)
+			goto done;
+		bp->filt[bp->nfilt++] = f;
+	}
+	/* distinct terms and their sources */
+	for (size_t t = 0; t < nt; t++) {
+		const dh_term *term = p->terms[t].term;
+		bp->tid[t] = -1;
+		bp->scale[t] = term->measure == DH_MEASURE_SUM && term->sum_dim != DH_DIM_AGE ? 0.01 : 1.0;
+		if (term->measure == DH_MEASURE_NONE)
+			continue;
+		int k = 0;
+		while (k < bp->nterms && !same_term(bp->terms[k].term, term))
+			k++;
+		bp->tid[t] = k;
+		if (k < bp->nterms)
+			continue;
+		bterm *bt = &bp->terms[bp->nterms++];
+		bt->term = term;
+		bt->shift = term->year_shift ? 1 : 0;
+		bt->sum = BSUM_NONE;
+		if (term->measure == DH_MEASURE_SUM)
+			bt->sum = term->sum_dim == DH_DIM_LOYERPRINC ? BSUM_RENT
+				  : term->sum_dim == DH_DIM_SURFHAB ? BSUM_SURF : BSUM_AGE;
+		int n = 0;
+		for (int i = 0; i < term_npreds(term); i++) {
+			int sidx = bsrc_get(bp, p, &term->where[i], bt->shift);
+			if (sidx < 0)
+				goto done;
+			int dup = 0;
+			for (int j = 0; j < n; j++)
+				dup |= srcs[k][j] == sidx;
+			if (!dup)
+				srcs[k][n++] = sidx;
+		}
+		if (bt->sum == BSUM_AGE) { /* rows without CONSTRUCT count for 0 */
+			int sidx = bsrc_get(bp, p, &construct_present, 0);
+			if (sidx < 0)
+				goto done;
+			srcs[k][n++] = sidx;
+		}
+		nsrcs[k] = n;
+		for (int j = 0; j < n; j++)
+			bp->src[srcs[k][j]].uses++;
+	}
+	/* AND chains: most used sources first, so that terms share their prefixes */
+	bp->nnodes = 2;
+	for (int k = 0; k < bp->nterms; k++) {
+		int *s = srcs[k], n = nsrcs[k];
+		for (int a = 1; a < n; a++)
+			for (int b = a; b > 0; b--) {
+				const bsrc *x = &bp->src[s[b - 1]], *y = &bp->src[s[b]];
+				if (x->uses > y->uses || (x->uses == y->uses && s[b - 1] < s[b]))
+					break;
+				int tmp = s[b];
+				s[b] = s[b - 1];
+				s[b - 1] = tmp;
+			}
+		int node = bp->terms[k].shift;
+		for (int j = 0; j < n; j++)
+			if ((node = bnode_get(bp, node, s[j])) < 0)
+				goto done;
+		bp->terms[k].node = node;
+	}
+	/* counts first: the inner loop over them is then a plain popcount per term */
+	{
+		bterm *sorted = malloc((nt + 1) * sizeof(*sorted));
+		int *newi = malloc((nt + 1) * sizeof(int));
+		rc = DH_NOMEM;
+		if (!sorted || !newi) {
+			free(sorted);
+			free(newi);
+			goto done;
+		}
+		int m = 0;
+		for (int pass = 0; pass < 2; pass++)
+			for (int k = 0; k < bp->nterms; k++)
+				if ((bp->terms[k].sum != BSUM_NONE) == pass) {
+					newi[k] = m;
+					sorted[m++] = bp->terms[k];
+				}
+		bp->ncount = 0;
+		for (int k = 0; k < bp->nterms; k++)
+			bp->ncount += bp->terms[k].sum == BSUM_NONE;
+		if (bp->ncount > 2 * MAX_BNODES) {
+			free(sorted);
+			free(newi);
+			rc = DH_TOOBIG;
+			goto done;
+		}
+		for (size_t t = 0; t < nt; t++)
+			if (bp->tid[t] >= 0)
+				bp->tid[t] = newi[bp->tid[t]];
+		for (int k = 0; k < bp->ncount; k++)
+			bp->count_node[k] = sorted[k].node;
+		free(bp->terms);
+		bp->terms = sorted;
+		free(newi);
+	}
+	rc = DH_OK;
+done:
+	free(srcs);
+	free(nsrcs);
+	if (rc != DH_OK) {
+		bitplan_free(bp);
+		return rc;
+	}
+	*out = bp;
+	return DH_OK;
+}
+
+/* A row range and the counters (one per distinct term) it adds to. */
+typedef struct brange {
+	uint32_t a, b;
+	int64_t *blk;
+} brange;
+
+/* Bits of the 64 bytes b[0..64) (each 0 or 1): bit j = b[j]. */
+static inline uint64_t pack64(const uint8_t *b)
+{
+	uint64_t w = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	for (int k = 0; k < 8; k++) {
+		uint64_t x;
+		memcpy(&x, b + 8 * k, 8);
+		/* byte i of x lands on bit 56 + i: no two partial products overlap */
+		w |= ((x * 0x0102040810204080ull) >> 56) << (8 * k);
+	}
+#else
+	for (int j = 0; j < 64; j++)
+		w |= (uint64_t)b[j] << j;
+#endif
+	return w;
+}
+
+/* Word w (rows 64 w ..) of a computed source; the columns are padded by CUBE_PAD rows. */
+static inline uint64_t bsrc_word(const bitplan *bp, const plan *p, const bsrc *s, size_t w)
+{
+	const dh_cube *c = bp->cube;
+	uint8_t b[64];
+	size_t i0 = w * 64;
+	switch (s->kind) {
+	case SRC_STATIC:
+		return s->words[w];
+	case SRC_VALID: {
+		const uint16_t *lo = c->valid_lo + i0, *span = c->valid_span + i0;
+		uint16_t e = s->shift ? p->e1 : p->e0;
+		for (int j = 0; j < 64; j++)
+			b[j] = (uint8_t)((uint16_t)(e - lo[j]) <= span[j]);
+		return pack64(b);
+	}
+	case SRC_RANGE: {
+		const uint16_t *x = (const uint16_t *)s->col + i0;
+		uint16_t lo = s->lo, span = s->span;
+		for (int j = 0; j < 64; j++)
+			b[j] = (uint8_t)((uint16_t)(x[j] - lo) <= span);
+		return pack64(b);
+	}
+	case SRC_LUT:
+		if (s->wide) {
+			const uint16_t *x = (const uint16_t *)s->col + i0;
+			for (int j = 0; j < 64; j++)
+				b[j] = s->lut[x[j]];
+		} else {
+			const uint8_t *x = (const uint8_t *)s->col + i0;
+			for (int j = 0; j < 64; j++)
+				b[j] = s->lut[x[j]];
+		}
+		return pack64(b);
+	default:
+		return 0;
+	}
+}
+
+/* Sum of v over the set bits of m (word total `total`): visits the fewer of the set and
+ * the clear bits. */
+#define MASKED_SUM(type)                                                                   \
+	static inline uint64_t masked_sum_##type(const type *v, uint64_t m, uint64_t total,    \
+						 int count)                                    \
+	{                                                                                  \
+		uint64_t s = 0;                                                            \
+		if (count > 32) {                                                          \
+			for (uint64_t r = ~m; r; r &= r - 1)                               \
+				s += v[__builtin_ctzll(r)];                                \
+			return total - s;                                                  \
+		}                                                                          \
+		for (; m; m &= m - 1)                                                      \
+			s += v[__builtin_ctzll(m)];                                        \
+		return s;                                                                  \
+	}
+MASKED_SUM(uint32_t)
+MASKED_SUM(uint16_t)
+
+/*
+ * Add the rows of ranges[0..n) (ascending, disjoint) to their counters. The words of the
+ * sources are computed once per 64 rows; each range overlapping the word ANDs them under
+ * its edge mask.
+ */
+static inline __attribute__((always_inline)) void bit_scan_body(const bitplan *bp, const plan *p,
+								const brange *ranges, size_t n)
+{
+	const dh_cube *c = bp->cube;
+	const cube_bits *cb = &c->bits;
+	uint64_t bw[MAX_BSRC], nw[MAX_BNODES];
+	const int nsrc = bp->nsrc, nnodes = bp->nnodes, nterms = bp->nterms;
+	size_t r = 0, pos = 0;
+	while (r < n) {
+		if (ranges[r].a >= ranges[r].b) {
+			r++;
+			continue;
+		}
+		size_t start = ranges[r].a > pos ? ranges[r].a : pos;
+		size_t w = start / 64, wa = w * 64, wb = wa + 64;
+		for (int s = 0; s < nsrc; s++)
+			bw[s] = bsrc_word(bp, p, &bp->src[s], w);
+		uint64_t f = ~0ull;
+		for (int k = 0; k < bp->nfilt; k++)
+			f &= bw[bp->filt[k]];
+		uint64_t v0 = bw[bp->valid[0]] & f, v1 = bp->need_prev ? bw[bp->valid[1]] & f : 0;
+		size_t q = r;
+		while (q < n && ranges[q].a < wb) {
+			size_t lo = ranges[q].a > wa ? ranges[q].a : wa;
+			size_t hi = ranges[q].b < wb ? ranges[q].b : wb;
+			if (lo < hi) {
+				uint64_t edge = (hi - wa == 64 ? ~0ull : (1ull << (hi - wa)) - 1) &
+						~((1ull << (lo - wa)) - 1);
+				nw[0] = v0 & edge;
+				nw[1] = v1 & edge;
+				if (nw[0] | nw[1]) {
+					for (int k = 2; k < nnodes; k++)
+						nw[k] = nw[bp->node_parent[k]] & bw[bp->node_src[k]];
+					int64_t *blk = ranges[q].blk;
+					const int ncount = bp->ncount;
+					for (int t = 0; t < ncount; t++)
+						blk[t] += __builtin_popcountll(nw[bp->count_node[t]]);
+					for (int t = ncount; t < nterms; t++) {
+						const bterm *bt = &bp->terms[t];
+						uint64_t m = nw[bt->node];
+						int cnt = __builtin_popcountll(m);
+						switch (bt->sum) {
+						case BSUM_NONE:
+							blk[t] += cnt;
+							break;
+						case BSUM_RENT:
+							blk[t] += (int64_t)masked_sum_uint32_t(
+								c->rent + wa, m, cb->sum_rent[w], cnt);
+							break;
+						case BSUM_SURF:
+							blk[t] += (int64_t)masked_sum_uint32_t(
+								c->surf + wa, m, cb->sum_surf[w], cnt);
+							break;
+						default:
+							blk[t] += bp->year[bt->shift] * cnt -
+								  (int64_t)masked_sum_uint16_t(
+									  c->construct + wa, m,
+									  cb->sum_construct[w], cnt);
+							break;
+						}
+					}
+				}
+			}
+			if (ranges[q].b <= wb)
+				q++;
+			else
+				break;
+		}
+		r = q;
+		pos = wb;
+	}
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+/* With the popcnt instruction (checked at run time): __builtin_popcountll is otherwise a
+ * library call. */
+__attribute__((target("popcnt"))) static void bit_scan_popcnt(const bitplan *bp, const plan *p,
+							     const brange *ranges, size_t n)
+{
+	bit_scan_body(bp, p, ranges, n);
+}
+#endif
+
+static void bit_scan_generic(const bitplan *bp, const plan *p, const brange *ranges, size_t n)
+{
+	bit_scan_body(bp, p, ranges, n);
+}
+
+static void bit_scan(const bitplan *bp, const plan *p, const brange *ranges, size_t n)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+	if (__builtin_cpu_supports("popcnt")) {
+		bit_scan_popcnt(bp, p, ranges, n);
+		return;
+	}
+#endif
+	bit_scan_generic(bp, p, ranges, n);
+}
+
+/* Value of plan term t from the distinct-term counters blk. */
+static double bit_term_value(const bitplan *bp, size_t t, const int64_t *blk)
+{
+	return bp->tid[t] >= 0 ? (double)blk[bp->tid[t]] * bp->scale[t] : 0;
+}
+
+/* finalize() from distinct-term counters, for the columns cols[0..ncols) of p (all when
+ * cols is NULL). */
+static void bit_finalize(const plan *p, const bitplan *bp, const int64_t *blk, const int *cols,
+			 size_t ncols, double *row)
+{
+	for (size_t j = 0; j < ncols; j++) {
+		size_t i = cols ? (size_t)cols[j] : j;
+		const dh_indicator *ind = p->cols[i];
+		double num = bit_term_value(bp, 2 * i, blk);
+		double den = ind->den.measure != DH_MEASURE_NONE ? bit_term_value(bp, 2 * i + 1, blk) : 0;
+		double v;
+		switch (ind->kind) {
+		case DH_IND_COUNT: v = num; break;
+		case DH_IND_PCT: v = den != 0 ? num / den * 100.0 : NAN; break;
+		case DH_IND_RATIO: v = den != 0 ? num / den : NAN; break;
+		case DH_IND_EVOLUTION: v = den != 0 ? (num / den - 1.0) * 100.0 : NAN; break;
+		default: v = NAN; break;
+		}
+		row[j] = v;
+	}
+}
+
 /* ---------------------------------------------------------------- groups and threads */
 
 typedef struct group {
@@ -1162,6 +1763,7 @@ typedef struct group {
 
 typedef struct job {
 	const plan *p;
+	const bitplan *bp;    /* range levels */
 	group *groups;
 	uint32_t (*ranges)[2];
 	double *values;
@@ -1179,24 +1781,30 @@ static void *run_range_job(void *arg)
 {
 	job *j = arg;
 	const plan *p = j->p;
-	int64_t *blk = malloc(p->block * sizeof(int64_t));
-	scratch *w = malloc(sizeof(*w));
-	if (!blk || !w) {
+	const bitplan *bp = j->bp;
+	size_t block = bp->nterms ? (size_t)bp->nterms : 1, maxr = 1;
+	for (size_t g = j->g0; g < j->g1; g++)
+		if (j->groups[g].nranges > maxr)
+			maxr = j->groups[g].nranges;
+	int64_t *blk = malloc(block * sizeof(int64_t));
+	brange *br = malloc(maxr * sizeof(*br));
+	if (!blk || !br) {
 		free(blk);
-		free(w);
+		free(br);
 		j->rc = DH_NOMEM;
 		return NULL;
 	}
 	for (size_t g = j->g0; g < j->g1; g++) {
-		memset(blk, 0, p->block * sizeof(int64_t));
+		memset(blk, 0, block * sizeof(int64_t));
 		const group *gr = &j->groups[g];
 		for (uint32_t r = 0; r < gr->nranges; r++)
-			scan(p, w, j->ranges[gr->first_range + r][0], j->ranges[gr->first_range + r][1],
-			     blk, NULL, NULL);
-		finalize(p, blk, j->values + g * p->ncols);
+			br[r] = (brange){ j->ranges[gr->first_range + r][0],
+					  j->ranges[gr->first_range + r][1], blk };
+		bit_scan(bp, p, br, gr->nranges);
+		bit_finalize(p, bp, blk, NULL, p->ncols, j->values + g * p->ncols);
 	}
 	free(blk);
-	free(w);
+	free(br);
 	return NULL;
 }
 
@@ -1412,8 +2020,8 @@ static int range_groups(const dh_cube *c, dh_level level, group **gout, size_t *
 	return DH_OK;
 }
 
-static int run_range_level(const dh_cube *c, const plan *p, const dh_cube_query *q,
-			   dh_cube_table **out, dh_error *err)
+static int run_range_groups(const dh_cube *c, const plan *p, const bitplan *bp,
+			    const dh_cube_query *q, dh_cube_table **out, dh_error *err)
 {
 	group *groups = NULL;
 	size_t ng = 0;
@@ -1449,7 +2057,8 @@ static int run_range_level(const dh_cube *c, const plan *p, const dh_cube_query 
 	uint64_t acc = 0;
 	size_t g = 0;
 	for (int t = 0; t < nt; t++) {
-		jobs[t] = (job){ .p = p, .groups = groups, .ranges = ranges, .values = ti->pub.values };
+		jobs[t] = (job){ .p = p, .bp = bp, .groups = groups, .ranges = ranges,
+				 .values = ti->pub.values };
 		jobs[t].g0 = g;
 		uint64_t target = total * (uint64_t)(t + 1) / (uint64_t)nt;
 		while (g < ng && (acc < target || t == nt - 1)) {
@@ -1471,6 +2080,20 @@ static int run_range_level(const dh_cube *c, const plan *p, const dh_cube_query 
 	}
 	*out = &ti->pub;
 	return DH_OK;
+}
+
+/* Geographic levels: the bitmap engine over the row ranges of each territory. */
+static int run_range_level(const dh_cube *c, const plan *p, const dh_cube_query *q,
+			   dh_cube_table **out, dh_error *err)
+{
+	bitplan *bp = NULL;
+	int rc = bitplan_build(c, p, q, &bp);
+	if (rc != DH_OK)
+		return dh_error_set(err, rc, rc == DH_NOMEM ? "cube : mémoire insuffisante"
+							    : "cube : requête trop complexe");
+	rc = run_range_groups(c, p, bp, q, out, err);
+	bitplan_free(bp);
+	return rc;
 }
 
 static int run_scatter_level(const dh_cube *c, const plan *p, const dh_cube_query *q,
@@ -1567,7 +2190,9 @@ struct cube_dateplan {
 	atomic_long refs;     /* the cache's reference plus one per reading query */
 	int32_t date;         /* reference date */
 	plan *p;              /* default plan: every indicator (column i = registry position) */
-	int64_t *blocks;      /* (ncommunes + 1) blocks of p->block counters, by commune rank in
+	bitplan *bp;          /* its bitmap program: the distinct terms are the counters */
+	size_t block;         /* counters per commune (distinct terms, at least 1) */
+	int64_t *blocks;      /* (ncommunes + 1) blocks of `block` counters, by commune rank in
 	                         cube order; the last one holds the rows without commune */
 	uint32_t *rank;       /* commune index -> rank in cube order */
 	size_t memory;        /* bytes held */
@@ -1578,41 +2203,22 @@ static void dateplan_release(cube_dateplan *dp)
 	if (!dp || atomic_fetch_sub_explicit(&dp->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	plan_free(dp->p);
+	bitplan_free(dp->bp);
 	free(dp->blocks);
 	free(dp->rank);
 	free(dp);
 }
 
 typedef struct block_job {
-	const plan *p;
-	const dh_cube *cube;
-	int64_t *blocks;
-	size_t k0, k1;        /* commune ranks (k == ncommunes: the rows without commune) */
-	uint32_t tail_begin;  /* first row without commune */
-	int rc;
+	const cube_dateplan *dp;
+	const brange *ranges; /* one per commune rank, and the rows without commune */
+	size_t k0, k1;        /* ranks of this job */
 } block_job;
 
 static void *run_block_job(void *arg)
 {
 	block_job *j = arg;
-	const dh_cube *c = j->cube;
-	scratch *w = malloc(sizeof(*w));
-	if (!w) {
-		j->rc = DH_NOMEM;
-		return NULL;
-	}
-	for (size_t k = j->k0; k < j->k1; k++) {
-		size_t a, b;
-		if (k < c->ncommunes) {
-			const cube_commune *cc = &c->communes[c->commune_order[k]];
-			a = cc->row_begin, b = cc->row_end;
-		} else {
-			a = j->tail_begin, b = c->nrows;
-		}
-		if (a < b)
-			scan(j->p, w, a, b, j->blocks + k * j->p->block, NULL, NULL);
-	}
-	free(w);
+	bit_scan(j->dp->bp, j->dp->p, j->ranges + j->k0, j->k1 - j->k0);
 	return NULL;
 }
 
@@ -1625,15 +2231,20 @@ static int dateplan_build(const dh_cube *c, int32_t date, int threads, cube_date
 	atomic_init(&dp->refs, 1);
 	dp->date = date;
 	dh_cube_query q = { .level = DH_LEVEL_ALL, .reference_date = date };
-	int rc = plan_build(c, &q, &dp->p, NULL);
+	int rc = plan_build(c, &q, 0, &dp->p, NULL);
+	if (rc == DH_OK)
+		rc = bitplan_build(c, dp->p, &q, &dp->bp);
 	if (rc != DH_OK) {
-		free(dp);
+		dateplan_release(dp);
 		return rc;
 	}
-	size_t nc = c->ncommunes, block = dp->p->block;
+	size_t nc = c->ncommunes;
+	size_t block = dp->block = dp->bp->nterms ? (size_t)dp->bp->nterms : 1;
 	dp->blocks = calloc((nc + 1) * block, sizeof(int64_t));
 	dp->rank = malloc((nc ? nc : 1) * sizeof(uint32_t));
-	if (!dp->blocks || !dp->rank) {
+	brange *ranges = malloc((nc + 1) * sizeof(*ranges));
+	if (!dp->blocks || !dp->rank || !ranges) {
+		free(ranges);
 		dateplan_release(dp);
 		return DH_NOMEM;
 	}
@@ -1642,22 +2253,22 @@ static int dateplan_build(const dh_cube *c, int32_t date, int threads, cube_date
 	for (size_t k = 0; k < nc; k++) {
 		const cube_commune *cc = &c->communes[c->commune_order[k]];
 		dp->rank[c->commune_order[k]] = (uint32_t)k;
+		ranges[k] = (brange){ cc->row_begin, cc->row_end, dp->blocks + k * block };
 		if (cc->row_end > tail)
 			tail = cc->row_end;
 	}
+	ranges[nc] = (brange){ tail, (uint32_t)c->nrows, dp->blocks + nc * block };
 	dh_cube_query tq = { .threads = threads };
 	int nt = thread_count(&tq, c->nrows);
 	block_job jobs[MAX_THREADS];
 	size_t k = 0;
 	uint64_t acc = 0;
 	for (int t = 0; t < nt; t++) {
-		jobs[t] = (block_job){ .p = dp->p, .cube = c, .blocks = dp->blocks, .tail_begin = tail };
+		jobs[t] = (block_job){ .dp = dp, .ranges = ranges };
 		jobs[t].k0 = k;
 		uint64_t target = (uint64_t)c->nrows * (uint64_t)(t + 1) / (uint64_t)nt;
 		while (k <= nc && (acc < target || t == nt - 1)) {
-			acc += k < nc ? c->communes[c->commune_order[k]].row_end -
-						c->communes[c->commune_order[k]].row_begin
-				      : c->nrows - tail;
+			acc += ranges[k].b - ranges[k].a;
 			k++;
 		}
 		jobs[t].k1 = k;
@@ -1673,13 +2284,7 @@ static int dateplan_build(const dh_cube *c, int32_t date, int threads, cube_date
 		else
 			run_block_job(&jobs[t]);
 	}
-	for (int t = 0; t < nt; t++)
-		if (jobs[t].rc != DH_OK)
-			rc = jobs[t].rc;
-	if (rc != DH_OK) {
-		dateplan_release(dp);
-		return rc;
-	}
+	free(ranges);
 	*out = dp;
 	return DH_OK;
 }
@@ -1750,27 +2355,6 @@ static cube_dateplan *dateplan_acquire(const dh_cube *cube, int32_t date, int bu
 		atomic_fetch_add_explicit(&dp->refs, 1, memory_order_relaxed);
 	pthread_mutex_unlock(&c->date_lock);
 	return dp;
-}
-
-/* finalize() restricted to the columns cols[0..ncols) of the default plan. */
-static void finalize_cols(const plan *p, const int64_t *blk, const int *cols, size_t ncols,
-			  double *row)
-{
-	for (size_t j = 0; j < ncols; j++) {
-		size_t i = cols ? (size_t)cols[j] : j;
-		const dh_indicator *ind = p->cols[i];
-		double num = term_value(&p->terms[2 * i], blk);
-		double den = p->terms[2 * i + 1].key >= 0 ? term_value(&p->terms[2 * i + 1], blk) : 0;
-		double v;
-		switch (ind->kind) {
-		case DH_IND_COUNT: v = num; break;
-		case DH_IND_PCT: v = den != 0 ? num / den * 100.0 : NAN; break;
-		case DH_IND_RATIO: v = den != 0 ? num / den : NAN; break;
-		case DH_IND_EVOLUTION: v = den != 0 ? (num / den - 1.0) * 100.0 : NAN; break;
-		default: v = NAN; break;
-		}
-		row[j] = v;
-	}
 }
 
 /* A group of the fast path: commune ranks ranks[first .. first + n). */
@@ -1875,7 +2459,7 @@ static int run_from_dateplan(const dh_cube *c, const cube_dateplan *dp, const dh
 	shape.ncols = ncols;
 	const dh_indicator **cols = malloc((ncols ? ncols : 1) * sizeof(*cols));
 	group *groups = malloc((ng ? ng : 1) * sizeof(*groups));
-	int64_t *sum = malloc(p->block * sizeof(int64_t));
+	int64_t *sum = malloc(dp->block * sizeof(int64_t));
 	table_impl *ti = NULL;
 	int rc = DH_NOMEM;
 	if (!cols || !groups || !sum)
@@ -1891,17 +2475,17 @@ static int run_from_dateplan(const dh_cube *c, const cube_dateplan *dp, const dh
 	for (size_t g = 0; g < ng; g++) {
 		const int64_t *blk;
 		if (rg[g].n == 1) {
-			blk = dp->blocks + (size_t)ranks[rg[g].first] * p->block;
+			blk = dp->blocks + (size_t)ranks[rg[g].first] * dp->block;
 		} else {
-			memset(sum, 0, p->block * sizeof(int64_t));
+			memset(sum, 0, dp->block * sizeof(int64_t));
 			for (uint32_t m = 0; m < rg[g].n; m++) {
-				const int64_t *b = dp->blocks + (size_t)ranks[rg[g].first + m] * p->block;
-				for (uint32_t x = 0; x < p->block; x++)
+				const int64_t *b = dp->blocks + (size_t)ranks[rg[g].first + m] * dp->block;
+				for (size_t x = 0; x < dp->block; x++)
 					sum[x] += b[x];
 			}
 			blk = sum;
 		}
-		finalize_cols(p, blk, q->indicators, ncols, ti->pub.values + g * ncols);
+		bit_finalize(p, dp->bp, blk, q->indicators, ncols, ti->pub.values + g * ncols);
 	}
 	rc = DH_OK;
 done:
@@ -1941,7 +2525,7 @@ int dh_cube_query_run(const dh_cube *cube, const dh_cube_query *q, dh_cube_table
 		}
 	}
 	plan *p = NULL;
-	int rc = plan_build(cube, q, &p, err);
+	int rc = plan_build(cube, q, q->level >= DH_LEVEL_QPV || q->level == DH_LEVEL_ALL, &p, err);
 	if (rc != DH_OK)
 		return rc;
 	switch (q->level) {

@@ -777,6 +777,100 @@ static void test_commune_counters_match_scan(void **state)
 	dh_cube_release(c);
 }
 
+/*
+ * The geographic levels run on the bitmap engine (per-row bitmaps ANDed per 64 rows), the
+ * landlord level on the reference row-by-row counter scan. With one landlord per commune,
+ * the two must give the same values, cell for cell, with filters of every kind (static,
+ * relative to the date, sets, ranges, absent) at dates with and without history.
+ */
+static void test_bitmap_engine_matches_row_scan(void **state)
+{
+	(void)state;
+	static const char *const modes[] = { "1", "1", "1", "2", "3", "4", "5", "9", "" };
+	static const char *const classes[] = { "A", "C", "D", "E", "F", "G", "" };
+	static const char *const finans[] = { "10", "12", "13", "14", "16", "51", "53", "17", "" };
+	static const char *const origines[] = { "1", "2", "3", "4", "" };
+	static const char *const sorties[] = { "", "", "", "1", "2", "4", "5" };
+	static const char *const lcodes[] = { "100000001", "100000002", "100000003", "100000004",
+					      "100000005" };
+	dh_cube_builder *b;
+	dh_error err;
+	assert_int_equal(dh_cube_builder_new(&b), DH_OK);
+	for (size_t i = 0; i < NCOMMUNES; i++) {
+		assert_int_equal(dh_cube_builder_add_commune(b, &communes[i], NULL, &err), DH_OK);
+		assert_int_equal(dh_cube_builder_add_landlord(b, lcodes[i], "Bailleur", NULL, &err),
+				 DH_OK);
+	}
+	for (int i = 0; i < 5000; i++) {
+		int commune = (int)rnd(NCOMMUNES);
+		dh_cube_version v = base_version(commune);
+		v.landlord = commune;
+		v.mode = S(modes[rnd(9)]);
+		v.typeconst = S(rnd(3) ? (rnd(2) ? "C" : "I") : "E");
+		v.finan = S(finans[rnd(9)]);
+		v.dpe_energie = S(classes[rnd(7)]);
+		v.dpe_serre = S(classes[rnd(7)]);
+		v.dpedate = rnd(5) ? 20210300 : 19000100;
+		v.qpv = S(rnd(4) ? "2" : "1");
+		v.origine = S(origines[rnd(5)]);
+		v.sortiepatrim = S(sorties[rnd(7)]);
+		v.nbpiece = (int32_t)rnd(8);
+		v.locat = rnd(20) ? 2008 + (int32_t)rnd(19) : 0;
+		v.construct = rnd(10) ? 2026 - (int32_t)rnd(100) : 0;
+		v.bail = rnd(15) ? (2020 + (int32_t)rnd(7)) * 10000 + (1 + (int32_t)rnd(12)) * 100 : 0;
+		v.remlocdate = rnd(15) ? (2022 + (int32_t)rnd(5)) * 10000 + (1 + (int32_t)rnd(12)) * 100
+				       : 0;
+		v.valid_from = 20220101 + 10000 * (int32_t)rnd(4) + 100 * (int32_t)rnd(6);
+		v.valid_to = rnd(3) == 0 ? v.valid_from + 10000 * (1 + (int32_t)rnd(2)) : 0;
+		v.loyerprinc = rnd(10) == 0 ? 9999 : 100 + rnd(600) + 0.37;
+		v.surfhab = rnd(20) == 0 ? NAN : 15 + rnd(120) + 0.5;
+		add(b, &v);
+	}
+	dh_cube *c = finish(b);
+	const dh_predicate filters[][2] = {
+		{ { DH_DIM_TYPECONST, DH_OP_IN, "C", 0, 0 }, { DH_DIM_NONE, 0, NULL, 0, 0 } },
+		{ { DH_DIM_AGE, DH_OP_RANGE, NULL, 10, 49 }, { DH_DIM_FINAN, DH_OP_NOT_IN, "13", 0, 0 } },
+		{ { DH_DIM_BAIL_MONTHS, DH_OP_IN, "3,5,7,30", 0, 0 }, { DH_DIM_NONE, 0, NULL, 0, 0 } },
+		{ { DH_DIM_REMLOC_MONTHS, DH_OP_ABSENT, NULL, 0, 0 }, { DH_DIM_NONE, 0, NULL, 0, 0 } },
+		{ { DH_DIM_LOCAT_YEARS, DH_OP_RANGE, NULL, -3, 2 }, { DH_DIM_QPV, DH_OP_IN, "1", 0, 0 } },
+		{ { DH_DIM_CONSTRUCT, DH_OP_RANGE, NULL, 1950, 1999 },
+		  { DH_DIM_DPE_ENERGIE, DH_OP_ABSENT, NULL, 0, 0 } },
+		{ { DH_DIM_NBPIECE, DH_OP_RANGE, NULL, 2, 3 }, { DH_DIM_SURFHAB, DH_OP_PRESENT, NULL, 0, 0 } },
+		{ { DH_DIM_AGE, DH_OP_IN, "0,1,2,30", 0, 0 }, { DH_DIM_NONE, 0, NULL, 0, 0 } },
+	};
+	const size_t nfilters[] = { 1, 2, 1, 1, 2, 2, 2, 1 };
+	const int32_t dates[] = { 20250101, 20230615, 20240229, 20260101, 20270315, 20220101 };
+	size_t compared = 0;
+	for (size_t di = 0; di < sizeof(dates) / sizeof(dates[0]); di++) {
+		for (size_t fi = 0; fi <= sizeof(filters) / sizeof(filters[0]); fi++) {
+			const dh_predicate *f = fi ? filters[fi - 1] : NULL;
+			size_t nf = fi ? nfilters[fi - 1] : 0;
+			dh_cube_table *bits = run(c, DH_LEVEL_COMMUNE, dates[di], NULL, f, nf);
+			dh_cube_table *rows = run(c, DH_LEVEL_LANDLORD, dates[di], NULL, f, nf);
+			assert_int_equal(bits->nrows, rows->nrows);
+			assert_int_equal(bits->ncols, rows->ncols);
+			for (size_t i = 0; i < NCOMMUNES; i++) {
+				int bi = dh_cube_table_row(bits, communes[i].code);
+				int ri = dh_cube_table_row(rows, lcodes[i]);
+				assert_true(bi >= 0 && ri >= 0);
+				for (size_t j = 0; j < bits->ncols; j++) {
+					double x = dh_cube_table_value(bits, (size_t)bi, j);
+					double y = dh_cube_table_value(rows, (size_t)ri, j);
+					if (!(x == y || (isnan(x) && isnan(y))))
+						fail_msg("date %d, filter %zu, %s, %s: %.17g != %.17g",
+							 (int)dates[di], fi, communes[i].code,
+							 bits->columns[j]->id, x, y);
+					compared += x != 0 && !isnan(x);
+				}
+			}
+			dh_cube_table_free(bits);
+			dh_cube_table_free(rows);
+		}
+	}
+	assert_true(compared > 1000); /* the data exercise the indicators */
+	dh_cube_release(c);
+}
+
 /* The territory comes from the official geography; versions come from validated rows. */
 static void test_geo_and_rpls_rows(void **state)
 {
@@ -938,6 +1032,7 @@ int main(void)
 		cmocka_unit_test(test_builder_errors),
 		cmocka_unit_test(test_random_cross_check),
 		cmocka_unit_test(test_commune_counters_match_scan),
+		cmocka_unit_test(test_bitmap_engine_matches_row_scan),
 		cmocka_unit_test(test_geo_and_rpls_rows),
 		cmocka_unit_test(test_holder_swap_under_readers),
 	};
