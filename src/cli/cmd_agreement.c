@@ -68,9 +68,11 @@ int cmd_agreement(int argc, char **argv)
 	dh_store *store = NULL;
 	int exitcode, rc;
 	if (strcmp(sub, "add") == 0) {
-		if (!audience || !indicators || !purpose || !legal || !start || !end)
-			return cli_usage_error("agreement", "--audience, --indicators, --purpose, --legal-basis, "
-							    "--start et --end sont obligatoires", NULL);
+		const char *missing = !audience ? "--audience" : !indicators ? "--indicators" :
+				      !purpose ? "--purpose" : !legal ? "--legal-basis" :
+				      !start ? "--start" : !end ? "--end" : NULL;
+		if (missing)
+			return cli_usage_error("agreement", "option obligatoire manquante", missing);
 		dh_agreement a;
 		memset(&a, 0, sizeof(a));
 		if (dh_audience_parse(audience, &a, &err) != DH_OK ||

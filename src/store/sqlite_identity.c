@@ -91,6 +91,8 @@ static int sq_user_insert(void *state, dh_user *user, const char *pwhash, dh_err
 	rc = step_done(db, st, DH_EXISTS, err, "ajout de l'utilisateur");
 	if (rc == DH_OK)
 		user->id = sqlite3_last_insert_rowid(db);
+	else if (rc == DH_EXISTS)
+		dh_error_set(err, DH_EXISTS, "l'utilisateur « %s » existe déjà", user->login);
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -318,7 +320,8 @@ static int sq_agreement_set_end(void *state, int64_t id, const char *end, dh_err
 {
 	sqlite3 *db = dh_sqlite_db(state);
 	sqlite3_stmt *st;
-	int rc = sq_prepare(db, "UPDATE agreement SET end_date = ? WHERE id = ?", &st, err);
+	/* min(): ending an agreement that has already ended must not extend it */
+	int rc = sq_prepare(db, "UPDATE agreement SET end_date = min(end_date, ?) WHERE id = ?", &st, err);
 	if (rc != DH_OK)
 		return rc;
 	sqlite3_bind_text(st, 1, end, -1, SQLITE_STATIC);
