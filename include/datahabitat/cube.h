@@ -6,8 +6,8 @@
  * Life cycle: a dh_cube_builder is fed with the territories (communes with their EPCI,
  * département and région, usually from a dh_geo), the landlords, and dwelling versions (one
  * per dwelling and validity period, from the store or an import); dh_cube_builder_finish()
- * sorts the rows by région, département and commune (so every territory of these levels is
- * one contiguous range of rows) and returns the immutable dh_cube. A dh_cube_holder keeps the
+ * sorts the rows by région, département, commune and landlord (so every territory of these
+ * levels, and every landlord inside a commune, is one contiguous range of rows) and returns the immutable dh_cube. A dh_cube_holder keeps the
  * current cube and swaps it atomically when a new one is built: readers acquire a reference
  * and are never blocked by a build nor see a half-built cube.
  *
@@ -195,6 +195,41 @@ int dh_cube_query_run(const dh_cube *cube, const dh_cube_query *q, dh_cube_table
 		      dh_error *err);
 
 void dh_cube_table_free(dh_cube_table *t);
+
+/*
+ * A commune table split by landlord: for each commune row, one *part* per landlord with rows
+ * in the commune, holding that landlord's values of the columns. Owned by the caller (free
+ * with dh_cube_split_free()); all strings and arrays are freed with it.
+ */
+typedef struct dh_cube_split {
+	size_t nrows, ncols;          /* communes, columns */
+	const dh_indicator **columns; /* registry entries (static) */
+	char **codes;                 /* commune codes, nrows strings (as dh_cube_query_run()) */
+	char **names;                 /* commune names, nrows strings ("" when unknown) */
+	size_t nlandlords;
+	char **landlords;             /* landlord codes (SIREN) in cube order, nlandlords strings */
+	size_t nparts;
+	size_t *first;                /* nrows + 1: the parts of row i are first[i] .. first[i+1] */
+	uint32_t *landlord;           /* nparts: index into landlords, increasing inside a row */
+	double *values;               /* nparts * ncols, row-major; NaN when undefined (0/0) */
+} dh_cube_split;
+
+/*
+ * The commune table of q split by landlord, in one pass over the rows (each landlord's rows
+ * in a commune are one contiguous range). q->level must be DH_LEVEL_COMMUNE; territory,
+ * filters, indicators and threads as dh_cube_query_run(). Rows are those of
+ * dh_cube_query_run(q) in the same order; the parts of a row are the landlords with at
+ * least one row in the commune (at any date), and part values are exactly those of
+ * dh_cube_query_run() with the filter BAILLEUR=<landlord> added (a landlord without a part
+ * in a commune has zero counts there). Only reads the cube: any number of threads may run
+ * it at once. Returns DH_OK, DH_INVAL (level not commune, bad date, indicator or filter),
+ * DH_NOTFOUND (territory unknown or without dwellings), DH_TOOBIG, DH_NOMEM.
+ */
+int dh_cube_query_split(const dh_cube *cube, const dh_cube_query *q, dh_cube_split **out,
+			dh_error *err);
+
+/* Free a split table (NULL is a no-op). */
+void dh_cube_split_free(dh_cube_split *s);
 
 /* Value at (row, col); no bounds check. */
 static inline double dh_cube_table_value(const dh_cube_table *t, size_t row, size_t col)

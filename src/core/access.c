@@ -3,8 +3,8 @@
  * the landlord dimension and the agreements, then either runs the caller's own query
  * unsuppressed or builds one disclosure table holding every level of the territorial
  * hierarchy (communes, EPCI, départements, régions, total) with the per-landlord
- * contributions of each cell (one cube query per landlord at commune level, summed up the
- * hierarchy), declares row sums, column sums and rate links, applies the policy, and
+ * contributions of each cell (one commune x landlord cube query, dh_cube_query_split(),
+ * summed up the hierarchy), declares row sums, column sums and rate links, applies the policy, and
  * returns the rows of the requested level inside the caller's scope, hidden cells as NaN.
  */
 #include "datahabitat/access.h"
@@ -425,87 +425,106 @@ static int hier_build(hier *h, const dh_geo *geo, const dh_cube *cube, int32_t d
 	return rc;
 }
 
-/* Fill the cells: values from the unfiltered tables, contributions landlord by landlord. */
+/* Fill the cells: values from the unfiltered tables; contributions landlord by landlord from
+ * one commune x landlord query (dh_cube_query_split), each landlord's commune parts summed
+ * up the hierarchy. */
 static int hier_fill(hier *h, const dh_cube *cube, int32_t date, const int *cols, size_t ncols,
 		     dh_error *err)
 {
-	size_t R = h->nrows, C = ncols;
+	size_t R = h->nrows, C = ncols, W = C + 1; /* the columns, then nb_ls */
 	dh_disclosure_cell *cells = dh_disclosure_table_cells(h->t);
 	for (int k = 0; k < 5; k++)
 		for (size_t i = 0; i < h->lvl[k]->nrows; i++)
 			for (size_t j = 0; j < C; j++)
 				cells[(h->first[k] + i) * C + j].value = dh_cube_table_value(h->lvl[k], i, j);
-	/* the landlords present */
-	int nb_pos = dh_indicator_find(DH_STR_LIT("nb_ls"));
-	dh_cube_query lq = { .level = DH_LEVEL_LANDLORD, .reference_date = date, .indicators = &nb_pos,
-			     .nindicators = 1 };
-	dh_cube_table *landlords = NULL;
-	int rc = dh_cube_query_run(cube, &lq, &landlords, err);
+	int *qcols = malloc(W * sizeof(int));
+	if (!qcols)
+		return dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
+	memcpy(qcols, cols, C * sizeof(int));
+	qcols[C] = dh_indicator_find(DH_STR_LIT("nb_ls"));
+	dh_cube_query q = { .level = DH_LEVEL_COMMUNE, .reference_date = date, .indicators = qcols,
+			    .nindicators = W };
+	dh_cube_split *sp = NULL;
+	int rc = dh_cube_query_split(cube, &q, &sp, err);
+	free(qcols);
 	if (rc != DH_OK)
 		return rc;
-	int *qcols = malloc((C + 1) * sizeof(int));
-	double *acc = malloc(R * (C + 1) * sizeof(double)); /* one landlord: cols + nb_ls */
-	if (!qcols || !acc) {
-		free(qcols);
-		free(acc);
-		dh_cube_table_free(landlords);
-		return dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
+	size_t NL = sp->nlandlords, NP = sp->nparts;
+	size_t *crow = malloc((sp->nrows + 1) * sizeof(size_t));   /* split row -> hierarchy row */
+	size_t *lfirst = calloc(NL + 2, sizeof(size_t));           /* parts by landlord */
+	size_t *bypart = malloc((NP + 1) * sizeof(size_t));
+	size_t *prow = malloc((NP + 1) * sizeof(size_t));          /* part -> split row */
+	size_t *touched = malloc((R + 1) * sizeof(size_t));
+	uint8_t *mark = calloc(R + 1, 1);
+	double *acc = calloc(R * W + 1, sizeof(double));
+	if (!crow || !lfirst || !bypart || !prow || !touched || !mark || !acc) {
+		rc = dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
+		goto done;
 	}
-	memcpy(qcols, cols, C * sizeof(int));
-	qcols[C] = nb_pos;
-	size_t W = C + 1;
-	for (size_t l = 0; l < landlords->nrows && rc == DH_OK; l++) {
-		dh_predicate pred = { .dim = DH_DIM_LANDLORD, .op = DH_OP_IN, .set = landlords->codes[l] };
-		dh_cube_query q = { .level = DH_LEVEL_COMMUNE, .reference_date = date, .filters = &pred,
-				    .nfilters = 1, .indicators = qcols, .nindicators = W };
-		dh_cube_table *t = NULL;
-		rc = dh_cube_query_run(cube, &q, &t, err);
-		if (rc == DH_NOTFOUND) { /* no dwelling in any commune at that date */
-			dh_error_clear(err);
-			rc = DH_OK;
-			continue;
+	for (size_t i = 0; i < sp->nrows; i++) {
+		int32_t g = dh_geo_commune_find(h->geo, (dh_str){ sp->codes[i], strlen(sp->codes[i]) });
+		crow[i] = g < 0 ? SIZE_MAX : h->row_of_commune[g];
+		for (size_t x = sp->first[i]; x < sp->first[i + 1]; x++) {
+			prow[x] = i;
+			lfirst[sp->landlord[x] + 2]++;
 		}
-		if (rc != DH_OK)
-			break;
-		memset(acc, 0, R * W * sizeof(double));
-		for (size_t i = 0; i < t->nrows; i++) {
-			int32_t g = dh_geo_commune_find(h->geo, (dh_str){ t->codes[i], strlen(t->codes[i]) });
-			size_t r = g < 0 ? SIZE_MAX : h->row_of_commune[g];
+	}
+	for (size_t l = 0; l < NL; l++)
+		lfirst[l + 2] += lfirst[l + 1];
+	for (size_t x = 0; x < NP; x++) /* stable: a landlord's parts stay in commune order */
+		bypart[lfirst[sp->landlord[x] + 1]++] = x;
+	for (size_t l = 0; l < NL; l++) {
+		size_t nt = 0;
+		for (size_t y = lfirst[l]; y < lfirst[l + 1]; y++) {
+			size_t x = bypart[y], r = crow[prow[x]];
 			if (r == SIZE_MAX)
 				continue;
 			double *a = acc + r * W;
-			for (size_t j = 0; j < W; j++) {
-				double v = dh_cube_table_value(t, i, j);
-				a[j] = isnan(v) ? 0 : v;
-			}
+			const double *v = sp->values + x * W;
+			for (size_t j = 0; j < W; j++)
+				a[j] = isnan(v[j]) ? 0 : v[j];
 			/* up the hierarchy: EPCI, département, région, total */
-			size_t up[4] = { h->parent_epci[r], h->parent_dep[r], SIZE_MAX, SIZE_MAX };
-			if (up[1] != SIZE_MAX)
-				up[2] = h->parent_region[up[1]];
+			size_t up[5] = { r, h->parent_epci[r], h->parent_dep[r], SIZE_MAX, SIZE_MAX };
+			if (up[2] != SIZE_MAX)
+				up[3] = h->parent_region[up[2]];
 			if (h->first[4] < R)
-				up[3] = h->first[4];
-			for (int u = 0; u < 4; u++)
-				if (up[u] != SIZE_MAX)
+				up[4] = h->first[4];
+			for (int u = 0; u < 5; u++) {
+				if (up[u] == SIZE_MAX)
+					continue;
+				if (!mark[up[u]]) {
+					mark[up[u]] = 1;
+					touched[nt++] = up[u];
+				}
+				if (u)
 					for (size_t j = 0; j < W; j++)
 						acc[up[u] * W + j] += a[j];
-		}
-		dh_cube_table_free(t);
-		for (size_t r = 0; r < R; r++) {
-			const double *a = acc + r * W;
-			double pop = a[C];
-			if (pop <= 0)
-				continue;
-			for (size_t j = 0; j < C; j++) {
-				double units = h->lvl[0]->columns[j]->kind == DH_IND_COUNT ? a[j] : pop;
-				if (units < 0)
-					units = 0;
-				dh_disclosure_cell_add(&cells[r * C + j], (uint64_t)units, units);
 			}
 		}
+		for (size_t t = 0; t < nt; t++) {
+			size_t r = touched[t];
+			double *a = acc + r * W;
+			double pop = a[C];
+			if (pop > 0)
+				for (size_t j = 0; j < C; j++) {
+					double units = h->lvl[0]->columns[j]->kind == DH_IND_COUNT ? a[j] : pop;
+					if (units < 0)
+						units = 0;
+					dh_disclosure_cell_add(&cells[r * C + j], (uint64_t)units, units);
+				}
+			memset(a, 0, W * sizeof(double));
+			mark[r] = 0;
+		}
 	}
-	free(qcols);
+done:
+	free(crow);
+	free(lfirst);
+	free(bypart);
+	free(prow);
+	free(touched);
+	free(mark);
 	free(acc);
-	dh_cube_table_free(landlords);
+	dh_cube_split_free(sp);
 	return rc;
 }
 
@@ -656,9 +675,10 @@ int dh_figures_query(dh_store *store, const dh_geo *geo, const dh_cube *cube, co
 	const dh_territory *scope = &pick.best.territory, *scope2 = NULL;
 	if (who->role == DH_ROLE_PARTNER)
 		scope2 = &who->territory;
-	if (req->territory && (!inside(geo, req->level, req->territory, scope) ||
-			       (scope2 && !inside(geo, req->level, req->territory, scope2))))
+	if (req->territory && !inside(geo, req->level, req->territory, scope))
 		return deny(store, who, req, err, "territoire hors du périmètre de la convention");
+	if (req->territory && scope2 && !inside(geo, req->level, req->territory, scope2))
+		return deny(store, who, req, err, "territoire hors de celui du partenaire");
 
 	/* Columns. */
 	int *cols = NULL;

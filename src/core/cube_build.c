@@ -2,8 +2,9 @@
  * cube_build.c - the cube builder: collects territories, landlords and dwelling versions,
  * dictionary-encodes the fields the indicators need (with the domain normalisations: no DPE
  * when DPEDATE is 01/1900, LOYERPRINC 9999 = not applicable, QPV code implies QPV), then
- * sorts the rows by région, département and commune so that each of these territories is a
- * contiguous range (communes of an EPCI are adjacent inside a département), and freezes
+ * sorts the rows by région, département, commune and landlord so that each of these
+ * territories, and each landlord inside a commune, is a contiguous range (communes of an
+ * EPCI are adjacent inside a département), and freezes
  * the columns into an immutable dh_cube.
  */
 #include "cube_internal.h"
@@ -560,7 +561,7 @@ void dh_cube_version_from_rpls(dh_cube_version *v, const dh_rpls_row *row)
 #undef NUMF
 }
 
-/* ---- finish: sort rows by (région, département, commune) and freeze ---- */
+/* ---- finish: sort rows by (région, département, commune, landlord) and freeze ---- */
 
 /* Sort key of a commune: cube order is (région, département, EPCI, commune code), so that
  * the communes of an EPCI are adjacent inside each of its départements. */
@@ -663,7 +664,9 @@ int dh_cube_builder_finish(dh_cube_builder *b, dh_cube **out, dh_error *err)
 	}
 	for (size_t i = 0; i < nc; i++)
 		rank[order[i]] = (uint32_t)i;
-	/* Counting sort of rows by commune rank (stable: keeps insertion order inside). */
+	/* Rows by (commune rank, landlord): a stable counting sort by landlord, then a stable one
+	 * by commune rank (insertion order kept inside), so that the rows of one landlord in one
+	 * commune are contiguous (dh_cube_query_split() counts them as one sub-range). */
 	for (size_t i = 0; i < n; i++) {
 		int32_t c = b->rows.commune[i];
 		start[(c >= 0 ? rank[c] : nc) + 1]++;
@@ -671,15 +674,31 @@ int dh_cube_builder_finish(dh_cube_builder *b, dh_cube **out, dh_error *err)
 	for (size_t k = 0; k < nc + 1; k++)
 		start[k + 1] += start[k];
 	{
+		size_t nl = b->landlords.count;
 		uint32_t *pos = malloc((nc + 1) * sizeof(*pos));
-		if (!pos)
+		uint32_t *lpos = calloc(nl + 1, sizeof(*lpos));
+		uint32_t *by_landlord = malloc((n ? n : 1) * sizeof(*by_landlord));
+		if (!pos || !lpos || !by_landlord) {
+			free(pos);
+			free(lpos);
+			free(by_landlord);
 			goto nomem;
+		}
+		for (size_t i = 0; i < n; i++)
+			lpos[b->rows.landlord[i] + 1]++;
+		for (size_t l = 0; l < nl; l++)
+			lpos[l + 1] += lpos[l];
+		for (size_t i = 0; i < n; i++)
+			by_landlord[lpos[b->rows.landlord[i]]++] = (uint32_t)i;
 		memcpy(pos, start, (nc + 1) * sizeof(*pos));
-		for (size_t i = 0; i < n; i++) {
+		for (size_t k = 0; k < n; k++) {
+			uint32_t i = by_landlord[k];
 			int32_t c = b->rows.commune[i];
-			perm[pos[c >= 0 ? rank[c] : nc]++] = (uint32_t)i;
+			perm[pos[c >= 0 ? rank[c] : nc]++] = i;
 		}
 		free(pos);
+		free(lpos);
+		free(by_landlord);
 	}
 
 	/* Validity as epochs: valid at epoch e iff lo <= e <= hi, lo = index(from) + 1,

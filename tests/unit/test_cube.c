@@ -871,6 +871,124 @@ static void test_bitmap_engine_matches_row_scan(void **state)
 	dh_cube_release(c);
 }
 
+/* The commune x landlord query equals, part by part, the commune query filtered on each
+ * landlord, on random data whose landlords are interleaved in every commune (so the build's
+ * sort by landlord is what makes each part one range), with and without filters, with
+ * several threads, at several dates; landlords without a part count nothing there. */
+static void test_split_equals_landlord_filters(void **state)
+{
+	(void)state;
+	static const char *const lcodes[] = { "100000001", "100000002", "100000003", "100000004",
+					      "100000005", "100000006", "100000007" };
+	const size_t nl = sizeof(lcodes) / sizeof(lcodes[0]);
+	static const char *const modes[] = { "1", "1", "2", "3", "9", "" };
+	static const char *const finans[] = { "10", "12", "13", "16", "51", "" };
+	dh_cube_builder *b;
+	dh_error err;
+	assert_int_equal(dh_cube_builder_new(&b), DH_OK);
+	for (size_t i = 0; i < NCOMMUNES; i++)
+		assert_int_equal(dh_cube_builder_add_commune(b, &communes[i], NULL, &err), DH_OK);
+	for (size_t l = 0; l < nl; l++)
+		assert_int_equal(dh_cube_builder_add_landlord(b, lcodes[l], NULL, NULL, &err), DH_OK);
+	for (int i = 0; i < 4000; i++) {
+		/* Brest (index 4) stays without dwellings; landlord 6 only in Quimper */
+		int commune = (int)rnd(4);
+		dh_cube_version v = base_version(commune);
+		v.landlord = (int32_t)rnd((uint32_t)nl - 1);
+		if (commune == 2 && rnd(5) == 0)
+			v.landlord = 6;
+		v.mode = S(modes[rnd(6)]);
+		v.finan = S(finans[rnd(6)]);
+		v.typeconst = S(rnd(3) ? "C" : "I");
+		v.nbpiece = (int32_t)rnd(7);
+		v.construct = rnd(10) ? 2026 - (int32_t)rnd(90) : 0;
+		v.sortiepatrim = S(rnd(4) ? "" : "2");
+		v.valid_from = 20220101 + 10000 * (int32_t)rnd(4);
+		v.valid_to = rnd(3) == 0 ? v.valid_from + 10000 * (1 + (int32_t)rnd(2)) : 0;
+		v.loyerprinc = rnd(10) == 0 ? 9999 : 150 + rnd(500) + 0.25;
+		v.surfhab = rnd(20) == 0 ? NAN : 20 + rnd(100) + 0.5;
+		add(b, &v);
+	}
+	dh_cube *c = finish(b);
+	const dh_predicate finan = { DH_DIM_FINAN, DH_OP_IN, "13,16", 0, 0 };
+	const int32_t dates[] = { 20250101, 20230615, 20260101 };
+	size_t compared = 0;
+	for (size_t di = 0; di < sizeof(dates) / sizeof(dates[0]); di++) {
+		for (int filtered = 0; filtered < 2; filtered++) {
+			dh_cube_query q = { .level = DH_LEVEL_COMMUNE, .reference_date = dates[di],
+					    .filters = filtered ? &finan : NULL, .nfilters = (size_t)filtered,
+					    .threads = 1 + (int)di };
+			dh_cube_split *sp;
+			assert_int_equal(dh_cube_query_split(c, &q, &sp, &err), DH_OK);
+			dh_cube_table *all = run(c, DH_LEVEL_COMMUNE, dates[di], NULL, q.filters, q.nfilters);
+			assert_int_equal(sp->nrows, all->nrows);
+			assert_int_equal(sp->ncols, all->ncols);
+			assert_int_equal(sp->nlandlords, nl);
+			assert_int_equal(sp->first[0], 0);
+			assert_int_equal(sp->first[sp->nrows], sp->nparts);
+			int nb = dh_cube_table_column(all, "nb_ls");
+			assert_true(nb >= 0);
+			for (size_t l = 0; l < nl; l++) {
+				dh_predicate f[2] = { finan, { DH_DIM_LANDLORD, DH_OP_IN, lcodes[l], 0, 0 } };
+				dh_cube_table *t = run(c, DH_LEVEL_COMMUNE, dates[di], NULL,
+						       filtered ? f : f + 1, filtered ? 2 : 1);
+				assert_int_equal(t->nrows, sp->nrows);
+				for (size_t i = 0; i < sp->nrows; i++) {
+					assert_string_equal(sp->codes[i], t->codes[i]);
+					size_t x = sp->first[i];
+					while (x < sp->first[i + 1] && sp->landlord[x] != l)
+						x++;
+					if (x == sp->first[i + 1]) { /* no part: nothing counted */
+						assert_true(dh_cube_table_value(t, i, (size_t)nb) == 0);
+						assert_true(l == 6 ? strcmp(t->codes[i], "29232") != 0 : 1);
+						continue;
+					}
+					assert_string_equal(sp->landlords[sp->landlord[x]], lcodes[l]);
+					for (size_t j = 0; j < sp->ncols; j++) {
+						double a = sp->values[x * sp->ncols + j];
+						double e = dh_cube_table_value(t, i, j);
+						if (!(a == e || (isnan(a) && isnan(e))))
+							fail_msg("date %d, %s, landlord %s, %s: %.17g != %.17g",
+								 (int)dates[di], t->codes[i], lcodes[l],
+								 sp->columns[j]->id, a, e);
+						compared += a != 0 && !isnan(a);
+					}
+				}
+				dh_cube_table_free(t);
+			}
+			/* parts sum to the commune's counts */
+			for (size_t i = 0; i < sp->nrows; i++) {
+				double sum = 0;
+				for (size_t x = sp->first[i]; x < sp->first[i + 1]; x++) {
+					assert_true(x == sp->first[i] || sp->landlord[x - 1] < sp->landlord[x]);
+					sum += sp->values[x * sp->ncols + (size_t)nb];
+				}
+				assert_true(sum == dh_cube_table_value(all, i, (size_t)nb));
+			}
+			dh_cube_table_free(all);
+			dh_cube_split_free(sp);
+		}
+	}
+	assert_true(compared > 2000);
+	/* one commune; level and territory errors */
+	dh_cube_query one = { .level = DH_LEVEL_COMMUNE, .reference_date = 20250101,
+			      .territory = "29232" };
+	dh_cube_split *sp;
+	assert_int_equal(dh_cube_query_split(c, &one, &sp, &err), DH_OK);
+	assert_int_equal(sp->nrows, 1);
+	assert_string_equal(sp->codes[0], "29232");
+	assert_int_equal(sp->landlord[sp->nparts - 1], 6);
+	dh_cube_split_free(sp);
+	one.territory = "29019";
+	assert_int_equal(dh_cube_query_split(c, &one, &sp, &err), DH_NOTFOUND);
+	assert_null(sp);
+	one.territory = NULL;
+	one.level = DH_LEVEL_EPCI;
+	assert_int_equal(dh_cube_query_split(c, &one, &sp, &err), DH_INVAL);
+	dh_cube_split_free(NULL);
+	dh_cube_release(c);
+}
+
 /* The territory comes from the official geography; versions come from validated rows. */
 static void test_geo_and_rpls_rows(void **state)
 {
@@ -1033,6 +1151,7 @@ int main(void)
 		cmocka_unit_test(test_random_cross_check),
 		cmocka_unit_test(test_commune_counters_match_scan),
 		cmocka_unit_test(test_bitmap_engine_matches_row_scan),
+		cmocka_unit_test(test_split_equals_landlord_filters),
 		cmocka_unit_test(test_geo_and_rpls_rows),
 		cmocka_unit_test(test_holder_swap_under_readers),
 	};
