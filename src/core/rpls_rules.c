@@ -125,8 +125,8 @@ static const unsigned short field_maxlen[DH_RPLS_NFIELDS] = {
 #undef DH_RPLS_MAXLEN
 };
 
-#define MIN_YEAR 1800
-#define MIN_DATE_YEAR 1900
+#define MIN_YEAR DH__MIN_YEAR
+#define MIN_DATE_YEAR DH__MIN_DATE_YEAR
 
 int dh__rpls_check_kind(int f)
 {
@@ -141,6 +141,23 @@ uint64_t dh__rpls_code1_mask(int f)
 int dh__rpls_value_required(int f)
 {
 	return f >= 0 && f < DH_RPLS_NFIELDS ? field_rules[f].required : 0;
+}
+
+void dh__rpls_code2_mask(int f, uint64_t mask[2])
+{
+	int ok = f >= 0 && f < DH_RPLS_NFIELDS;
+	mask[0] = ok ? field_rules[f].codes2[0] : 0;
+	mask[1] = ok ? field_rules[f].codes2[1] : 0;
+}
+
+void dh__rpls_range(int f, double *min, double *max, int *min_open, int *has_max)
+{
+	static const field_rule none;
+	const field_rule *fr = f >= 0 && f < DH_RPLS_NFIELDS ? &field_rules[f] : &none;
+	*min = fr->min;
+	*max = fr->max;
+	*min_open = fr->min_open;
+	*has_max = fr->has_max;
 }
 
 size_t dh__utf8_chars(const char *s, size_t len)

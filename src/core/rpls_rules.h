@@ -75,12 +75,20 @@ enum dh__check {
 	DH__CHECK_NUMBER      /* decimal number (dot or comma) with a range */
 };
 
+/* Smallest year of a YEAR field, and of a DATE field. */
+#define DH__MIN_YEAR 1800
+#define DH__MIN_DATE_YEAR 1900
+
 /* Check of field f (enum dh_rpls_field). */
 int dh__rpls_check_kind(int f);
 /* CODE1 field f: bit (c - '0') set for each allowed character c (inlined by the validator). */
 uint64_t dh__rpls_code1_mask(int f);
 /* 1 if an empty value of field f is the `required` error. */
 int dh__rpls_value_required(int f);
+/* CODE2 field f: bit n of mask[0] (n < 64) or of mask[1] (n - 64) set for each allowed code n. */
+void dh__rpls_code2_mask(int f, uint64_t mask[2]);
+/* INT / NUMBER field f: its range; min_open: min excluded; has_max: max applies. */
+void dh__rpls_range(int f, double *min, double *max, int *min_open, int *has_max);
 
 /*
  * Check the trimmed, non-empty value v of field f. On success returns DH__RULE_NONE and

@@ -4,8 +4,8 @@
  * docs/validation.md through a per-column table built once, and hands issues and typed
  * rows to the caller's callbacks while keeping complete counts per rule.
  *
- * Hot path: no allocation per row or field; one call to dh__rpls_check_value per non-empty
- * field; O(1) commune lookups; duplicate ids in two open-addressing sets of 64-bit hashes
+ * Hot path: no allocation per row or field; plain values checked inline (fast_check), the
+ * rest by dh__rpls_check_value, which has the last word; O(1) commune lookups; duplicate ids in two open-addressing sets of 64-bit hashes
  * sized once from the input size. Messages are formatted only when an issue is reported.
  */
 #include "datahabitat/validate.h"
@@ -102,9 +102,18 @@ static uint64_t hash_value(const char *p, size_t n)
 		p += 8;
 		n -= 8;
 	}
+	/* The last 1-7 bytes as one word without a variable-length copy: two overlapping 4-byte
+	 * loads, or bytes 0, n/2 and n-1; either holds every byte, so it stays a bijection. */
 	uint64_t w = 0;
-	if (n)
-		memcpy(&w, p, n);
+	if (n >= 4) {
+		uint32_t a, b;
+		memcpy(&a, p, 4);
+		memcpy(&b, p + n - 4, 4);
+		w = a | (uint64_t)b << 32;
+	} else if (n) {
+		w = (uint64_t)(unsigned char)p[0] | (uint64_t)(unsigned char)p[n / 2] << 8 |
+		    (uint64_t)(unsigned char)p[n - 1] << 16;
+	}
 	h = (h ^ w) * 0x94D049BB133111EBu;
 	h ^= h >> 31;
 	h *= 0xBF58476D1CE4E5B9u;
@@ -313,7 +322,11 @@ typedef struct colspec {
 	int check;        /* enum dh__check of the field */
 	int required;     /* an empty value is the `required` error */
 	unsigned maxlen;  /* TEXT: maximum length in characters */
-	uint64_t mask;    /* CODE1: allowed characters (dh__rpls_code1_mask) */
+	uint64_t mask;    /* CODE1: allowed characters (dh__rpls_code1_mask); CODE2: codes 0-63 */
+	uint64_t mask_hi; /* CODE2: codes 64-99 */
+	double min, max;  /* INT / NUMBER range (dh__rpls_range) */
+	int min_open;     /* NUMBER: min excluded */
+	int has_max;      /* INT / NUMBER: max applies */
 	const char *name; /* as in the header (or the canonical name), NUL-terminated */
 } colspec;
 
@@ -449,6 +462,13 @@ static void map_column(validator *v, size_t c, int f)
 	v->cols[c].required = dh__rpls_value_required(f);
 	v->cols[c].maxlen = dh_rpls_field(f)->maxlen;
 	v->cols[c].mask = dh__rpls_code1_mask(f);
+	if (v->cols[c].check == DH__CHECK_CODE2) {
+		uint64_t m[2];
+		dh__rpls_code2_mask(f, m);
+		v->cols[c].mask = m[0];
+		v->cols[c].mask_hi = m[1];
+	}
+	dh__rpls_range(f, &v->cols[c].min, &v->cols[c].max, &v->cols[c].min_open, &v->cols[c].has_max);
 	v->mapped |= FIELD_BIT(f);
 	v->col_of[f] = (int)c;
 }
@@ -530,6 +550,131 @@ static int header_layout(validator *v, const dh_csv_record *rec, dh_layout layou
 }
 
 /* ---- records ------------------------------------------------------------------------ */
+
+/*
+ * Fast paths of the field checks: each accepts only the plain well-formed values that the
+ * generator and real files are made of, and stores the same parsed value as
+ * dh__rpls_check_value; anything else (signs, out-of-range, unusual forms, errors) returns
+ * 0 and goes to dh__rpls_check_value, which decides. So the results cannot differ.
+ */
+static inline unsigned digit(char c)
+{
+	return (unsigned)(unsigned char)c - '0';
+}
+
+static inline int digits_ok(const char *p, size_t n)
+{
+	unsigned bad = 0;
+	for (size_t i = 0; i < n; i++)
+		bad |= digit(p[i]) > 9;
+	return !bad;
+}
+
+static inline int two(const char *p)
+{
+	return (int)(digit(p[0]) * 10 + digit(p[1]));
+}
+
+static inline int month_days(int y, int m)
+{
+	static const unsigned char days[13] = { 0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+		return 29;
+	return days[m];
+}
+
+static inline int fast_check(const colspec *col, const char *p, size_t len, int reference_year, dh_rpls_value *out)
+{
+	switch (col->check) {
+	case DH__CHECK_TEXT:
+		return len <= col->maxlen;
+	case DH__CHECK_CODE1: {
+		unsigned d = digit(p[0]);
+		return len == 1 && d < 64 && ((col->mask >> d) & 1u);
+	}
+	case DH__CHECK_CODE2: {
+		if (len != 2 || digit(p[0]) > 9 || digit(p[1]) > 9)
+			return 0;
+		int n = two(p);
+		return n < 64 ? (int)((col->mask >> n) & 1u) : (int)((col->mask_hi >> (n - 64)) & 1u);
+	}
+	case DH__CHECK_DEPCOM:
+		return len == 5 && digits_ok(p + 2, 3) &&
+		       ((digit(p[0]) <= 9 && digit(p[1]) <= 9) || (p[0] == '2' && (p[1] == 'A' || p[1] == 'B')));
+	case DH__CHECK_POSTCODE:
+		return len == 5 && digits_ok(p, 5);
+	case DH__CHECK_INT: {
+		if (len > 9 || !digits_ok(p, len))
+			return 0;
+		int64_t x = 0;
+		for (size_t i = 0; i < len; i++)
+			x = x * 10 + digit(p[i]);
+		if ((double)x < col->min || (col->has_max && (double)x > col->max))
+			return 0;
+		out->i = x;
+		return 1;
+	}
+	case DH__CHECK_YEAR: {
+		if (len != 4 || !digits_ok(p, 4))
+			return 0;
+		int y = two(p) * 100 + two(p + 2);
+		if (y < DH__MIN_YEAR || y > reference_year)
+			return 0;
+		out->i = y;
+		return 1;
+	}
+	case DH__CHECK_DATE: {
+		int d = 0, m, y;
+		if (len == 7) {
+			if (p[2] != '/' || digit(p[0]) > 9 || digit(p[1]) > 9 || !digits_ok(p + 3, 4))
+				return 0;
+			m = two(p);
+			y = two(p + 3) * 100 + two(p + 5);
+		} else if (len == 10) {
+			if (p[2] != '/' || p[5] != '/' || digit(p[0]) > 9 || digit(p[1]) > 9 || digit(p[3]) > 9 ||
+			    digit(p[4]) > 9 || !digits_ok(p + 6, 4))
+				return 0;
+			d = two(p);
+			m = two(p + 3);
+			y = two(p + 6) * 100 + two(p + 8);
+			if (m >= 1 && m <= 12 && (d < 1 || d > month_days(y, m)))
+				return 0;
+		} else {
+			return 0;
+		}
+		if (m < 1 || m > 12 || y < DH__MIN_DATE_YEAR || y > reference_year)
+			return 0;
+		out->i = (int64_t)y * 10000 + m * 100 + d;
+		return 1;
+	}
+	case DH__CHECK_NUMBER: {
+		static const double p10[17] = { 1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7, 1e8,
+						1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16 };
+		if (len > 16)
+			return 0;
+		uint64_t mant = 0;
+		size_t i = 0, ndigits = 0;
+		unsigned frac = 0;
+		for (; i < len && digit(p[i]) <= 9; i++, ndigits++)
+			mant = mant * 10 + digit(p[i]);
+		if (i < len && (p[i] == '.' || p[i] == ',')) {
+			for (i++; i < len && digit(p[i]) <= 9; i++, ndigits++, frac++)
+				mant = mant * 10 + digit(p[i]);
+		}
+		if (i != len || ndigits == 0)
+			return 0;
+		double x = (double)mant / p10[frac];
+		if (col->min_open ? !(x > col->min) : !(x >= col->min))
+			return 0;
+		if (col->has_max && x > col->max)
+			return 0;
+		out->d = x;
+		return 1;
+	}
+	default:
+		return 0;
+	}
+}
 
 static int problem_rule(int problem)
 {
@@ -742,17 +887,26 @@ static int check_postcode(validator *v, uint64_t line)
  */
 static const int id_fields[2] = { DH_RPLS_IDENT_REP, DH_RPLS_IDENT_INT };
 
-/* Hash of id k of a record, 0 when it is not checked. */
-static uint64_t id_hash_of(const validator *v, const dh_csv_record *rec, int k)
+/* Hash of id k (column col), untrimmed value s, in a record with this problem and field
+ * count; 0 when it is not checked. */
+static uint64_t id_hash_field(const validator *v, int col, int problem, size_t nfields, dh_str s)
 {
-	int col = v->col_of[id_fields[k]];
-	if (col < 0 || rec->problem != DH_CSV_FINE || rec->nfields != v->ncols)
+	if (col < 0 || problem != DH_CSV_FINE || nfields != v->ncols)
 		return 0;
-	dh_str s = trim(rec->fields[col]);
+	s = trim(s);
 	unsigned maxlen = v->cols[col].maxlen;
 	if (s.len == 0 || (s.len > maxlen && dh__utf8_chars(s.ptr, s.len) > maxlen))
 		return 0;
 	return hash_value(s.ptr, s.len);
+}
+
+/* Hash of id k of a record, 0 when it is not checked. */
+static uint64_t id_hash_of(const validator *v, const dh_csv_record *rec, int k)
+{
+	int col = v->col_of[id_fields[k]];
+	if (col < 0)
+		return 0;
+	return id_hash_field(v, col, rec->problem, rec->nfields, rec->fields[col]);
 }
 
 /* Estimate the number of rows from the first ones and size the duplicate sets once. */
@@ -881,9 +1035,9 @@ static int check_record(validator *v, const dh_csv_record *rec)
 		int f = col->field;
 		if (f < 0)
 			continue;
-		dh_str s = trim(rec->fields[c]);
-		row->text[f] = s;
+		dh_str s = rec->fields[c];
 		if (s.len == 0) {
+			row->text[f] = s;
 			if (col->required) {
 				v->failed |= FIELD_BIT(f);
 				if ((rc = report_field(v, DH__RULE_REQUIRED, line, c, f, s)) != DH_OK)
@@ -891,17 +1045,23 @@ static int check_record(validator *v, const dh_csv_record *rec)
 			}
 			continue;
 		}
-		/* The two most common checks inline; the others in rpls_rules.c. */
-		int rule;
-		if (col->check == DH__CHECK_TEXT) {
-			rule = s.len <= col->maxlen ? DH__RULE_NONE
-						    : dh__rpls_check_value(f, s.ptr, s.len, v->reference_year, &row->value[f]);
-		} else if (col->check == DH__CHECK_CODE1) {
-			unsigned d = (unsigned)(unsigned char)s.ptr[0] - '0';
-			rule = s.len == 1 && d < 64 && ((col->mask >> d) & 1u) ? DH__RULE_NONE : DH__RULE_CODE_LIST;
-		} else {
-			rule = dh__rpls_check_value(f, s.ptr, s.len, v->reference_year, &row->value[f]);
+		if (s.ptr[0] == ' ' || s.ptr[0] == '\t' || s.ptr[s.len - 1] == ' ' || s.ptr[s.len - 1] == '\t') {
+			s = trim(s);
+			if (s.len == 0) {
+				row->text[f] = s;
+				if (col->required) {
+					v->failed |= FIELD_BIT(f);
+					if ((rc = report_field(v, DH__RULE_REQUIRED, line, c, f, s)) != DH_OK)
+						return rc;
+				}
+				continue;
+			}
 		}
+		row->text[f] = s;
+		/* Plain values are checked inline; anything else by rpls_rules.c, which decides. */
+		int rule = fast_check(col, s.ptr, s.len, v->reference_year, &row->value[f])
+				   ? DH__RULE_NONE
+				   : dh__rpls_check_value(f, s.ptr, s.len, v->reference_year, &row->value[f]);
 		if (rule != DH__RULE_NONE) {
 			v->failed |= FIELD_BIT(f);
 			if ((rc = report_field(v, rule, line, c, f, s)) != DH_OK)
@@ -933,8 +1093,8 @@ done:
  * thread. Memory is bounded by the ring (PIPE_BATCHES x about PIPE_BYTES).
  */
 #define PIPE_BATCHES 4
-#define PIPE_RECORDS 4096
-#define PIPE_BYTES ((size_t)2 << 20)
+#define PIPE_RECORDS 1024
+#define PIPE_BYTES ((size_t)256 << 10)
 #define PIPE_MIN_INPUT ((uint64_t)4 << 20)
 
 typedef struct pipe_rec {
@@ -942,16 +1102,23 @@ typedef struct pipe_rec {
 	size_t nfields;
 	uint32_t problem_column;
 	int problem;
-	size_t first; /* index of its first field view */
+	size_t first; /* index of its first field in the batch's spans */
 	uint64_t dup_first[2]; /* set by batch_ids */
 } pipe_rec;
+
+/* A field in a batch: offset and length in the batch's bytes. Half the size of a dh_str,
+ * and stable when the bytes move: the batch crosses cores, so its size is what costs. */
+typedef struct field_span {
+	uint32_t off, len;
+} field_span;
 
 typedef struct batch {
 	pipe_rec *recs; /* PIPE_RECORDS */
 	size_t nrecs;
-	dh_str *views;  /* fields of all records, pointing into bytes */
-	size_t nviews, views_cap;
-	char *bytes;    /* never moved while the batch is filled, so views stay valid */
+	field_span *spans;    /* fields of all records */
+	size_t nspans, spans_cap;
+	char *bytes;    /* the fields' bytes (about PIPE_BYTES, more for one long record) */
+	uint64_t *hashes; /* PIPE_RECORDS IDENT_INT hashes, 0 when not checked */
 	size_t nbytes, bytes_cap;
 	int last; /* the reader stops after this batch */
 	int rc;   /* with last: DH_OK at the end of input, or the reader's failure */
@@ -965,8 +1132,7 @@ typedef struct pipeline {
 	int full[PIPE_BATCHES];
 	int stop;     /* the checker asks the reader to stop */
 	dh_error err; /* the reader's failure */
-	dh_csv_record rec; /* record read but not yet copied (held) */
-	int held;
+	dh_csv_record rec; /* the record being copied */
 	validator *v;      /* its IDENT_REP set belongs to the reader during the pipeline */
 	uint64_t *hashes;  /* PIPE_RECORDS IDENT_REP hashes of the batch being filled */
 	int sized;         /* the reader sized the IDENT_REP set */
@@ -979,6 +1145,8 @@ static int grow(void **p, size_t *cap, size_t need, size_t size)
 	size_t n = *cap ? *cap : 1024;
 	while (n < need)
 		n *= 2;
+	if (n > UINT32_MAX || n > SIZE_MAX / size)
+		return DH_NOMEM;
 	void *q = realloc(*p, n * size);
 	if (!q)
 		return DH_NOMEM;
@@ -987,53 +1155,50 @@ static int grow(void **p, size_t *cap, size_t need, size_t size)
 	return DH_OK;
 }
 
-/* Bytes a record needs in a batch. */
-static size_t record_bytes(const dh_csv_record *rec)
-{
-	size_t total = 0;
-	for (size_t i = 0; i < rec->nfields; i++)
-		total += rec->fields[i].len;
-	return total;
-}
-
 /*
- * Copy one record into the batch, which has room for `need` = record_bytes() more bytes
- * (or more). The common case, unquoted fields side by side in the reader's buffer, is one
- * copy of the record's span; otherwise field by field.
+ * Copy one record into the batch. The common case, unquoted fields side by side in the
+ * reader's buffer, is one copy of the record's span and one pass over its fields;
+ * otherwise field by field.
  */
-static int batch_add(batch *b, const dh_csv_record *rec, size_t need)
+static int batch_add(batch *b, const dh_csv_record *rec)
 {
 	size_t n = rec->nfields;
-	if (grow((void **)&b->views, &b->views_cap, b->nviews + n, sizeof(dh_str)))
+	if (grow((void **)&b->spans, &b->spans_cap, b->nspans + n, sizeof(field_span)))
 		return DH_NOMEM;
-	dh_str *out = b->views + b->nviews;
-	char *dst = b->bytes + b->nbytes;
-	size_t used = 0;
+	field_span *out = b->spans + b->nspans;
 	int compact = n > 0 && rec->fields[0].ptr && rec->fields[n - 1].ptr;
+	size_t used = 0;
 	if (compact) {
 		const char *lo = rec->fields[0].ptr;
 		const char *hi = rec->fields[n - 1].ptr + rec->fields[n - 1].len;
 		size_t extent = hi >= lo ? (size_t)(hi - lo) : SIZE_MAX;
-		compact = extent <= need;
+		compact = extent <= UINT32_MAX / 2 &&
+			  grow((void **)&b->bytes, &b->bytes_cap, b->nbytes + extent + 1, 1) == DH_OK;
+		uint32_t base = (uint32_t)b->nbytes;
 		for (size_t i = 0; i < n && compact; i++) {
 			const dh_str *f = &rec->fields[i];
-			size_t delta = f->ptr ? (size_t)(f->ptr - lo) : 0;
-			compact = f->ptr >= lo && delta + f->len <= extent;
-			out[i].ptr = dst + delta;
-			out[i].len = f->len;
+			size_t delta = (size_t)(f->ptr - lo);
+			compact = f->ptr >= lo && f->ptr <= hi && delta + f->len <= extent;
+			out[i].off = base + (uint32_t)delta;
+			out[i].len = (uint32_t)f->len;
 		}
 		if (compact) {
-			memcpy(dst, lo, extent);
+			memcpy(b->bytes + b->nbytes, lo, extent);
 			used = extent;
 		}
 	}
 	if (!compact) {
+		size_t total = 0;
+		for (size_t i = 0; i < n; i++)
+			total += rec->fields[i].len;
+		if (grow((void **)&b->bytes, &b->bytes_cap, b->nbytes + total + 1, 1))
+			return DH_NOMEM;
 		for (size_t i = 0; i < n; i++) {
 			const dh_str *f = &rec->fields[i];
 			if (f->len)
-				memcpy(dst + used, f->ptr, f->len);
-			out[i].ptr = dst + used;
-			out[i].len = f->len;
+				memcpy(b->bytes + b->nbytes + used, f->ptr, f->len);
+			out[i].off = (uint32_t)(b->nbytes + used);
+			out[i].len = (uint32_t)f->len;
 			used += f->len;
 		}
 	}
@@ -1043,40 +1208,49 @@ static int batch_add(batch *b, const dh_csv_record *rec, size_t need)
 	r->nfields = n;
 	r->problem = rec->problem;
 	r->problem_column = rec->problem_column;
-	r->first = b->nviews;
-	b->nviews += n;
+	r->first = b->nspans;
+	b->nspans += n;
 	b->nbytes += used;
 	return DH_OK;
 }
 
 /*
  * Lookups of id k for a whole batch, in file order, prefetching a few records ahead. The
- * reader thread does IDENT_REP (k 0) when it has filled a batch, the checking thread
- * IDENT_INT (k 1) before it checks the batch: each set has one owner, the two threads share
- * the random memory accesses, and each set is sized from its first batch.
+ * reader thread hashes both ids when it has filled a batch and looks IDENT_REP up; the
+ * checking thread looks IDENT_INT up before it checks the batch (this split balances the
+ * two threads). Each set has one owner and is sized from its first batch.
  */
 #define PREFETCH_AHEAD 8
 
-static int batch_ids(validator *v, batch *b, uint64_t *hashes, int k, int *sized)
+static void batch_hashes(const validator *v, const batch *b, int k, uint64_t *hashes)
+{
+	int col = v->col_of[id_fields[k]];
+	for (size_t r = 0; r < b->nrecs; r++) {
+		const pipe_rec *pr = &b->recs[r];
+		hashes[r] = 0;
+		if (col >= 0 && pr->nfields == v->ncols) {
+			const field_span *sp = &b->spans[pr->first + (size_t)col];
+			dh_str s = { b->bytes + sp->off, sp->len };
+			hashes[r] = id_hash_field(v, col, pr->problem, pr->nfields, s);
+		}
+	}
+}
+
+static int batch_lookups(validator *v, batch *b, int k, const uint64_t *hashes, int *sized)
 {
 	if (v->col_of[id_fields[k]] < 0)
 		return DH_OK;
 	size_t n = b->nrecs;
 	if (!*sized && n >= 64) {
 		*sized = 1;
-		uint64_t span = b->recs[n - 1].offset - b->recs[0].offset;
-		uint64_t per_row = span / (n - 1);
+		uint64_t extent = b->recs[n - 1].offset - b->recs[0].offset;
+		uint64_t per_row = extent / (n - 1);
 		if (v->input_size && per_row) {
 			uint64_t rows = v->input_size / per_row;
 			int rc = idset_reserve(&v->ids[k], rows + rows / 20);
 			if (rc)
 				return rc;
 		}
-	}
-	for (size_t r = 0; r < n; r++) {
-		const pipe_rec *pr = &b->recs[r];
-		dh_csv_record rec = { .fields = b->views + pr->first, .nfields = pr->nfields, .problem = pr->problem };
-		hashes[r] = id_hash_of(v, &rec, k);
 	}
 	for (size_t r = 0; r < n; r++) {
 		if (r + PREFETCH_AHEAD < n && hashes[r + PREFETCH_AHEAD])
@@ -1100,28 +1274,13 @@ static void *reader_main(void *arg)
 		if (stop)
 			return NULL;
 		batch *b = &p->b[i];
-		b->nrecs = b->nviews = b->nbytes = 0;
+		b->nrecs = b->nspans = b->nbytes = 0;
 		b->last = 0;
 		b->rc = DH_OK;
-		while (b->nrecs < PIPE_RECORDS) {
-			int rc = DH_OK;
-			if (!p->held) {
-				rc = dh_csv_next(p->csv, &p->rec, &p->err);
-				p->held = rc == DH_OK;
-			}
-			if (rc == DH_OK) {
-				/* A record that does not fit ends the batch (it goes first in the next one);
-				 * alone in an empty batch, the batch grows for it. */
-				size_t need = record_bytes(&p->rec) + p->rec.nfields + 64;
-				if (b->nbytes + need > b->bytes_cap) {
-					if (b->nrecs)
-						break;
-					rc = grow((void **)&b->bytes, &b->bytes_cap, need, 1);
-				}
-				if (rc == DH_OK)
-					rc = batch_add(b, &p->rec, need);
-				p->held = 0;
-			}
+		while (b->nrecs < PIPE_RECORDS && b->nbytes < PIPE_BYTES) {
+			int rc = dh_csv_next(p->csv, &p->rec, &p->err);
+			if (rc == DH_OK)
+				rc = batch_add(b, &p->rec);
 			if (rc != DH_OK) {
 				b->last = 1;
 				b->rc = rc == DH_EOF ? DH_OK : rc;
@@ -1131,7 +1290,9 @@ static void *reader_main(void *arg)
 				break;
 			}
 		}
-		if (batch_ids(p->v, b, p->hashes, 0, &p->sized) != DH_OK) {
+		batch_hashes(p->v, b, 0, p->hashes);
+		batch_hashes(p->v, b, 1, b->hashes);
+		if (batch_lookups(p->v, b, 0, p->hashes, &p->sized) != DH_OK) {
 			b->last = 1;
 			b->rc = DH_NOMEM;
 			dh_error_set(&p->err, DH_NOMEM, "mémoire insuffisante pour valider « %s »", dh_csv_name(p->csv));
@@ -1155,13 +1316,16 @@ static int run_pipeline(validator *v, dh_csv *csv, dh_error *err)
 		return DH_OK;
 	int rc = DH_OK;
 	p->v = v;
-	uint64_t *hashes = malloc(PIPE_RECORDS * sizeof(*hashes)); /* IDENT_INT, this thread */
-	int sized = 0;
-	if (!(p->hashes = malloc(PIPE_RECORDS * sizeof(*p->hashes))) || !hashes)
+	dh_str *fields = NULL; /* the record being checked, as views into its batch */
+	size_t fields_cap = 0;
+	int sized = 0; /* this thread sized the IDENT_INT set */
+	if (!(p->hashes = malloc(PIPE_RECORDS * sizeof(*p->hashes))))
 		rc = DH_NOMEM;
 	for (int i = 0; i < PIPE_BATCHES && rc == DH_OK; i++) {
 		p->b[i].bytes_cap = PIPE_BYTES;
-		if (!(p->b[i].recs = malloc(PIPE_RECORDS * sizeof(pipe_rec))) || !(p->b[i].bytes = malloc(PIPE_BYTES)))
+		if (!(p->b[i].recs = malloc(PIPE_RECORDS * sizeof(pipe_rec))) ||
+		    !(p->b[i].hashes = malloc(PIPE_RECORDS * sizeof(uint64_t))) ||
+		    !(p->b[i].bytes = malloc(PIPE_BYTES)))
 			rc = DH_NOMEM;
 	}
 	p->csv = csv;
@@ -1180,10 +1344,19 @@ static int run_pipeline(validator *v, dh_csv *csv, dh_error *err)
 							pthread_cond_wait(&p->cv_full, &p->mu);
 						pthread_mutex_unlock(&p->mu);
 						batch *b = &p->b[i];
-						rc = batch_ids(v, b, hashes, 1, &sized);
+						rc = batch_lookups(v, b, 1, b->hashes, &sized);
 						for (size_t r = 0; r < b->nrecs && rc == DH_OK; r++) {
 							const pipe_rec *pr = &b->recs[r];
-							dh_csv_record rec = { .fields = b->views + pr->first, .nfields = pr->nfields,
+							if (grow((void **)&fields, &fields_cap, pr->nfields, sizeof(dh_str))) {
+								rc = DH_NOMEM;
+								break;
+							}
+							const field_span *sp = b->spans + pr->first;
+							for (size_t j = 0; j < pr->nfields; j++) {
+								fields[j].ptr = b->bytes + sp[j].off;
+								fields[j].len = sp[j].len;
+							}
+							dh_csv_record rec = { .fields = fields, .nfields = pr->nfields,
 									      .line = pr->line, .offset = pr->offset,
 									      .problem = pr->problem,
 									      .problem_column = pr->problem_column };
@@ -1217,12 +1390,13 @@ static int run_pipeline(validator *v, dh_csv *csv, dh_error *err)
 	}
 	for (int i = 0; i < PIPE_BATCHES; i++) {
 		free(p->b[i].recs);
-		free(p->b[i].views);
+		free(p->b[i].spans);
+		free(p->b[i].hashes);
 		free(p->b[i].bytes);
 	}
 	free(p->hashes);
 	free(p);
-	free(hashes);
+	free(fields);
 	if (!threaded && rc == DH_NOMEM)
 		return DH_OK; /* no room for the ring: check on this thread alone */
 	return rc;
