@@ -59,6 +59,7 @@ typedef enum dh_disclosure_reason {
 	DH_DISCLOSURE_REASON_RELATION,  /* secondary: one equation had a single hidden member */
 	DH_DISCLOSURE_REASON_AUDIT,     /* secondary: the audit found a cell determined by
 	                                   several equations together */
+	DH_DISCLOSURE_REASON_RATE,      /* secondary: a rate or mean one of whose terms is hidden */
 	DH_DISCLOSURE_REASON_COUNT
 } dh_disclosure_reason;
 
@@ -104,7 +105,7 @@ typedef struct dh_disclosure_policy {
 /*
  * The defaults of domain.md §7: public structure, no threshold; landlord business, at
  * least 3 landlords and no landlord above 85 % (n = 1, k = 85); household, at least 11
- * households; exact audit of groups of up to 150 linked hidden cells.
+ * households; exact audit of groups of up to 300 linked hidden cells.
  */
 void dh_disclosure_policy_default(dh_disclosure_policy *policy);
 
@@ -158,11 +159,32 @@ int dh_disclosure_table_add_col_sum(dh_disclosure_table *table, size_t total_col
 
 /*
  * Declare that the n >= 2 columns cols are linked by a formula in every row, so that any
- * n - 1 of them give the last one: a rate, its numerator and its denominator (or the
- * columns whose sum is the denominator); a mean, its sum and its count.
+ * n - 1 of them give the last one, and nothing else. Not enough for a rate whose
+ * denominator is a sum of columns (the sum may be known while its parts are hidden): use
+ * dh_disclosure_table_add_col_rate() for rates and means.
  */
 int dh_disclosure_table_add_col_link(dh_disclosure_table *table, const size_t *cols, size_t n,
                                      dh_error *err);
+
+/*
+ * Declare a rate or mean column (non-additive) and the count columns its terms are made of:
+ * rate = f(Σ num_cols) / Σ den_cols. A rate is a non-linear relation: published with its
+ * denominator derivable from linear relations (den = nb_ls - vides - asso - autres), it gives
+ * the numerator back (num = rate x den), whatever the single-equation rule says. So, in every
+ * row, at every stage of secondary suppression (fixpoint and audit):
+ *   - the rate is hidden (SECONDARY, reason RATE) as soon as one of num_cols or den_cols is
+ *     hidden, primary or secondary;
+ *   - when exact is 1 (the rate is computed from these columns alone, e.g. tx_vac =
+ *     vacants / (loues + vacants)), a hidden rate whose columns are all published gets one
+ *     of them hidden too, so that it cannot be recomputed.
+ * Use exact = 0 when a term is not a column of the table (part_qpv: QPV count / nb_ls; give
+ * nb_ls as den_cols), or when the columns only describe the rate's population. A column in
+ * both lists counts once. nnum + nden >= 1; columns in range, distinct from rate_col, else
+ * DH_INVAL. Prefer this to dh_disclosure_table_add_col_link() for rates and means.
+ */
+int dh_disclosure_table_add_col_rate(dh_disclosure_table *table, size_t rate_col,
+                                     const size_t *num_cols, size_t nnum, const size_t *den_cols,
+                                     size_t nden, int exact, dh_error *err);
 
 /*
  * Declare that cell total_cell is the sum of the n cells cells (indexes row * cols + col),

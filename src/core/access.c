@@ -4,8 +4,10 @@
  * unsuppressed or builds one disclosure table holding every level of the territorial
  * hierarchy (communes, EPCI, départements, régions, total) with the per-landlord
  * contributions of each cell (one commune x landlord cube query, dh_cube_query_split(),
- * summed up the hierarchy), declares row sums, column sums and rate links, applies the policy, and
- * returns the rows of the requested level inside the caller's scope, hidden cells as NaN.
+ * summed up the hierarchy) over every indicator of the registry, declares row sums, column
+ * sums and rates, applies the policy, and returns the requested columns of the rows of the
+ * requested level inside the caller's scope, hidden cells as NaN: the suppression pattern
+ * does not depend on the indicators, territory or agreement of the request.
  */
 #include "datahabitat/access.h"
 
@@ -235,10 +237,49 @@ static const char *const col_sums[][10] = {
 	{ "sorties", "sortie_vente_locataire", "sortie_vente_bailleur", "sortie_autre_vente",
 	  "sortie_demolition", "sortie_autre", NULL },
 };
-/* Formulas: any n - 1 members give the last. */
-static const char *const col_links[][4] = {
-	{ "tx_vac", "vacants", "loues", NULL },
+/*
+ * Rates and means (dh_disclosure_table_add_col_rate): the count columns of their numerator
+ * and denominator, hidden with any of them; exact when the rate is computed from these
+ * columns alone. pop: the columns whose per-landlord sum is the landlord's contribution to
+ * the rate's population (units and dominance of the primary rule); none: its dwellings.
+ */
+typedef struct rate_decl {
+	const char *rate;
+	const char *num[3];
+	const char *den[8];
+	int exact;
+	const char *pop[3];
+} rate_decl;
+
+static const rate_decl rate_decls[] = {
+	{ "tx_vac", { "vacants" }, { "loues", "vacants" }, 1, { "loues", "vacants" } },
+	{ "tx_vac3", { NULL }, { "loues", "vacants" }, 0, { "loues", "vacants" } },
+	{ "tx_mob", { NULL }, { NULL }, 0, { "loues", "vacants" } },
+	{ "loyer_m2", { NULL }, { NULL }, 0, { "loues" } },
+	{ "evol_nb_ls", { "nb_ls" }, { NULL }, 0, { NULL } },
+	{ "part_qpv", { NULL }, { "nb_ls" }, 0, { NULL } },
+	{ "part_collectif", { NULL }, { "nb_ls" }, 0, { NULL } },
+	{ "part_individuel", { NULL }, { "nb_ls" }, 0, { NULL } },
+	{ "age_moyen", { NULL },
+	  { "age_lt5", "age_5_10", "age_10_20", "age_20_40", "age_40_60", "age_ge60" }, 0, { NULL } },
+	{ "part_fg", { "dpe_e_f", "dpe_e_g" },
+	  { "dpe_e_a", "dpe_e_b", "dpe_e_c", "dpe_e_d", "dpe_e_e", "dpe_e_f", "dpe_e_g" }, 1, { NULL } },
 };
+
+/* Columns of the table named in names (up to max, NULL ends); 0 when one is missing. */
+static size_t resolve(const dh_cube_table *t, const char *const *names, size_t max, size_t *out,
+		      int *missing)
+{
+	size_t n = 0;
+	for (size_t k = 0; k < max && names[k]; k++) {
+		int c = dh_cube_table_column(t, names[k]);
+		if (c < 0)
+			*missing = 1;
+		else
+			out[n++] = (size_t)c;
+	}
+	return n;
+}
 
 typedef struct hier {
 	size_t nrows, ncols;
@@ -409,16 +450,16 @@ static int hier_build(hier *h, const dh_geo *geo, const dh_cube *cube, int32_t d
 		if (ok)
 			rc = dh_disclosure_table_add_col_sum(h->t, (size_t)total, parts, n, err);
 	}
-	for (size_t s = 0; s < sizeof(col_links) / sizeof(col_links[0]) && rc == DH_OK; s++) {
-		size_t members[3], n = 0;
-		int ok = 1;
-		for (size_t k = 0; col_links[s][k] && ok; k++) {
-			int c = dh_cube_table_column(h->lvl[0], col_links[s][k]);
-			ok = c >= 0;
-			members[n++] = (size_t)c;
-		}
-		if (ok)
-			rc = dh_disclosure_table_add_col_link(h->t, members, n, err);
+	for (size_t s = 0; s < sizeof(rate_decls) / sizeof(rate_decls[0]) && rc == DH_OK; s++) {
+		const rate_decl *d = &rate_decls[s];
+		int rate = dh_cube_table_column(h->lvl[0], d->rate), missing = 0;
+		size_t num[3], den[8];
+		size_t nnum = resolve(h->lvl[0], d->num, 3, num, &missing);
+		size_t nden = resolve(h->lvl[0], d->den, 8, den, &missing);
+		/* a term missing from the table: hidden with those present, never recomputed */
+		if (rate >= 0 && nnum + nden > 0)
+			rc = dh_disclosure_table_add_col_rate(h->t, (size_t)rate, num, nnum, den, nden,
+							      d->exact && !missing, err);
 	}
 	free(buf);
 	(void)policy;
@@ -442,13 +483,41 @@ static int hier_fill(hier *h, const dh_cube *cube, int32_t date, const int *cols
 		return dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
 	memcpy(qcols, cols, C * sizeof(int));
 	qcols[C] = dh_indicator_find(DH_STR_LIT("nb_ls"));
+	/* population of each column: its own count, the declared columns of a rate, or the
+	 * landlord's dwellings (position C) */
+	size_t *pop_cols = malloc(C * 3 * sizeof(size_t)), *npop = calloc(C, sizeof(size_t));
+	if (!pop_cols || !npop) {
+		free(qcols);
+		free(pop_cols);
+		free(npop);
+		return dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
+	}
+	for (size_t j = 0; j < C; j++) {
+		const dh_indicator *ind = h->lvl[0]->columns[j];
+		pop_cols[j * 3] = ind->kind == DH_IND_COUNT ? j : C;
+		npop[j] = 1;
+		for (size_t s = 0; s < sizeof(rate_decls) / sizeof(rate_decls[0]); s++) {
+			int missing = 0;
+			size_t got[3];
+			if (ind->kind == DH_IND_COUNT || strcmp(rate_decls[s].rate, ind->id) != 0)
+				continue;
+			size_t n = resolve(h->lvl[0], rate_decls[s].pop, 3, got, &missing);
+			if (n && !missing) {
+				memcpy(pop_cols + j * 3, got, n * sizeof(size_t));
+				npop[j] = n;
+			}
+		}
+	}
 	dh_cube_query q = { .level = DH_LEVEL_COMMUNE, .reference_date = date, .indicators = qcols,
 			    .nindicators = W };
 	dh_cube_split *sp = NULL;
 	int rc = dh_cube_query_split(cube, &q, &sp, err);
 	free(qcols);
-	if (rc != DH_OK)
+	if (rc != DH_OK) {
+		free(pop_cols);
+		free(npop);
 		return rc;
+	}
 	size_t NL = sp->nlandlords, NP = sp->nparts;
 	size_t *crow = malloc((sp->nrows + 1) * sizeof(size_t));   /* split row -> hierarchy row */
 	size_t *lfirst = calloc(NL + 2, sizeof(size_t));           /* parts by landlord */
@@ -507,7 +576,9 @@ static int hier_fill(hier *h, const dh_cube *cube, int32_t date, const int *cols
 			double pop = a[C];
 			if (pop > 0)
 				for (size_t j = 0; j < C; j++) {
-					double units = h->lvl[0]->columns[j]->kind == DH_IND_COUNT ? a[j] : pop;
+					double units = 0;
+					for (size_t p = 0; p < npop[j]; p++)
+						units += a[pop_cols[j * 3 + p]];
 					if (units < 0)
 						units = 0;
 					dh_disclosure_cell_add(&cells[r * C + j], (uint64_t)units, units);
@@ -517,6 +588,8 @@ static int hier_fill(hier *h, const dh_cube *cube, int32_t date, const int *cols
 		}
 	}
 done:
+	free(pop_cols);
+	free(npop);
 	free(crow);
 	free(lfirst);
 	free(bypart);
@@ -680,17 +753,25 @@ int dh_figures_query(dh_store *store, const dh_geo *geo, const dh_cube *cube, co
 	if (req->territory && scope2 && !inside(geo, req->level, req->territory, scope2))
 		return deny(store, who, req, err, "territoire hors de celui du partenaire");
 
-	/* Columns. */
-	int *cols = NULL;
-	size_t ncols = 0;
-	cols = malloc((dh_indicator_count() + 1) * sizeof(int));
-	if (!cols)
+	/* Columns returned: those asked for, or all the agreement allows. The table suppressed
+	 * holds every registry indicator, whatever is asked and whatever the agreement: the
+	 * pattern then depends only on the data and the date, never on the request, so that no
+	 * two answers (other indicators, another agreement or audience) can be compared to
+	 * recover a cell hidden in one and published in the other. Projected afterwards. */
+	size_t nall = dh_indicator_count(), ncols = 0;
+	int *cols = malloc((nall + 1) * sizeof(int)), *all = malloc((nall + 1) * sizeof(int));
+	if (!cols || !all) {
+		free(cols);
+		free(all);
 		return dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
+	}
+	for (size_t i = 0; i < nall; i++)
+		all[i] = (int)i;
 	if (req->indicators) {
 		memcpy(cols, req->indicators, req->nindicators * sizeof(int));
 		ncols = req->nindicators;
 	} else {
-		for (size_t i = 0; i < dh_indicator_count(); i++)
+		for (size_t i = 0; i < nall; i++)
 			if (allows(&pick.best, dh_indicator_at(i)))
 				cols[ncols++] = (int)i;
 	}
@@ -699,9 +780,9 @@ int dh_figures_query(dh_store *store, const dh_geo *geo, const dh_cube *cube, co
 	dh_disclosure_policy policy;
 	dh_disclosure_policy_default(&policy);
 	dh_figures_result *r = NULL;
-	rc = hier_build(&h, geo, cube, req->reference_date, cols, ncols, &policy, err);
+	rc = hier_build(&h, geo, cube, req->reference_date, all, nall, &policy, err);
 	if (rc == DH_OK)
-		rc = hier_fill(&h, cube, req->reference_date, cols, ncols, err);
+		rc = hier_fill(&h, cube, req->reference_date, all, nall, err);
 	dh_disclosure_stats stats;
 	memset(&stats, 0, sizeof(stats));
 	if (rc == DH_OK)
@@ -743,16 +824,17 @@ int dh_figures_query(dh_store *store, const dh_geo *geo, const dh_cube *cube, co
 		goto done;
 	}
 	for (size_t j = 0; j < ncols; j++)
-		r->columns[j] = lt->columns[j];
+		r->columns[j] = lt->columns[cols[j]]; /* table column = registry position */
 	size_t o = 0;
 	for (size_t i = 0; i < lt->nrows && rc == DH_OK; i++) {
 		if (!keep[i])
 			continue;
 		rc = set_row(r, o, lt->codes[i], lt->names[i]);
 		for (size_t j = 0; j < ncols; j++) {
-			dh_disclosure_status s = dh_disclosure_cell_status(h.t, h.first[k] + i, j);
+			size_t c = (size_t)cols[j];
+			dh_disclosure_status s = dh_disclosure_cell_status(h.t, h.first[k] + i, c);
 			r->status[o * ncols + j] = (uint8_t)s;
-			r->values[o * ncols + j] = s == DH_DISCLOSURE_PUBLISHED ? dh_cube_table_value(lt, i, j) : NAN;
+			r->values[o * ncols + j] = s == DH_DISCLOSURE_PUBLISHED ? dh_cube_table_value(lt, i, c) : NAN;
 			r->hidden += s != DH_DISCLOSURE_PUBLISHED;
 		}
 		o++;
@@ -768,6 +850,7 @@ int dh_figures_query(dh_store *store, const dh_geo *geo, const dh_cube *cube, co
 done:
 	hier_release(&h);
 	free(cols);
+	free(all);
 	if (rc != DH_OK) {
 		dh_figures_result_free(r);
 		return rc;

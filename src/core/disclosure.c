@@ -1,7 +1,8 @@
 /*
  * disclosure.c - statistical disclosure control: the table and its declared relations,
  * primary suppression by the rules of each sensitivity class, and secondary suppression
- * to a fixpoint where no declared equation has exactly one hidden member.
+ * to a fixpoint where no declared equation has exactly one hidden member and no rate is
+ * published next to a hidden term.
  * The exact multi-equation audit lives in disclosure_audit.c. See docs/disclosure.md.
  */
 #include "disclosure_internal.h"
@@ -17,7 +18,7 @@ void dh_disclosure_policy_default(dh_disclosure_policy *policy)
 	policy->rule[DH_DISCLOSURE_LANDLORD_BUSINESS].dominance_n = 1;
 	policy->rule[DH_DISCLOSURE_LANDLORD_BUSINESS].dominance_k = 85.0;
 	policy->rule[DH_DISCLOSURE_HOUSEHOLD].min_units = 11;
-	policy->audit_max_unknowns = 150;
+	policy->audit_max_unknowns = 300;
 }
 
 void dh_disclosure_cell_add(dh_disclosure_cell *cell, uint64_t units, double amount)
@@ -196,6 +197,30 @@ int dh_disclosure_table_add_col_link(dh_disclosure_table *t, const size_t *cols,
 	return add_decl(t, DECL_COL_LINK, 0, 0, cols, n, t->cols, 2, err);
 }
 
+int dh_disclosure_table_add_col_rate(dh_disclosure_table *t, size_t rate_col,
+                                     const size_t *num_cols, size_t nnum, const size_t *den_cols,
+                                     size_t nden, int exact, dh_error *err)
+{
+	if ((nnum && !num_cols) || (nden && !den_cols) || nnum > t->cols || nden > t->cols)
+		return dh_error_set(err, DH_INVAL, "taux : colonnes absentes ou trop nombreuses");
+	size_t *cols = malloc((nnum + nden + 1) * sizeof(size_t));
+	if (!cols)
+		return dh_error_set(err, DH_NOMEM, "mémoire insuffisante pour la relation");
+	size_t n = 0;
+	for (size_t i = 0; i < nnum + nden; i++) {
+		size_t c = i < nnum ? num_cols[i] : den_cols[i - nnum];
+		int dup = 0;
+		for (size_t k = 0; k < n && !dup; k++)
+			dup = cols[k] == c;
+		if (!dup)
+			cols[n++] = c;
+	}
+	int rc = add_decl(t, exact ? DECL_COL_RATE_EXACT : DECL_COL_RATE, rate_col, 1, cols, n,
+	                  t->cols, 1, err);
+	free(cols);
+	return rc;
+}
+
 int dh_disclosure_table_add_cell_sum(dh_disclosure_table *t, size_t total_cell,
                                      const size_t *cells, size_t n, dh_error *err)
 {
@@ -213,7 +238,7 @@ static void decl_size(const dh_disclosure_table *t, const decl *d, size_t *nrel,
 		count = 0;
 		for (size_t c = 0; c < t->cols; c++)
 			count += t->col_additive[c];
-	} else if (d->kind == DECL_COL_SUM || d->kind == DECL_COL_LINK) {
+	} else if (d->kind != DECL_CELL_SUM) {
 		count = t->rows;
 	}
 	*nrel = count;
@@ -263,10 +288,14 @@ static int build_relations(dh_disclosure_table *t, dh_error *err)
 			break;
 		case DECL_COL_SUM:
 		case DECL_COL_LINK:
+		case DECL_COL_RATE:
+		case DECL_COL_RATE_EXACT:
 			for (size_t r = 0; r < t->rows; r++) {
 				t->rel_off[k] = (uint32_t)m;
-				t->rel_kind[k++] = d->kind == DECL_COL_SUM ? REL_SUM : REL_LINK;
-				if (d->kind == DECL_COL_SUM)
+				t->rel_kind[k++] = d->kind == DECL_COL_SUM ? REL_SUM
+				                   : d->kind == DECL_COL_LINK ? REL_LINK
+				                   : d->kind == DECL_COL_RATE ? REL_RATE : REL_RATE_EXACT;
+				if (d->kind != DECL_COL_LINK) /* the total, or the rate */
 					t->rel_mem[m++] = (uint32_t)(r * t->cols + d->total);
 				for (size_t j = 0; j < d->n; j++)
 					t->rel_mem[m++] = (uint32_t)(r * t->cols + p[j]);
@@ -452,10 +481,33 @@ uint32_t disclosure_pick_around(const secondary_state *s, uint32_t cell)
 	return best.cell;
 }
 
+/* A rate relation with some member hidden: the rate follows any hidden column; an exact
+ * rate hidden alone gets one of its columns hidden. */
+static void settle_rate(secondary_state *s, uint32_t rel)
+{
+	dh_disclosure_table *t = s->t;
+	uint32_t rate = t->rel_mem[t->rel_off[rel]];
+	int column_hidden = 0;
+	for (uint32_t j = t->rel_off[rel] + 1; j < t->rel_off[rel + 1] && !column_hidden; j++)
+		column_hidden = cell_hidden(&t->cells[t->rel_mem[j]]);
+	if (column_hidden) {
+		if (!cell_hidden(&t->cells[rate]))
+			disclosure_hide(s, rate, DH_DISCLOSURE_REASON_RATE);
+	} else if (t->rel_kind[rel] == REL_RATE_EXACT && cell_hidden(&t->cells[rate])) {
+		uint32_t cell = disclosure_pick(s, rel);
+		if (cell != UINT32_MAX)
+			disclosure_hide(s, cell, DH_DISCLOSURE_REASON_RELATION);
+	}
+}
+
 void disclosure_fixpoint(secondary_state *s)
 {
 	while (s->qhead < s->qtail) {
 		uint32_t rel = s->queue[s->qhead++];
+		if (s->t->rel_kind[rel] == REL_RATE || s->t->rel_kind[rel] == REL_RATE_EXACT) {
+			settle_rate(s, rel); /* whatever the count: two hidden columns hide it too */
+			continue;
+		}
 		if (s->hidden_count[rel] != 1)
 			continue;
 		uint32_t cell = disclosure_pick(s, rel);
@@ -498,7 +550,8 @@ int dh_disclosure_secondary(dh_disclosure_table *t, const dh_disclosure_policy *
 	for (size_t r = 0; r < t->nrel; r++) {
 		for (uint32_t j = t->rel_off[r]; j < t->rel_off[r + 1]; j++)
 			s.hidden_count[r] += cell_hidden(&t->cells[t->rel_mem[j]]);
-		if (s.hidden_count[r] == 1)
+		int rate = t->rel_kind[r] == REL_RATE || t->rel_kind[r] == REL_RATE_EXACT;
+		if (s.hidden_count[r] == 1 || (rate && s.hidden_count[r] > 1))
 			s.queue[s.qtail++] = (uint32_t)r;
 	}
 	disclosure_fixpoint(&s);
@@ -578,6 +631,8 @@ const char *dh_disclosure_reason_fr(dh_disclosure_reason reason)
 	case DH_DISCLOSURE_REASON_AUDIT:
 		return "secret secondaire : empêche de retrouver une cellule secrète par "
 		       "combinaison de totaux";
+	case DH_DISCLOSURE_REASON_RATE:
+		return "secret secondaire : taux ou moyenne dont un terme est secret";
 	default:
 		return "secret statistique";
 	}

@@ -5,7 +5,9 @@
  * every solution of the homogeneous system. Checked on each group of hidden cells linked by
  * sums (a group larger than the policy's limit is skipped and counted) by Gaussian
  * elimination modulo a prime to echelon form and one pseudo-random solution; formula links
- * (rates) propagate as "all other members known". Each determined cell gets one more
+ * (rates) propagate as "all other members known" (a published rate never has a hidden
+ * term: disclosure.c hides it first, so its linearised equation num = rate x den has no
+ * unknown). Each determined cell gets one more
  * partner hidden, the single-equation fixpoint runs again, and the audit repeats until
  * nothing is determined.
  */
@@ -206,7 +208,9 @@ static size_t audit_pass(secondary_state *s, audit_work *w, uint32_t max_unknown
 		start = end;
 	}
 	for (size_t r = 0; r < t->nrel; r++) {
-		if (t->rel_kind[r] != REL_LINK)
+		/* a formula, or a rate computed from its columns alone: any n - 1 give the last
+		 * (an inexact rate gives nothing: its other term is not in the table) */
+		if (t->rel_kind[r] != REL_LINK && t->rel_kind[r] != REL_RATE_EXACT)
 			continue;
 		uint32_t unknown = 0, last = 0;
 		for (uint32_t k = t->rel_off[r]; k < t->rel_off[r + 1]; k++) {

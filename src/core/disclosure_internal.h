@@ -8,12 +8,15 @@
 
 #include "datahabitat/disclosure.h"
 
-enum decl_kind { DECL_ROW_SUM, DECL_COL_SUM, DECL_COL_LINK, DECL_CELL_SUM };
-enum rel_kind { REL_SUM, REL_LINK }; /* REL_SUM: member 0 = sum of the others */
+enum decl_kind { DECL_ROW_SUM, DECL_COL_SUM, DECL_COL_LINK, DECL_CELL_SUM, DECL_COL_RATE,
+                 DECL_COL_RATE_EXACT };
+/* REL_SUM: member 0 = sum of the others; REL_RATE(_EXACT): member 0 = the rate, the others
+ * its columns (dh_disclosure_table_add_col_rate) */
+enum rel_kind { REL_SUM, REL_LINK, REL_RATE, REL_RATE_EXACT };
 
 typedef struct decl {
 	uint8_t kind;  /* enum decl_kind */
-	size_t total;  /* total row, column or cell; unused for links */
+	size_t total;  /* total row, column or cell, rate column; unused for links */
 	size_t first;  /* first index in the table's decl_idx pool */
 	size_t n;      /* number of parts (or linked columns) */
 } decl;

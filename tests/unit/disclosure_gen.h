@@ -5,7 +5,8 @@
  * DPE, construction type, move-ins of households), aggregated into indicator columns with
  * each landlord's contribution; plus the attacker's side: the equations an outsider knows
  * (declared independently of the library, including implied cross-level sums), iterated
- * differencing, and Gaussian elimination over the published system.
+ * differencing, the rate attacker (published rate x derived denominator), and Gaussian
+ * elimination over the published system with known rates linearised.
  *
  * Header-only (static inline) so that test_disclosure_attack.c and bench/disclosure_bench.c
  * share it; uses only the public API of the library.
@@ -326,10 +327,12 @@ static inline int gen_build(gen_table *g, const gen_params *p)
 /*
  * Fill a disclosure table with the columns cols[0..ncols-1] of g (table column j = g column
  * cols[j]) and declare the structure: row sums of the hierarchy, and every column sum and
- * rate link whose members are all present.
+ * rate whose members are all present. Rates are declared with dh_disclosure_table_add_col_rate
+ * (numerator, denominator parts, exact), or, when legacy_links is 1, as the plain formula
+ * links of dh_disclosure_table_add_col_link (the weaker protection, for the attack tests).
  */
-static inline int gen_fill(const gen_table *g, dh_disclosure_table *t, const size_t *cols,
-                           size_t ncols)
+static inline int gen_fill_rates(const gen_table *g, dh_disclosure_table *t, const size_t *cols,
+                                 size_t ncols, int legacy_links)
 {
 	size_t L = g->p.landlords, C = g->cols;
 	size_t map[GEN_MAX_COLS];
@@ -392,10 +395,29 @@ static inline int gen_fill(const gen_table *g, dh_disclosure_table *t, const siz
 				continue;
 			ok = (lk[n++] = map[g->link[s][k]]) != SIZE_MAX;
 		}
-		if (ok && dh_disclosure_table_add_col_link(t, lk, n, NULL) != DH_OK)
+		if (!ok)
+			continue;
+		if (legacy_links) {
+			if (dh_disclosure_table_add_col_link(t, lk, n, NULL) != DH_OK)
+				return -1;
+			continue;
+		}
+		/* lk: rate, numerator, the other denominator parts */
+		const gen_col *rc = &g->col[g->link[s][0]];
+		size_t den[2], nden = 0;
+		for (int k = 0; k < 2; k++)
+			if (rc->den[k] >= 0)
+				den[nden++] = map[rc->den[k]];
+		if (dh_disclosure_table_add_col_rate(t, lk[0], &lk[1], 1, den, nden, 1, NULL) != DH_OK)
 			return -1;
 	}
 	return 0;
+}
+
+static inline int gen_fill(const gen_table *g, dh_disclosure_table *t, const size_t *cols,
+                           size_t ncols)
+{
+	return gen_fill_rates(g, t, cols, ncols, 0);
 }
 
 /* ---- the attacker ---- */
@@ -552,8 +574,76 @@ static inline size_t gen_attack_differencing(const gen_table *g, const gen_attac
 }
 
 /*
+ * The rate attacker: for every published rate whose numerator is not known, derive its
+ * denominator from published linear relations (its parts all known, or a column sum holding
+ * them all with its total and other parts known: loues + vacants = nb_ls - vides - asso -
+ * autres), then numerator = rate x denominator; differencing runs again on what it gives,
+ * to a fixpoint. known[] is updated in place. Returns the hidden cells recovered exactly.
+ */
+static inline size_t gen_attack_rates(const gen_table *g, const gen_attack *a, uint8_t *known,
+                                      const uint8_t *hidden)
+{
+	size_t C = g->cols, recovered = gen_attack_differencing(g, a, known, hidden);
+	int changed = 1;
+	while (changed) {
+		changed = 0;
+		for (size_t row = 0; row < g->rows; row++) {
+			for (size_t s = 0; s < g->nlinks; s++) {
+				const gen_col *rc = &g->col[g->link[s][0]];
+				size_t rate = row * C + g->link[s][0], num = row * C + (size_t)rc->num;
+				if (!known[rate] || known[num])
+					continue;
+				size_t dc[2], nd = 0;
+				for (int k = 0; k < 2; k++)
+					if (rc->den[k] >= 0)
+						dc[nd++] = (size_t)rc->den[k];
+				double den = 0;
+				int got = 1;
+				for (size_t k = 0; k < nd; k++) {
+					got &= known[row * C + dc[k]];
+					den += g->value[row * C + dc[k]];
+				}
+				for (size_t m = 0; m < g->nsums && !got; m++) {
+					const gen_sum *sm = &g->sum[m];
+					size_t inside = 0;
+					for (size_t k = 0; k < sm->n; k++)
+						for (size_t q = 0; q < nd; q++)
+							inside += sm->parts[k] == dc[q];
+					if (inside != nd || !known[row * C + sm->total])
+						continue;
+					double rest = g->value[row * C + sm->total];
+					int ok = 1;
+					for (size_t k = 0; k < sm->n && ok; k++) {
+						int in_den = 0;
+						for (size_t q = 0; q < nd; q++)
+							in_den |= sm->parts[k] == dc[q];
+						if (in_den)
+							continue;
+						ok = known[row * C + sm->parts[k]];
+						rest -= g->value[row * C + sm->parts[k]];
+					}
+					if (ok)
+						den = rest, got = 1;
+				}
+				if (!got)
+					continue;
+				double est = g->value[rate] * den / 100.0;
+				known[num] = 1;
+				changed = 1;
+				if (hidden[num] && fabs(est - g->value[num]) < 1e-6)
+					recovered++;
+			}
+		}
+		if (changed)
+			recovered += gen_attack_differencing(g, a, known, hidden);
+	}
+	return recovered;
+}
+
+/*
  * Gaussian elimination (doubles, partial pivoting) over the linear equations restricted to
- * the unknown cells; a cell is determined when a row of the reduced form is its unit vector.
+ * the unknown cells, and the rate formulas whose rate is known, linearised
+ * (num - rate x den = 0); a cell is determined when a row of the reduced form is its unit vector.
  * Determined cells become known, rate links with a single unknown member too, and the
  * whole repeats. Returns the number of hidden cells determined; -1 if too large.
  */
@@ -585,10 +675,25 @@ static inline long gen_attack_gauss(const gen_table *g, const gen_attack *a, uin
 			break;
 		}
 		for (size_t e = 0; e < a->neq; e++) {
-			if (a->linear[e] != 1)
-				continue;
 			double *row = mat + rows * n;
 			int any = 0;
+			if (a->linear[e] != 1) {
+				/* a known rate is a linear equation on its terms: num - rate/100 x den = 0,
+				 * i.e. (1 - r) num - r x other parts when num is a denominator part too */
+				if (!known[a->mem[a->off[e]]])
+					continue;
+				double r = g->value[a->mem[a->off[e]]] / 100.0;
+				for (size_t k = a->off[e] + 1; k < a->off[e + 1]; k++) {
+					size_t c = col_of[a->mem[k]];
+					if (c == SIZE_MAX)
+						continue;
+					int is_num = k == a->off[e] + 1;
+					row[c] = is_num ? (a->linear[e] == 2 ? 1.0 - r : 1.0) : -r;
+					any = 1;
+				}
+				rows += any;
+				continue;
+			}
 			for (size_t k = a->off[e]; k < a->off[e + 1]; k++) {
 				size_t c = col_of[a->mem[k]];
 				if (c != SIZE_MAX)

@@ -4,8 +4,10 @@
  * what each role sees of its own data, another landlord's data, mixed territory tables,
  * the landlord level, with and without an agreement in force; that a member's own figures
  * equal the unsuppressed cube; that hidden cells never come out as numbers; that a hidden
- * commune cannot be recovered as its EPCI minus its published communes; the timing of the
- * public commune table.
+ * commune cannot be recovered as its EPCI minus its published communes; the rate attacker
+ * (published tx_vac x a denominator derived from published modes) and the subset attacker
+ * (the same table asked with other indicators, one territory, another agreement) recover
+ * nothing; the timing of the public commune table.
  */
 #include "testutil.h"
 
@@ -273,6 +275,155 @@ static void test_suppression_holds(void **state)
 	dh_figures_result_free(epci);
 }
 
+static int column_of(const dh_figures_result *r, const char *id)
+{
+	for (size_t j = 0; j < r->ncols; j++)
+		if (strcmp(r->columns[j]->id, id) == 0)
+			return (int)j;
+	return -1;
+}
+
+static int request(const dh_identity *who, dh_level level, const char *territory, const char *ids,
+		   const char *today, dh_figures_result **out)
+{
+	int ind[80];
+	size_t n = 0;
+	char buf[512];
+	snprintf(buf, sizeof(buf), "%s", ids ? ids : "");
+	for (char *tok = strtok(buf, ","); tok && n < 80; tok = strtok(NULL, ","))
+		ind[n++] = dh_indicator_find((dh_str){ tok, strlen(tok) });
+	dh_figures_request req = { .level = level, .reference_date = day, .territory = territory,
+				   .indicators = ids ? ind : NULL, .nindicators = n, .today = today };
+	dh_error err;
+	*out = NULL;
+	return dh_figures_query(store, geo, cube, who, &req, out, &err);
+}
+
+/*
+ * The rate attacker on the governed tables, every level: for each published tx_vac whose
+ * vacants is hidden, the denominator loues + vacants from the published modes (nb_ls - vides
+ * - asso - autres) or loues, then vacants = tx_vac x den / 100, compared with the true value
+ * (the unsuppressed cube). Nothing may come out; and no published rate has a hidden term.
+ */
+static void test_rate_attacker(void **state)
+{
+	(void)state;
+	add_agreement("members", "all", "all", "2027-01-01", "2027-12-31");
+	dh_identity analyst = ident(DH_ROLE_ANALYST, NULL, NULL);
+	const dh_level levels[4] = { DH_LEVEL_COMMUNE, DH_LEVEL_EPCI, DH_LEVEL_DEPARTEMENT, DH_LEVEL_REGION };
+	size_t tried = 0, recovered = 0, published_rates = 0, hidden_vacants = 0, bad_terms = 0;
+	for (int k = 0; k < 4; k++) {
+		dh_figures_result *r;
+		assert_int_equal(request(&analyst, levels[k], NULL, NULL, "2027-06-01", &r), DH_OK);
+		dh_cube_query q = { .level = levels[k], .reference_date = day };
+		dh_cube_table *truth;
+		dh_error err;
+		assert_int_equal(dh_cube_query_run(cube, &q, &truth, &err), DH_OK);
+		int nb = column_of(r, "nb_ls"), lo = column_of(r, "loues"), va = column_of(r, "vacants");
+		int vi = column_of(r, "vides"), as = column_of(r, "asso"), au = column_of(r, "autres");
+		int tx = column_of(r, "tx_vac"), tx3 = column_of(r, "tx_vac3"), fg = column_of(r, "part_fg");
+		assert_true(nb >= 0 && lo >= 0 && va >= 0 && vi >= 0 && as >= 0 && au >= 0 && tx >= 0 &&
+			    tx3 >= 0 && fg >= 0);
+		for (size_t i = 0; i < r->nrows; i++) {
+			int t = dh_cube_table_row(truth, r->codes[i]);
+			assert_true(t >= 0);
+			hidden_vacants += (size_t)dh_figures_hidden(r, i, (size_t)va);
+			if (dh_figures_hidden(r, i, (size_t)tx))
+				continue;
+			published_rates++;
+			/* a published rate has all its terms published (checked after the attack) */
+			int terms = dh_figures_hidden(r, i, (size_t)lo) || dh_figures_hidden(r, i, (size_t)va);
+			bad_terms += (size_t)terms;
+			bad_terms += (size_t)(terms && !dh_figures_hidden(r, i, (size_t)tx3));
+			if (!dh_figures_hidden(r, i, (size_t)va))
+				continue;
+			double den;
+			const double *v = r->values + i * r->ncols;
+			if (!dh_figures_hidden(r, i, (size_t)lo) || dh_figures_hidden(r, i, (size_t)nb) ||
+			    dh_figures_hidden(r, i, (size_t)vi) || dh_figures_hidden(r, i, (size_t)as) ||
+			    dh_figures_hidden(r, i, (size_t)au))
+				continue;
+			den = v[nb] - v[vi] - v[as] - v[au];
+			tried++;
+			double truev = dh_cube_table_value(truth, (size_t)t, (size_t)dh_cube_table_column(truth, "vacants"));
+			recovered += fabs(v[tx] * den / 100.0 - truev) < 1e-6;
+		}
+		dh_cube_table_free(truth);
+		dh_figures_result_free(r);
+	}
+	print_message("rate attacker: %zu published tx_vac, %zu hidden vacants, %zu attempts, %zu "
+		      "recovered, %zu published rates with a hidden term\n", published_rates,
+		      hidden_vacants, tried, recovered, bad_terms);
+	assert_true(published_rates > 0 && hidden_vacants > 0);
+	assert_int_equal(recovered, 0);
+	assert_int_equal(bad_terms, 0);
+}
+
+/*
+ * The subset attacker: the same level asked with different indicator lists, one territory,
+ * or through another agreement (public structure only vs all) has the same hidden cells on
+ * the columns in common, so that comparing two answers gives nothing.
+ */
+static void test_subset_attacker(void **state)
+{
+	(void)state;
+	add_agreement("public", "all", "public", "2027-01-01", "2027-12-31");
+	dh_identity analyst = ident(DH_ROLE_ANALYST, NULL, NULL);
+	dh_identity pub = ident(DH_ROLE_PUBLIC, NULL, NULL);
+	static const char *const lists[] = {
+		"vacants,tx_vac", "nb_ls,loues,vacants", "loyer_m2,vacants,vides,nb_ls",
+		"tx_vac,tx_vac3,tx_mob", "sorties,sortie_demolition", "nb_ls,part_qpv,age_moyen",
+	};
+	const dh_level levels[2] = { DH_LEVEL_COMMUNE, DH_LEVEL_EPCI };
+	size_t compared = 0, hidden_seen = 0, single = 0;
+	for (int k = 0; k < 2; k++) {
+		dh_figures_result *full, *sub, *structure;
+		assert_int_equal(request(&analyst, levels[k], NULL, NULL, "2027-06-01", &full), DH_OK);
+		assert_int_equal(request(&pub, levels[k], NULL, NULL, "2027-06-01", &structure), DH_OK);
+		assert_true(structure->ncols < full->ncols);
+		dh_figures_result *answers[8];
+		size_t na = 0;
+		answers[na++] = structure;
+		for (size_t l = 0; l < sizeof(lists) / sizeof(lists[0]); l++) {
+			assert_int_equal(request(&analyst, levels[k], NULL, lists[l], "2027-06-01", &sub), DH_OK);
+			answers[na++] = sub;
+		}
+		for (size_t a = 0; a < na; a++) {
+			const dh_figures_result *s = answers[a];
+			assert_int_equal(s->nrows, full->nrows);
+			for (size_t j = 0; j < s->ncols; j++) {
+				int fj = column_of(full, s->columns[j]->id);
+				assert_true(fj >= 0);
+				for (size_t i = 0; i < s->nrows; i++) {
+					assert_string_equal(s->codes[i], full->codes[i]);
+					assert_int_equal(s->status[i * s->ncols + j],
+							 full->status[i * full->ncols + (size_t)fj]);
+					hidden_seen += dh_figures_hidden(s, i, j);
+					compared++;
+				}
+			}
+		}
+		/* one territory at a time: its row of the full table */
+		for (size_t i = 0; i < full->nrows; i += 7) {
+			assert_int_equal(request(&analyst, levels[k], full->codes[i], "vacants,tx_vac,loues",
+						 "2027-06-01", &sub), DH_OK);
+			assert_int_equal(sub->nrows, 1);
+			for (size_t j = 0; j < sub->ncols; j++) {
+				int fj = column_of(full, sub->columns[j]->id);
+				assert_int_equal(sub->status[j], full->status[i * full->ncols + (size_t)fj]);
+			}
+			dh_figures_result_free(sub);
+			single++;
+		}
+		for (size_t a = 0; a < na; a++)
+			dh_figures_result_free(answers[a]);
+		dh_figures_result_free(full);
+	}
+	print_message("subset attacker: %zu cells compared (%zu hidden), %zu single territories\n",
+		      compared, hidden_seen, single);
+	assert_true(hidden_seen > 0 && single > 0);
+}
+
 /* Passwords and tokens through the store. */
 static void test_identity(void **state)
 {
@@ -342,6 +493,8 @@ int main(void)
 		cmocka_unit_test(test_role_matrix),
 		cmocka_unit_test(test_member_own_equals_cube),
 		cmocka_unit_test(test_suppression_holds),
+		cmocka_unit_test(test_rate_attacker),
+		cmocka_unit_test(test_subset_attacker),
 		cmocka_unit_test(test_identity),
 		cmocka_unit_test(test_public_commune_timing),
 	};

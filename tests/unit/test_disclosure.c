@@ -1,7 +1,8 @@
 /*
  * test_disclosure.c - disclosure control on hand-made tables whose expected flags are
  * known: the rules of each class at and around their thresholds, the 3x3 table with one
- * primary cell and its rectangle of secondary cells, rates and their counts, a hidden
+ * primary cell and its rectangle of secondary cells, rates and their counts (the reported
+ * Quimper leak: a rate published next to a derivable denominator), a hidden
  * parent protected from its children, the multi-equation case only the audit catches,
  * argument checks and the French texts.
  */
@@ -249,6 +250,150 @@ static void test_rate_follows_numerator(void **state)
 }
 
 /*
+ * The reported leak (Quimper in tests/golden/lib/gov-db.sh): 29 dwellings of 3 landlords,
+ * loues 23 and vacants 4 hidden, vides 2, asso 0, autres 0 published, tx_vac = 4 / 27.
+ * loues + vacants = 29 - 2 - 0 - 0 = 27 is known, so a published tx_vac gives vacants back.
+ * Declared as a formula link, the rate has two hidden partners and is published; declared as
+ * a rate, it is hidden as soon as one of its terms is.
+ */
+enum { Q_NB, Q_LOUES, Q_VAC, Q_VIDES, Q_ASSO, Q_AUTRES, Q_TX, Q_COLS };
+
+static dh_disclosure_table *quimper(int as_rate)
+{
+	dh_disclosure_table *t = NULL;
+	assert_int_equal(dh_disclosure_table_new(&t, 1, Q_COLS, NULL), DH_OK);
+	/* per landlord: nb 21/4/4, loues 18/3/2, vacants 3/0/1, vides 0/1/1 */
+	set_count(t, 0, Q_NB, (const double[]){ 21, 4, 4 }, 3);
+	set_count(t, 0, Q_LOUES, (const double[]){ 18, 3, 2 }, 3);
+	set_count(t, 0, Q_VAC, (const double[]){ 3, 0, 1 }, 3);
+	set_count(t, 0, Q_VIDES, (const double[]){ 0, 1, 1 }, 3);
+	set_count(t, 0, Q_ASSO, (const double[]){ 0, 0, 0 }, 3);
+	set_count(t, 0, Q_AUTRES, (const double[]){ 0, 0, 0 }, 3);
+	set_count(t, 0, Q_TX, (const double[]){ 21, 3, 3 }, 3); /* units: its denominator */
+	dh_disclosure_table_cell(t, 0, Q_TX)->value = 4.0 / 27.0 * 100.0;
+	/* hidden for reasons elsewhere in the table (the hierarchy, in the real case) */
+	dh_disclosure_table_cell(t, 0, Q_LOUES)->forced = 1;
+	dh_disclosure_table_cell(t, 0, Q_VAC)->forced = 1;
+	assert_int_equal(dh_disclosure_table_set_column(t, Q_NB, DH_DISCLOSURE_PUBLIC_STRUCTURE, 1),
+	                 DH_OK);
+	for (size_t c = Q_LOUES; c <= Q_AUTRES; c++)
+		assert_int_equal(dh_disclosure_table_set_column(t, c, DH_DISCLOSURE_LANDLORD_BUSINESS, 1),
+		                 DH_OK);
+	assert_int_equal(dh_disclosure_table_set_column(t, Q_TX, DH_DISCLOSURE_LANDLORD_BUSINESS, 0),
+	                 DH_OK);
+	const size_t modes[5] = { Q_LOUES, Q_VAC, Q_VIDES, Q_ASSO, Q_AUTRES };
+	assert_int_equal(dh_disclosure_table_add_col_sum(t, Q_NB, modes, 5, NULL), DH_OK);
+	if (as_rate) {
+		const size_t num[1] = { Q_VAC }, den[2] = { Q_LOUES, Q_VAC };
+		assert_int_equal(dh_disclosure_table_add_col_rate(t, Q_TX, num, 1, den, 2, 1, NULL), DH_OK);
+	} else {
+		const size_t link[3] = { Q_TX, Q_VAC, Q_LOUES };
+		assert_int_equal(dh_disclosure_table_add_col_link(t, link, 3, NULL), DH_OK);
+	}
+	dh_disclosure_policy p = policy_default();
+	assert_int_equal(dh_disclosure_apply(t, &p, NULL, NULL), DH_OK);
+	return t;
+}
+
+/* The attacker: the denominator from the published margin, times the published rate. */
+static int quimper_recovers(dh_disclosure_table *t, double *vacants)
+{
+	for (size_t c = 0; c < Q_COLS; c++)
+		if (c != Q_LOUES && c != Q_VAC && dh_disclosure_cell_status(t, 0, c) != DH_DISCLOSURE_PUBLISHED)
+			return 0;
+	dh_disclosure_table *m = t;
+	double den = dh_disclosure_table_cell(m, 0, Q_NB)->value;
+	for (size_t c = Q_VIDES; c <= Q_AUTRES; c++)
+		den -= dh_disclosure_table_cell(m, 0, c)->value;
+	*vacants = dh_disclosure_table_cell(m, 0, Q_TX)->value * den / 100.0;
+	return 1;
+}
+
+static void test_rate_with_derivable_denominator(void **state)
+{
+	(void)state;
+	double v = -1;
+	dh_disclosure_table *t = quimper(0);
+	/* the leak as reported: the link is satisfied (two hidden members), the rate published */
+	assert_int_equal(dh_disclosure_cell_status(t, 0, Q_TX), DH_DISCLOSURE_PUBLISHED);
+	assert_true(quimper_recovers(t, &v));
+	assert_true(fabs(v - 4.0) < 1e-9);
+	dh_disclosure_table_free(t);
+
+	t = quimper(1);
+	assert_int_equal(dh_disclosure_cell_status(t, 0, Q_LOUES), DH_DISCLOSURE_PRIMARY);
+	assert_int_equal(dh_disclosure_cell_status(t, 0, Q_VAC), DH_DISCLOSURE_PRIMARY);
+	assert_int_equal(dh_disclosure_cell_status(t, 0, Q_TX), DH_DISCLOSURE_SECONDARY);
+	assert_int_equal(dh_disclosure_cell_reason(t, 0, Q_TX), DH_DISCLOSURE_REASON_RATE);
+	assert_false(quimper_recovers(t, &v));
+	/* nothing else needed hiding: the margin already has two hidden members */
+	assert_int_equal(dh_disclosure_cell_status(t, 0, Q_NB), DH_DISCLOSURE_PUBLISHED);
+	assert_int_equal(dh_disclosure_cell_status(t, 0, Q_VIDES), DH_DISCLOSURE_PUBLISHED);
+	dh_disclosure_table_free(t);
+}
+
+/*
+ * The other way, iterated with the linear rule: a hidden exact rate gets one of its terms
+ * hidden, which leaves the margin nb = loues + vacants + vides + asso + autres with a single
+ * hidden member, so one more count goes. An inexact rate (part = QPV count / nb, the QPV
+ * count not in the table) hidden alone hides nothing else, and follows its hidden term.
+ */
+static void test_rate_fixpoint(void **state)
+{
+	(void)state;
+	enum { NB, L, V, VI, AS, AU, TX, PART, NC };
+	dh_disclosure_table *t = NULL;
+	assert_int_equal(dh_disclosure_table_new(&t, 1, NC, NULL), DH_OK);
+	const uint64_t vals[NC] = { 200, 150, 20, 12, 11, 7, 20, 30 };
+	for (size_t c = 0; c < NC; c++) {
+		set_plain(t, 0, c, vals[c]);
+		assert_int_equal(dh_disclosure_table_set_column(t, c, DH_DISCLOSURE_LANDLORD_BUSINESS,
+		                                                c < TX),
+		                 DH_OK);
+	}
+	const size_t modes[5] = { L, V, VI, AS, AU }, num[1] = { V }, den[2] = { L, V },
+	             nb[1] = { NB };
+	assert_int_equal(dh_disclosure_table_add_col_sum(t, NB, modes, 5, NULL), DH_OK);
+	assert_int_equal(dh_disclosure_table_add_col_rate(t, TX, num, 1, den, 2, 1, NULL), DH_OK);
+	assert_int_equal(dh_disclosure_table_add_col_rate(t, PART, NULL, 0, nb, 1, 0, NULL), DH_OK);
+	dh_disclosure_policy p = policy_default();
+	dh_disclosure_table_cell(t, 0, TX)->forced = 1;
+	dh_disclosure_stats st;
+	assert_int_equal(dh_disclosure_apply(t, &p, &st, NULL), DH_OK);
+	assert_int_equal(dh_disclosure_cell_status(t, 0, TX), DH_DISCLOSURE_PRIMARY);
+	size_t hidden_terms = 0, hidden_modes = 0;
+	for (size_t k = 0; k < 2; k++)
+		hidden_terms += dh_disclosure_cell_status(t, 0, den[k]) != DH_DISCLOSURE_PUBLISHED;
+	for (size_t k = 0; k < 5; k++)
+		hidden_modes += dh_disclosure_cell_status(t, 0, modes[k]) != DH_DISCLOSURE_PUBLISHED;
+	int nb_hidden = dh_disclosure_cell_status(t, 0, NB) != DH_DISCLOSURE_PUBLISHED;
+	assert_true(hidden_terms >= 1);
+	assert_true(hidden_modes + (size_t)nb_hidden >= 2); /* the margin is not left with one */
+	assert_int_equal(st.secondary, hidden_modes + (size_t)nb_hidden +
+	                 (dh_disclosure_cell_status(t, 0, PART) != DH_DISCLOSURE_PUBLISHED));
+	/* PART follows nb_ls only */
+	assert_int_equal(dh_disclosure_cell_status(t, 0, PART),
+	                 nb_hidden ? DH_DISCLOSURE_SECONDARY : DH_DISCLOSURE_PUBLISHED);
+
+	dh_disclosure_table_cell(t, 0, TX)->forced = 0;
+	dh_disclosure_table_cell(t, 0, PART)->forced = 1;
+	assert_int_equal(dh_disclosure_apply(t, &p, &st, NULL), DH_OK);
+	assert_int_equal(st.primary, 1);
+	assert_int_equal(st.secondary, 0); /* inexact: nothing recomputes it */
+
+	dh_disclosure_table_cell(t, 0, PART)->forced = 0;
+	dh_disclosure_table_cell(t, 0, NB)->forced = 1;
+	assert_int_equal(dh_disclosure_apply(t, &p, &st, NULL), DH_OK);
+	assert_int_equal(dh_disclosure_cell_status(t, 0, PART), DH_DISCLOSURE_SECONDARY);
+	assert_int_equal(dh_disclosure_cell_reason(t, 0, PART), DH_DISCLOSURE_REASON_RATE);
+	/* nb hidden: a mode goes with it, and if it is loues or vacants, tx_vac follows */
+	int term = dh_disclosure_cell_status(t, 0, L) != DH_DISCLOSURE_PUBLISHED ||
+	           dh_disclosure_cell_status(t, 0, V) != DH_DISCLOSURE_PUBLISHED;
+	assert_int_equal(dh_disclosure_cell_status(t, 0, TX) != DH_DISCLOSURE_PUBLISHED, term);
+	dh_disclosure_table_free(t);
+}
+
+/*
  * Rows: communes a, b (EPCI E1), c, d (EPCI E2), E1, E2, département D = E1 + E2.
  * E1 is hidden: D - E2 would give it, so E2 is hidden; a + b and c + d would give E1 and
  * E2 back, so the cheaper commune of each pair is hidden too.
@@ -426,6 +571,17 @@ static void test_bad_arguments(void **state)
 	                 DH_INVAL);
 	assert_int_equal(dh_disclosure_table_add_col_sum(t, 2, (const size_t[]){ 0, 3 }, 2, &err),
 	                 DH_INVAL);
+	/* a rate among its own terms, no term, a term out of the table */
+	assert_int_equal(dh_disclosure_table_add_col_rate(t, 2, (const size_t[]){ 2 }, 1, NULL, 0, 1,
+	                                                  &err),
+	                 DH_INVAL);
+	assert_int_equal(dh_disclosure_table_add_col_rate(t, 2, NULL, 0, NULL, 0, 1, &err), DH_INVAL);
+	assert_int_equal(dh_disclosure_table_add_col_rate(t, 2, (const size_t[]){ 0 }, 1,
+	                                                  (const size_t[]){ 3 }, 1, 1, &err),
+	                 DH_INVAL);
+	assert_int_equal(dh_disclosure_table_add_col_rate(t, 2, (const size_t[]){ 0 }, 1,
+	                                                  (const size_t[]){ 0, 1 }, 2, 1, &err),
+	                 DH_OK); /* 0 in both lists counts once */
 	assert_int_equal(dh_disclosure_table_add_cell_sum(t, 11, (const size_t[]){ 0, 12 }, 2, &err),
 	                 DH_INVAL);
 	assert_int_equal(dh_disclosure_table_add_cell_sum(t, 11, (const size_t[]){ 0, 5 }, 2, &err),
@@ -467,6 +623,8 @@ int main(void)
 		cmocka_unit_test(test_primary_rules),
 		cmocka_unit_test(test_3x3_known_pattern),
 		cmocka_unit_test(test_rate_follows_numerator),
+		cmocka_unit_test(test_rate_with_derivable_denominator),
+		cmocka_unit_test(test_rate_fixpoint),
 		cmocka_unit_test(test_hidden_parent_protected_from_children),
 		cmocka_unit_test(test_audit_catches_bridge),
 		cmocka_unit_test(test_bad_arguments),

@@ -3,8 +3,10 @@
  * communes, 10 EPCI, 4 départements, 20 landlords) are suppressed with the default policy,
  * then an outsider who knows the published cells and every structural equation tries to
  * recover hidden cells by iterated differencing (across levels, margins and rate formulas),
- * by comparing queries with different filters (all dwellings vs collective only), and, on
- * small tables, by Gaussian elimination over the whole published system.
+ * by comparing queries with different filters (all dwellings vs collective only), by
+ * multiplying a published rate by a denominator derived from published sums (the "rate
+ * attacker"), and, on small tables, by Gaussian elimination over the whole published system
+ * with published rates as linear equations.
  * Each attack is also run on a weaker protection to show that it does find what is there.
  */
 #include "testutil.h"
@@ -24,14 +26,15 @@ static gen_params region_params(uint64_t seed)
 	return p;
 }
 
-/* Suppress the columns cols of g as one table; OR the hidden flags into hidden[] (cells of g). */
-static void suppress_into(const gen_table *g, const size_t *cols, size_t ncols,
-                          const dh_disclosure_policy *policy, int primary_only, uint8_t *hidden,
-                          dh_disclosure_stats *stats)
+/* Suppress the columns cols of g as one table, rates declared as links when legacy is 1;
+ * OR the hidden flags into hidden[] (cells of g). */
+static void suppress_links(const gen_table *g, const size_t *cols, size_t ncols,
+                           const dh_disclosure_policy *policy, int primary_only, int legacy,
+                           uint8_t *hidden, dh_disclosure_stats *stats)
 {
 	dh_disclosure_table *t = NULL;
 	assert_int_equal(dh_disclosure_table_new(&t, g->rows, ncols, NULL), DH_OK);
-	assert_int_equal(gen_fill(g, t, cols, ncols), 0);
+	assert_int_equal(gen_fill_rates(g, t, cols, ncols, legacy), 0);
 	if (primary_only)
 		assert_int_equal(dh_disclosure_primary(t, policy, stats, NULL), DH_OK);
 	else
@@ -41,6 +44,13 @@ static void suppress_into(const gen_table *g, const size_t *cols, size_t ncols,
 			if (dh_disclosure_cell_status(t, r, j) != DH_DISCLOSURE_PUBLISHED)
 				hidden[r * g->cols + cols[j]] = 1;
 	dh_disclosure_table_free(t);
+}
+
+static void suppress_into(const gen_table *g, const size_t *cols, size_t ncols,
+                          const dh_disclosure_policy *policy, int primary_only, uint8_t *hidden,
+                          dh_disclosure_stats *stats)
+{
+	suppress_links(g, cols, ncols, policy, primary_only, 0, hidden, stats);
 }
 
 static size_t all_columns(const gen_table *g, size_t *cols)
@@ -256,6 +266,94 @@ static void test_gauss_small_tables(void **state)
 	assert_true(primary_only > 0);
 }
 
+/* The rate attacker (published rate x denominator derived from published sums) against the
+ * default protection: nothing. Every published rate has all its terms published. With rates
+ * declared as plain formula links (the protection before rates were declared as such),
+ * the same attacker recovers hidden numerators that iterated differencing cannot. */
+static void test_rate_attacker(void **state)
+{
+	(void)state;
+	size_t legacy_recovered = 0, legacy_differencing = 0, rates_published = 0;
+	for (uint64_t seed = 1; seed <= 6; seed++) {
+		gen_table g;
+		gen_params p = region_params(seed);
+		assert_int_equal(gen_build(&g, &p), 0);
+		size_t n = g.rows * g.cols, cols[GEN_MAX_COLS];
+		size_t nc = all_columns(&g, cols);
+		gen_attack a;
+		assert_int_equal(gen_attack_equations(&g, &a), 0);
+		uint8_t *hidden = calloc(n, 1), *known = malloc(n);
+		assert_non_null(hidden);
+		assert_non_null(known);
+		suppress_into(&g, cols, nc, default_policy(), 0, hidden, NULL);
+		for (size_t i = 0; i < n; i++)
+			known[i] = !hidden[i];
+		assert_int_equal(gen_attack_rates(&g, &a, known, hidden), 0);
+		for (size_t r = 0; r < g.rows; r++) {
+			for (size_t s = 0; s < g.nlinks; s++) {
+				const gen_col *rc = &g.col[g.link[s][0]];
+				if (hidden[r * g.cols + g.link[s][0]])
+					continue;
+				rates_published++;
+				assert_false(hidden[r * g.cols + (size_t)rc->num]);
+				for (int k = 0; k < 2; k++)
+					if (rc->den[k] >= 0)
+						assert_false(hidden[r * g.cols + (size_t)rc->den[k]]);
+			}
+		}
+		/* control: rates as formula links only */
+		memset(hidden, 0, n);
+		suppress_links(&g, cols, nc, default_policy(), 0, 1, hidden, NULL);
+		for (size_t i = 0; i < n; i++)
+			known[i] = !hidden[i];
+		legacy_differencing += gen_attack_differencing(&g, &a, known, hidden);
+		for (size_t i = 0; i < n; i++)
+			known[i] = !hidden[i];
+		legacy_recovered += gen_attack_rates(&g, &a, known, hidden);
+		free(hidden);
+		free(known);
+		gen_attack_free(&a);
+		gen_free(&g);
+	}
+	print_message("rate attacker: 0 recovered (%zu published rates); with rates as links: %zu "
+	              "recovered (differencing alone: %zu)\n", rates_published, legacy_recovered,
+	              legacy_differencing);
+	assert_true(rates_published > 0);
+	assert_true(legacy_recovered > 0);
+}
+
+/* Small tables, rates as links: the solver with linearised rates finds what the audit, which
+ * does not see through a published rate, left. With rates declared, test_gauss_small_tables
+ * finds nothing. */
+static void test_gauss_rates_legacy(void **state)
+{
+	(void)state;
+	long legacy = 0;
+	for (uint64_t seed = 100; seed < 140; seed++) {
+		gen_table g;
+		gen_params p = { seed, 2, 4, 16, 20, seed % 2 == 0, 0 };
+		assert_int_equal(gen_build(&g, &p), 0);
+		size_t n = g.rows * g.cols, cols[GEN_MAX_COLS];
+		gen_attack a;
+		assert_int_equal(gen_attack_equations(&g, &a), 0);
+		uint8_t *hidden = calloc(n, 1), *known = malloc(n);
+		assert_non_null(hidden);
+		assert_non_null(known);
+		suppress_links(&g, cols, all_columns(&g, cols), default_policy(), 0, 1, hidden, NULL);
+		for (size_t i = 0; i < n; i++)
+			known[i] = !hidden[i];
+		long det = gen_attack_gauss(&g, &a, known, hidden, 2000);
+		assert_true(det >= 0);
+		legacy += det;
+		free(hidden);
+		free(known);
+		gen_attack_free(&a);
+		gen_free(&g);
+	}
+	print_message("40 small tables, rates as links: %ld hidden cells determined\n", legacy);
+	assert_true(legacy > 0);
+}
+
 /* Same inputs, same flags; and reusing a table after reset gives the same flags again. */
 static void test_deterministic(void **state)
 {
@@ -301,6 +399,8 @@ int main(void)
 		cmocka_unit_test(test_differencing_finds_nothing),
 		cmocka_unit_test(test_filter_queries),
 		cmocka_unit_test(test_gauss_small_tables),
+		cmocka_unit_test(test_rate_attacker),
+		cmocka_unit_test(test_gauss_rates_legacy),
 		cmocka_unit_test(test_deterministic),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
