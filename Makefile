@@ -19,7 +19,7 @@ CLANG    ?= clang
 PKG_CONFIG ?= pkg-config
 FUZZ_SECONDS ?= 60
 
-PKGS      = sqlite3 libsodium jansson
+PKGS      = sqlite3 libsodium jansson libcrypto
 TEST_PKGS = cmocka
 
 WARN = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \

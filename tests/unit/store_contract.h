@@ -508,6 +508,40 @@ static void contract_values(void **state)
 	assert_string_equal(dh_org_kind_name(DH_ORG_SEM), "SEM");
 }
 
+/* A first delivery into an empty store (the bulk path: no lookups, index built at the end)
+ * still refuses a duplicate IDENT_INT and keeps nothing; so does a later one. */
+static void contract_duplicate_in_bulk_load(void **state)
+{
+	(void)state;
+	char *loc;
+	dh_store *st = open_fresh(&loc);
+	dh_error err;
+	trow bad[3], good[2];
+	trow_make(&bad[0], "A", "410.5", "3");
+	trow_make(&bad[1], "B", "380", "2");
+	trow_make(&bad[2], "A", "400", "3"); /* same IDENT_INT twice */
+	trow_make(&good[0], "A", "410.5", "3");
+	trow_make(&good[1], "B", "380", "2");
+	int rc = deliver(st, ORG_A, "2022-01-01", bad, 3, DH_DELIVERY_ACCEPTED, 1, &err);
+	assert_int_equal(rc, DH_CONFLICT);
+	assert_non_null(strstr(err.message, "« A »"));
+	dh_store_info info;
+	assert_int_equal(dh_store_info_get(st, &info, &err), DH_OK);
+	assert_int_equal(info.deliveries, 0);
+	assert_int_equal(info.dwelling_versions, 0);
+	assert_int_equal(deliver(st, ORG_A, "2022-01-01", good, 2, DH_DELIVERY_ACCEPTED, 1, &err), DH_OK);
+	expect_stock(st, ORG_A, NULL, good, 2, "2022-01-01");
+	/* The second organisation's first delivery, the table no longer empty. */
+	assert_int_equal(deliver(st, ORG_B, "2022-01-01", bad, 3, DH_DELIVERY_ACCEPTED, 2, &err), DH_CONFLICT);
+	assert_int_equal(deliver(st, ORG_A, "2023-01-01", bad, 3, DH_DELIVERY_ACCEPTED, 3, &err), DH_CONFLICT);
+	assert_int_equal(dh_store_info_get(st, &info, &err), DH_OK);
+	assert_int_equal(info.deliveries, 1);
+	assert_int_equal(info.dwelling_versions, 2);
+	expect_stock(st, ORG_A, NULL, good, 2, "2022-01-01");
+	dh_store_close(st);
+	contract_cleanup(loc);
+}
+
 #define STORE_CONTRACT_TESTS                                            \
 	cmocka_unit_test(contract_values),                              \
 	cmocka_unit_test(contract_open_migrate),                        \
@@ -516,6 +550,7 @@ static void contract_values(void **state)
 	cmocka_unit_test(contract_history_in_the_past),                 \
 	cmocka_unit_test(contract_refusal_and_duplicate),               \
 	cmocka_unit_test(contract_rollback),                            \
+	cmocka_unit_test(contract_duplicate_in_bulk_load),              \
 	cmocka_unit_test(contract_readers_see_previous_state)
 
 #endif
