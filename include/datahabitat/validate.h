@@ -103,8 +103,12 @@ typedef struct dh_validate_callbacks {
  * in column order, then cross-field, postcode and duplicate issues; on_row comes after the
  * issues of its row. Duplicate ids are found through 64-bit hashes of the values (memory
  * about 17 bytes per row and id column); values of the same length never collide.
- * Inputs of 4 MiB or more (input_size) are parsed by a second thread while the calling
- * thread checks: callbacks always run on the calling thread, in file order.
+ * Without on_row, a regular file opened by path or a memory reader of 16 MiB or more is
+ * parsed and checked by blocks on two threads (the caller's and one more), the issues
+ * replayed in file order; otherwise inputs of 4 MiB or more (input_size) are parsed by a
+ * second thread while the calling thread checks. Either way the report is the same and the
+ * callbacks always run on the calling thread, in file order. The file must not change
+ * while it is validated.
  * Thread safety: independent calls may run concurrently, sharing one geo.
  */
 int dh_validate_file(const char *path, const dh_validate_options *opt, const dh_geo *geo,

@@ -54,6 +54,8 @@
 struct dh_csv {
 	int fd;                   /* input descriptor, -1 for memory input */
 	int own_fd;               /* close fd in dh_csv_free() */
+	int use_pread;            /* range reader (dh_csv_open_like): read at file_off with pread */
+	uint64_t file_off;        /* next offset to read when use_pread */
 	const unsigned char *mem; /* memory input (borrowed), NULL for descriptors */
 	size_t mem_len;           /* bytes of memory input */
 	size_t mem_pos;           /* bytes of memory input already copied into buf */
@@ -323,7 +325,8 @@ static int refill(dh_csv *csv, dh_error *err)
 		return DH_OK;
 	}
 	for (;;) {
-		ssize_t n = read(csv->fd, csv->end, want);
+		ssize_t n = csv->use_pread ? pread(csv->fd, csv->end, want, (off_t)csv->file_off)
+		                           : read(csv->fd, csv->end, want);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -334,6 +337,7 @@ static int refill(dh_csv *csv, dh_error *err)
 		}
 		if (n == 0)
 			csv->eof = 1;
+		csv->file_off += (uint64_t)n;
 		csv->end += n;
 		*csv->end = '\n';
 		return DH_OK;
@@ -930,6 +934,93 @@ uint64_t dh_csv_bytes(const dh_csv *csv)
 const char *dh_csv_name(const dh_csv *csv)
 {
 	return csv->name;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Range readers (csv_internal.h)                                                       */
+
+int dh_csv_rereadable(const dh_csv *csv, uint64_t *size)
+{
+	if (csv->mem) {
+		*size = csv->mem_len;
+		return 1;
+	}
+	struct stat st;
+	/* Only a file opened by path: its offsets are the reader's offsets. */
+	if (!csv->own_fd || csv->use_pread || fstat(csv->fd, &st) != 0 || !S_ISREG(st.st_mode))
+		return 0;
+	*size = (uint64_t)st.st_size;
+	return 1;
+}
+
+uint64_t dh_csv_line(const dh_csv *csv)
+{
+	return csv->line;
+}
+
+int dh_csv_open_like(dh_csv **out, const dh_csv *like, size_t read_size, dh_error *err)
+{
+	dh_csv_options o = {like->delim, like->enc, like->max_field, like->max_record,
+	                    like->max_fields};
+	int rc = like->mem ? open_common(out, -1, 0, like->mem, like->mem_len, like->name, &o,
+	                                 read_size, err)
+	                   : open_common(out, like->fd, 0, NULL, 0, like->name, &o, read_size, err);
+	if (rc == DH_OK) {
+		(*out)->use_pread = like->mem == NULL;
+		(*out)->started = 1;
+	}
+	return rc;
+}
+
+void dh_csv_seek(dh_csv *csv, uint64_t offset, dh_encoding enc)
+{
+	csv->pos = csv->end = csv->buf;
+	*csv->end = '\n';
+	csv->base_off = offset;
+	csv->line = 1;
+	csv->fatal = DH_OK;
+	csv->started = 1;
+	csv->enc = enc;
+	csv->saw_non_ascii = 0;
+	csv->scratch_len = 0;
+	if (csv->mem) {
+		csv->mem_pos = offset < csv->mem_len ? (size_t)offset : csv->mem_len;
+		csv->base_off = csv->mem_pos;
+		csv->eof = csv->mem_pos == csv->mem_len;
+	} else {
+		csv->file_off = offset;
+		csv->eof = 0;
+	}
+}
+
+int dh_csv_skip_line(dh_csv *csv, dh_error *err)
+{
+	if (csv->fatal)
+		return dh_error_set(err, csv->fatal, "%s", csv->fatal_msg);
+	for (;;) {
+		unsigned char *p = csv->pos, *end = csv->end;
+		while (p < end && *p != '\n' && *p != '\r')
+			p++;
+		if (p < end) {
+			if (*p == '\r' && p + 1 >= end && !csv->eof) {
+				csv->pos = p; /* the CR needs its successor */
+			} else {
+				p += 1 + (*p == '\r' && p + 1 < end && p[1] == '\n');
+				csv->pos = p;
+				csv->line = 1;
+				return DH_OK;
+			}
+		} else {
+			csv->pos = p;
+			if (csv->eof) {
+				csv->line = 1;
+				return DH_OK;
+			}
+		}
+		int rc = refill(csv, err);
+		if (rc != DH_OK)
+			return rc;
+	}
 }
 
 size_t dh_csv_memory(const dh_csv *csv)

@@ -7,13 +7,18 @@
  * Hot path: no allocation per row or field; plain values checked inline (fast_check), the
  * rest by dh__rpls_check_value, which has the last word; O(1) commune lookups; duplicate ids in two open-addressing sets of 64-bit hashes
  * sized once from the input size. Messages are formatted only when an issue is reported.
+ * Large inputs: block-parallel validation without on_row, else a two-thread pipeline (see
+ * their sections below).
  */
 #include "datahabitat/validate.h"
 
 #include "rpls_rules.h"
+#include "core/csv_internal.h"
+#include "core/validate_internal.h"
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -330,7 +335,10 @@ typedef struct colspec {
 	const char *name; /* as in the header (or the canonical name), NUL-terminated */
 } colspec;
 
+struct block;
+
 typedef struct validator {
+	struct block *sink;   /* block worker: issues and ids are buffered there (NULL: direct) */
 	const dh_geo *geo;
 	const dh_validate_callbacks *cb;
 	dh_validate_stats *stats;
@@ -369,12 +377,10 @@ static inline dh_str trim(dh_str s)
 	return s;
 }
 
-/* Report one issue: counts always, the callback with a French message when there is one. */
-#if defined(__GNUC__)
-__attribute__((format(printf, 8, 9)))
-#endif
-static int emit(validator *v, int rule, uint64_t line, uint32_t column, int field, const char *field_name,
-		dh_str value, const char *fmt, ...)
+/* Count an issue and hand it to the callback (message already formatted, NULL when there
+ * is no callback to call). */
+static int emit_message(validator *v, int rule, uint64_t line, uint32_t column, int field,
+			const char *field_name, dh_str value, const char *message)
 {
 	int warning = dh__rule_is_warning(rule);
 	v->stats->rule_counts[rule - 1]++;
@@ -384,13 +390,8 @@ static int emit(validator *v, int rule, uint64_t line, uint32_t column, int fiel
 		v->stats->errors++;
 		v->row_error = 1;
 	}
-	if (!v->cb || !v->cb->on_issue)
+	if (!v->cb || !v->cb->on_issue || !message)
 		return DH_OK;
-	char message[768];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(message, sizeof(message), fmt, ap);
-	va_end(ap);
 	dh_issue issue = {
 		.row = line,
 		.column = column,
@@ -402,6 +403,33 @@ static int emit(validator *v, int rule, uint64_t line, uint32_t column, int fiel
 		.message = message,
 	};
 	return v->cb->on_issue(v->cb->ctx, &issue);
+}
+
+static int sink_issue(validator *v, int rule, uint32_t column, int field, const char *field_name,
+		      dh_str value, const char *message);
+
+/* Report one issue: counts always, the callback with a French message when there is one.
+ * A block worker (v->sink) buffers it instead, for the ordered emission. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 8, 9)))
+#endif
+static int emit(validator *v, int rule, uint64_t line, uint32_t column, int field, const char *field_name,
+		dh_str value, const char *fmt, ...)
+{
+	int want_message = v->cb && v->cb->on_issue;
+	char message[768];
+	if (want_message) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(message, sizeof(message), fmt, ap);
+		va_end(ap);
+	}
+	if (v->sink) {
+		if (!dh__rule_is_warning(rule))
+			v->row_error = 1;
+		return sink_issue(v, rule, column, field, field_name, value, want_message ? message : NULL);
+	}
+	return emit_message(v, rule, line, column, field, field_name, value, want_message ? message : NULL);
 }
 
 /* A value quoted in a message: at most ~120 bytes, cut on a UTF-8 boundary. */
@@ -955,11 +983,26 @@ static int id_lookup(validator *v, int k, uint64_t h, uint64_t line, uint64_t *f
 	return nomem ? DH_NOMEM : DH_OK;
 }
 
-static int check_duplicates(validator *v, const dh_csv_record *rec)
+/* The duplicate issue of id k (value s, trimmed) first seen at line `first`. */
+static int report_duplicate(validator *v, int k, uint64_t line, dh_str s, uint64_t first)
 {
 	static const int rules[2] = { DH__RULE_DUPLICATE_IDENT_REP, DH__RULE_DUPLICATE_IDENT_INT };
+	int f = id_fields[k];
+	char value[128];
+	const char *name = v->cols[v->col_of[f]].name;
+	return emit(v, rules[k], line, (uint32_t)field_column(v, f), f, name, s,
+		    "%s vaut « %s », déjà présent ligne %llu : attendu un identifiant unique dans le fichier",
+		    name, shown(s, value, sizeof(value)), (unsigned long long)first);
+}
+
+static int sink_ids(validator *v, const dh_csv_record *rec);
+
+static int check_duplicates(validator *v, const dh_csv_record *rec)
+{
 	uint64_t first[2] = { 0, 0 };
 	int rc;
+	if (v->sink)
+		return sink_ids(v, rec);
 	if (v->dup_known) {
 		first[0] = v->dup_first[0];
 		first[1] = v->dup_first[1];
@@ -969,29 +1012,30 @@ static int check_duplicates(validator *v, const dh_csv_record *rec)
 				return rc;
 	}
 	for (int k = 0; k < 2; k++) {
-		int f = id_fields[k];
-		if (!first[k] || !PRESENT(v, f))
+		if (!first[k] || !PRESENT(v, id_fields[k]))
 			continue;
-		dh_str s = v->row.text[f];
-		char value[128];
-		const char *name = v->cols[v->col_of[f]].name;
-		rc = emit(v, rules[k], rec->line, (uint32_t)field_column(v, f), f, name, s,
-			  "%s vaut « %s », déjà présent ligne %llu : attendu un identifiant unique dans le fichier",
-			  name, shown(s, value, sizeof(value)), (unsigned long long)first[k]);
-		if (rc)
+		if ((rc = report_duplicate(v, k, rec->line, v->row.text[id_fields[k]], first[k])) != DH_OK)
 			return rc;
 	}
 	return DH_OK;
 }
+
+static int sink_record(validator *v, uint64_t line);
+static void sink_record_done(validator *v);
 
 static int check_record(validator *v, const dh_csv_record *rec)
 {
 	dh_rpls_row *row = &v->row;
 	uint64_t line = rec->line;
 	int rc = DH_OK;
-	v->stats->rows++;
-	if (!v->dup_known && (rc = count_for_sets(v, rec->offset)) != DH_OK)
-		return rc;
+	if (v->sink) {
+		if ((rc = sink_record(v, line)) != DH_OK)
+			return rc;
+	} else {
+		v->stats->rows++;
+		if (!v->dup_known && (rc = count_for_sets(v, rec->offset)) != DH_OK)
+			return rc;
+	}
 	v->row_error = 0;
 	v->failed = 0;
 	row->line = line;
@@ -1077,6 +1121,10 @@ static int check_record(validator *v, const dh_csv_record *rec)
 		return rc;
 
 done:
+	if (v->sink) {
+		sink_record_done(v);
+		return DH_OK; /* no on_row on the block-parallel path */
+	}
 	if (!v->row_error)
 		v->stats->rows_valid++;
 	if (v->cb && v->cb->on_row)
@@ -1402,6 +1450,453 @@ static int run_pipeline(validator *v, dh_csv *csv, dh_error *err)
 	return rc;
 }
 
+/* ---- block-parallel validation ------------------------------------------------------ */
+
+/*
+ * Large rereadable inputs (a regular file opened by path, or memory) validated without an
+ * on_row callback (`datahabitat validate`) are cut into blocks of par_block bytes that two
+ * threads (the caller and one worker) parse and check independently, as DuckDB's parallel
+ * CSV reader does; an ordered emission stage on the calling thread then replays each block's
+ * issues in file order. With an on_row callback (import), rows must come in order with their
+ * memory: those inputs keep the two-thread pipeline.
+ *
+ * A block [start, end) owns the records that start in it. Its worker guesses the first
+ * record boundary (the first line break at or after start - 1, assuming it is not inside
+ * quotes), then parses and checks up to the first record starting at or after end, which it
+ * reports (offset, relative line) without checking it. Line numbers are relative to the
+ * block's first byte; issues and the ids (hashes, for the duplicate checks) are buffered.
+ *
+ * Emission, block after block, in order: the guess holds when the previous block's next
+ * record is exactly the block's first record (parsing from a record start is deterministic)
+ * and the encoding the worker decided, if it had to, agrees with the one decided before;
+ * otherwise the block is parsed again from the true boundary on the calling thread (rare:
+ * a quoted field with a line break across a boundary). Then the relative lines are fixed up,
+ * the issues counted and handed to on_issue, the duplicate ids looked up in file order
+ * (first lines stay right), and rows counted. So the report is the sequential one.
+ * Memory: PAR_SLOTS blocks in flight (buffers of a few MiB) besides the id sets.
+ */
+#define PAR_SLOTS 4
+#define PAR_BLOCK_DEFAULT ((size_t)4 << 20)
+#define PAR_MIN_DEFAULT ((uint64_t)16 << 20)
+
+static int par_enabled = 1;
+static size_t par_block = PAR_BLOCK_DEFAULT;
+static uint64_t par_min = PAR_MIN_DEFAULT;
+static atomic_ullong par_runs, par_reparsed;
+
+void dh__validate_set_parallel(int enabled, size_t block_size, uint64_t min_input)
+{
+	par_enabled = enabled;
+	par_block = block_size ? block_size : PAR_BLOCK_DEFAULT;
+	par_min = min_input ? min_input : PAR_MIN_DEFAULT;
+}
+
+void dh__validate_parallel_counts(uint64_t *runs, uint64_t *reparsed)
+{
+	*runs = atomic_load(&par_runs);
+	*reparsed = atomic_load(&par_reparsed);
+}
+
+typedef struct bissue {
+	uint32_t rec;           /* index of its record in the block */
+	uint32_t column;
+	int rule, field;
+	const char *field_name; /* static, or the validator's column names */
+	size_t value_off, value_len; /* in the arena */
+	size_t msg_off;         /* in the arena (NUL-terminated), SIZE_MAX without message */
+} bissue;
+
+typedef struct brec {
+	uint64_t line;          /* relative to the block */
+	uint64_t hash[2];       /* id hashes, 0 when not checked */
+	size_t id_off[2];       /* trimmed id values in the arena, when present */
+	uint32_t id_len[2];
+	uint32_t issue_end;     /* its issues end there (they start where the previous ended) */
+	unsigned present;       /* bit k: id k present (a duplicate is reported) */
+} brec;
+
+typedef struct block {
+	size_t index;
+	uint64_t start, end;    /* records starting in [start, end) */
+	int exact;              /* start is a known record boundary (no guess) */
+	dh_encoding enc_in;     /* encoding given to the reader */
+	int state;              /* 0 free, 1 being parsed, 2 done */
+	int rc;                 /* DH_OK, or the reader's / memory failure */
+	dh_error err;
+	uint64_t first_off, first_line; /* first record (guess) or start (exact, line 1) */
+	uint64_t next_off, next_line;   /* first record at or after end, or end of input */
+	int at_eof;
+	dh_encoding enc_out;    /* encoding after its last record */
+	int saw_non_ascii;
+	brec *recs;
+	size_t nrecs, recs_cap;
+	bissue *issues;
+	size_t nissues, issues_cap;
+	char *arena;
+	size_t arena_len, arena_cap;
+} block;
+
+static int arena_put(block *b, const char *p, size_t n, int nul, size_t *off)
+{
+	if (grow((void **)&b->arena, &b->arena_cap, b->arena_len + n + 1, 1))
+		return DH_NOMEM;
+	*off = b->arena_len;
+	if (n)
+		memcpy(b->arena + b->arena_len, p, n);
+	b->arena_len += n;
+	if (nul)
+		b->arena[b->arena_len++] = '\0';
+	return DH_OK;
+}
+
+static int sink_record(validator *v, uint64_t line)
+{
+	block *b = v->sink;
+	if (grow((void **)&b->recs, &b->recs_cap, b->nrecs + 1, sizeof(brec)))
+		return DH_NOMEM;
+	brec *r = &b->recs[b->nrecs++];
+	memset(r, 0, sizeof(*r));
+	r->line = line;
+	return DH_OK;
+}
+
+static void sink_record_done(validator *v)
+{
+	block *b = v->sink;
+	b->recs[b->nrecs - 1].issue_end = (uint32_t)b->nissues;
+}
+
+static int sink_issue(validator *v, int rule, uint32_t column, int field, const char *field_name,
+		      dh_str value, const char *message)
+{
+	block *b = v->sink;
+	if (grow((void **)&b->issues, &b->issues_cap, b->nissues + 1, sizeof(bissue)))
+		return DH_NOMEM;
+	bissue *is = &b->issues[b->nissues];
+	is->rec = (uint32_t)(b->nrecs - 1);
+	is->column = column;
+	is->rule = rule;
+	is->field = field;
+	is->field_name = field_name;
+	is->value_len = value.len;
+	is->msg_off = SIZE_MAX;
+	if (arena_put(b, value.ptr, value.len, 0, &is->value_off) ||
+	    (message && arena_put(b, message, strlen(message), 1, &is->msg_off)))
+		return DH_NOMEM;
+	b->nissues++;
+	return DH_OK;
+}
+
+static int sink_ids(validator *v, const dh_csv_record *rec)
+{
+	block *b = v->sink;
+	brec *r = &b->recs[b->nrecs - 1];
+	for (int k = 0; k < 2; k++) {
+		r->hash[k] = id_hash_of(v, rec, k);
+		if (!r->hash[k] || !PRESENT(v, id_fields[k]))
+			continue;
+		dh_str s = v->row.text[id_fields[k]];
+		r->present |= 1u << k;
+		r->id_len[k] = (uint32_t)s.len;
+		if (arena_put(b, s.ptr, s.len, 0, &r->id_off[k]))
+			return DH_NOMEM;
+	}
+	return DH_OK;
+}
+
+/* Parse and check block b with the worker validator w and its reader rd. */
+static void process_block(validator *w, dh_csv *rd, block *b)
+{
+	b->nrecs = b->nissues = b->arena_len = 0;
+	b->rc = DH_OK;
+	b->at_eof = 0;
+	b->enc_out = b->enc_in;
+	b->saw_non_ascii = 0;
+	b->first_off = b->next_off = UINT64_MAX;
+	b->first_line = b->next_line = 1;
+	dh_error_clear(&b->err);
+	w->sink = b;
+	dh_csv_seek(rd, b->exact ? b->start : b->start - 1, b->enc_in);
+	if (b->exact)
+		b->first_off = b->start;
+	else if ((b->rc = dh_csv_skip_line(rd, &b->err)) != DH_OK)
+		return;
+	int first = !b->exact;
+	dh_csv_record rec;
+	for (;;) {
+		int rc = dh_csv_next(rd, &rec, &b->err);
+		if (rc == DH_EOF) {
+			b->at_eof = 1;
+			b->next_off = dh_csv_bytes(rd);
+			b->next_line = dh_csv_line(rd);
+			if (first) {
+				b->first_off = b->next_off;
+				b->first_line = b->next_line;
+			}
+			return;
+		}
+		if (rc != DH_OK) {
+			b->rc = rc;
+			return;
+		}
+		if (first) {
+			first = 0;
+			b->first_off = rec.offset;
+			b->first_line = rec.line;
+		}
+		if (rec.offset >= b->end) {
+			b->next_off = rec.offset;
+			b->next_line = rec.line;
+			return;
+		}
+		if ((rc = check_record(w, &rec)) != DH_OK) {
+			b->rc = rc;
+			return;
+		}
+		b->enc_out = dh_csv_encoding(rd);
+		b->saw_non_ascii |= dh_csv_saw_non_ascii(rd);
+	}
+}
+
+typedef struct worker {
+	validator v;  /* clone of the main validator, buffering into its block */
+	dh_csv *rd;   /* its range reader */
+} worker;
+
+typedef struct par {
+	validator *v;
+	uint64_t s0, size;
+	size_t nblocks, next_take, next_emit;
+	block slots[PAR_SLOTS];
+	int stop;
+	dh_encoding enc;        /* decided so far (published to the blocks taken later) */
+	int saw_non_ascii;
+	uint64_t prev_next_off; /* where the previous block's next record starts */
+	uint64_t line;          /* its absolute line */
+	uint64_t bytes;         /* input size at the end */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+} par;
+
+/* With the lock: take the next block if its slot is free. */
+static block *take_block(par *p)
+{
+	if (p->stop || p->next_take >= p->nblocks || p->next_take >= p->next_emit + PAR_SLOTS)
+		return NULL;
+	size_t i = p->next_take++;
+	block *b = &p->slots[i % PAR_SLOTS];
+	b->index = i;
+	b->start = p->s0 + (uint64_t)i * par_block;
+	b->end = i + 1 == p->nblocks ? UINT64_MAX : b->start + par_block;
+	b->exact = i == 0;
+	b->enc_in = par_enabled == 2 ? DH_ENC_AUTO : p->enc;
+	b->state = 1;
+	return b;
+}
+
+static void *worker_main(void *arg)
+{
+	void **args = arg;
+	par *p = args[0];
+	worker *w = args[1];
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		block *b;
+		while (!(b = take_block(p)) && !p->stop && p->next_take < p->nblocks)
+			pthread_cond_wait(&p->cv, &p->mu);
+		if (!b)
+			break;
+		pthread_mutex_unlock(&p->mu);
+		process_block(&w->v, w->rd, b);
+		pthread_mutex_lock(&p->mu);
+		b->state = 2;
+		pthread_cond_broadcast(&p->cv);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+#define PAR_PREFETCH 8
+
+/* Emit block b in file order (calling thread, lock not held); `self` re-parses it when the
+ * guess was wrong. */
+static int emit_block(par *p, worker *self, block *b, dh_error *err)
+{
+	validator *v = p->v;
+	dh_encoding enc = p->enc; /* only this thread writes it */
+	int enc_clash = b->enc_in == DH_ENC_AUTO && b->enc_out != DH_ENC_AUTO && enc != DH_ENC_AUTO &&
+			b->enc_out != enc;
+	if (enc_clash || (!b->exact && (b->rc != DH_OK || b->first_off != p->prev_next_off))) {
+		b->exact = 1;
+		b->start = p->prev_next_off;
+		b->enc_in = enc;
+		atomic_fetch_add(&par_reparsed, 1);
+		process_block(&self->v, self->rd, b);
+	}
+	if (b->exact)
+		b->first_line = 1;
+	uint64_t shift = p->line - b->first_line; /* absolute = relative + shift (mod 2^64) */
+	if (enc == DH_ENC_AUTO && b->enc_out != DH_ENC_AUTO) {
+		pthread_mutex_lock(&p->mu);
+		p->enc = b->enc_out;
+		pthread_mutex_unlock(&p->mu);
+	}
+	p->saw_non_ascii |= b->saw_non_ascii;
+	if (!v->sized && b->nrecs >= 2 && b->next_off > b->first_off) {
+		v->sized = 1;
+		uint64_t per_row = (b->next_off - b->first_off) / b->nrecs;
+		uint64_t rows = p->size / (per_row ? per_row : 1);
+		rows += rows / 20;
+		for (int k = 0; k < 2; k++)
+			if (v->col_of[id_fields[k]] >= 0 && idset_reserve(&v->ids[k], rows) != DH_OK)
+				return DH_NOMEM;
+	}
+	int rc = DH_OK;
+	size_t is = 0;
+	for (size_t r = 0; r < b->nrecs; r++) {
+		const brec *br = &b->recs[r];
+		uint64_t line = br->line + shift;
+		v->stats->rows++;
+		v->row_error = 0;
+		for (; is < br->issue_end; is++) {
+			const bissue *x = &b->issues[is];
+			dh_str value = { b->arena + x->value_off, x->value_len };
+			const char *msg = x->msg_off == SIZE_MAX ? NULL : b->arena + x->msg_off;
+			if ((rc = emit_message(v, x->rule, line, x->column, x->field, x->field_name, value, msg)))
+				return rc;
+		}
+		if (r + PAR_PREFETCH < b->nrecs) {
+			for (int k = 0; k < 2; k++)
+				if (b->recs[r + PAR_PREFETCH].hash[k])
+					idset_prefetch(&v->ids[k], b->recs[r + PAR_PREFETCH].hash[k]);
+		}
+		uint64_t first[2];
+		for (int k = 0; k < 2; k++)
+			if ((rc = id_lookup(v, k, br->hash[k], line, &first[k])) != DH_OK)
+				return rc;
+		for (int k = 0; k < 2; k++) {
+			if (!first[k] || !(br->present & (1u << k)))
+				continue;
+			dh_str s = { b->arena + br->id_off[k], br->id_len[k] };
+			if ((rc = report_duplicate(v, k, line, s, first[k])) != DH_OK)
+				return rc;
+		}
+		if (!v->row_error)
+			v->stats->rows_valid++;
+	}
+	if (b->rc != DH_OK) {
+		if (err)
+			*err = b->err;
+		return b->rc;
+	}
+	p->prev_next_off = b->next_off;
+	p->line = b->next_line + shift;
+	if (b->at_eof)
+		p->bytes = b->next_off;
+	return DH_OK;
+}
+
+static int worker_init(worker *w, const validator *v, const dh_csv *csv, dh_error *err)
+{
+	w->v = *v;
+	memset(&w->v.ids, 0, sizeof(w->v.ids));
+	w->v.commune_lookups = DENSE_AFTER + 1; /* the tables are shared, never built by a worker */
+	return dh_csv_open_like(&w->rd, csv, 0, err);
+}
+
+/*
+ * Validate the rest of the input (from the reader's position) by blocks. Returns DH_EOF
+ * when the input was read to its end, or a failure (reader, memory, callback).
+ */
+static int run_parallel(validator *v, dh_csv *csv, uint64_t size, dh_error *err)
+{
+	uint64_t s0 = dh_csv_bytes(csv);
+	atomic_fetch_add(&par_runs, 1);
+	if (v->geo && !v->communes && !v->tables_failed) {
+		v->commune_lookups = DENSE_AFTER + 1;
+		v->communes = commune_table_new(v->geo);
+		v->postcodes = postcode_table_new(v->geo);
+		if (!v->communes || !v->postcodes) {
+			free(v->communes);
+			free(v->postcodes);
+			v->communes = NULL;
+			v->postcodes = NULL;
+			v->tables_failed = 1;
+		}
+	}
+	par *p = calloc(1, sizeof(*p));
+	worker *ws = calloc(2, sizeof(*ws));
+	if (!p || !ws || pthread_mutex_init(&p->mu, NULL) != 0) {
+		free(p);
+		free(ws);
+		return DH_NOMEM;
+	}
+	if (pthread_cond_init(&p->cv, NULL) != 0) {
+		pthread_mutex_destroy(&p->mu);
+		free(p);
+		free(ws);
+		return DH_NOMEM;
+	}
+	p->v = v;
+	p->s0 = s0;
+	p->size = size;
+	p->nblocks = size > s0 ? (size_t)((size - s0 + par_block - 1) / par_block) : 1;
+	p->enc = dh_csv_encoding(csv);
+	p->saw_non_ascii = dh_csv_saw_non_ascii(csv);
+	p->prev_next_off = s0;
+	p->line = dh_csv_line(csv);
+	p->bytes = s0;
+	int rc = worker_init(&ws[0], v, csv, err);
+	pthread_t thread;
+	int threaded = 0;
+	void *args[2] = { p, &ws[1] };
+	if (rc == DH_OK && worker_init(&ws[1], v, csv, NULL) == DH_OK)
+		threaded = pthread_create(&thread, NULL, worker_main, args) == 0;
+	pthread_mutex_lock(&p->mu);
+	while (rc == DH_OK && p->next_emit < p->nblocks) {
+		block *b = &p->slots[p->next_emit % PAR_SLOTS];
+		if (b->state == 2 && b->index == p->next_emit) {
+			pthread_mutex_unlock(&p->mu);
+			rc = emit_block(p, &ws[0], b, err);
+			pthread_mutex_lock(&p->mu);
+			b->state = 0;
+			p->next_emit++;
+			pthread_cond_broadcast(&p->cv);
+			continue;
+		}
+		if ((b = take_block(p)) != NULL) {
+			pthread_mutex_unlock(&p->mu);
+			process_block(&ws[0].v, ws[0].rd, b);
+			pthread_mutex_lock(&p->mu);
+			b->state = 2;
+			continue;
+		}
+		pthread_cond_wait(&p->cv, &p->mu);
+	}
+	p->stop = 1;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	if (threaded)
+		pthread_join(thread, NULL);
+	if (rc == DH_OK) {
+		rc = DH_EOF;
+		v->stats->bytes = p->bytes;
+		v->stats->encoding = dh_encoding_name(p->enc, p->saw_non_ascii);
+	}
+	for (int i = 0; i < 2; i++)
+		dh_csv_free(ws[i].rd);
+	for (int i = 0; i < PAR_SLOTS; i++) {
+		free(p->slots[i].recs);
+		free(p->slots[i].issues);
+		free(p->slots[i].arena);
+	}
+	pthread_cond_destroy(&p->cv);
+	pthread_mutex_destroy(&p->mu);
+	free(p);
+	free(ws);
+	return rc;
+}
+
 /* ---- driver ------------------------------------------------------------------------- */
 
 static int current_year(void)
@@ -1534,7 +2029,12 @@ int dh_validate_csv(dh_csv *csv, const dh_validate_options *opt, const dh_geo *g
 	int rc = start(v, csv, opt, &rec, &pending, err);
 	if (rc == DH_OK && pending)
 		rc = check_record(v, &rec);
-	if (rc == DH_OK && v->input_size >= PIPE_MIN_INPUT)
+	uint64_t size = 0;
+	int parallel = rc == DH_OK && par_enabled && !(cb && cb->on_row) && dh_csv_rereadable(csv, &size) &&
+		       size >= par_min;
+	if (parallel)
+		rc = run_parallel(v, csv, size, err);
+	else if (rc == DH_OK && v->input_size >= PIPE_MIN_INPUT)
 		rc = run_pipeline(v, csv, err);
 	while (rc == DH_OK) {
 		rc = dh_csv_next(csv, &rec, err);
@@ -1547,7 +2047,10 @@ int dh_validate_csv(dh_csv *csv, const dh_validate_options *opt, const dh_geo *g
 	}
 	if (rc == DH_EOF)
 		rc = DH_OK;
-	fill_reader_stats(stats, csv);
+	if (!parallel || rc != DH_OK)
+		fill_reader_stats(stats, csv);
+	else
+		stats->delimiter = dh_csv_delimiter(csv); /* bytes and encoding: run_parallel */
 	if (stats->layout == DH_LAYOUT_AUTO)
 		stats->layout = DH_LAYOUT_RPLS;
 	if (rc == DH_NOMEM && err && err->code != DH_NOMEM)

@@ -6,6 +6,8 @@
  */
 #include "testutil.h"
 
+#include "core/validate_internal.h"
+
 #include "datahabitat/gen.h"
 #include "datahabitat/rpls.h"
 #include "datahabitat/validate.h"
@@ -680,6 +682,10 @@ static void test_validator_finds_exactly_the_faults_utf8(void **state)
 	(void)state;
 	check_validator(DH_ENC_UTF8, 1);
 	check_validator(DH_ENC_UTF8, 2);
+	/* the block-parallel validator, with blocks of a few KB so that every file is cut */
+	dh__validate_set_parallel(1, 3000, 1);
+	check_validator(DH_ENC_UTF8, 5);
+	dh__validate_set_parallel(1, 0, 0);
 }
 
 static void test_validator_finds_exactly_the_faults_latin1(void **state)
@@ -687,6 +693,9 @@ static void test_validator_finds_exactly_the_faults_latin1(void **state)
 	(void)state;
 	check_validator(DH_ENC_WINDOWS1252, 3);
 	check_validator(DH_ENC_WINDOWS1252, 4);
+	dh__validate_set_parallel(2, 3000, 1);
+	check_validator(DH_ENC_WINDOWS1252, 6);
+	dh__validate_set_parallel(1, 0, 0);
 }
 
 static int failing_write(void *ctx, const void *data, size_t len)
