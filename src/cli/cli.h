@@ -39,15 +39,31 @@ int cli_wants_help(int argc, char **argv);
 
 /* Store subcommands' shared helpers (cli_store.c). */
 #include "datahabitat/store.h"
+#include <jansson.h>
 /* Match argv[*i] against "--name value" or "--name=value": 1 and *value set (and *i moved
  * past the value), 0 if it is another argument, -1 (diagnostic printed) if the value is missing. */
 int cli_take_option(int argc, char **argv, int *i, const char *name, const char **value);
+/* One "--name value" option a subcommand accepts, in a table ended by { NULL, NULL }. */
+typedef struct cli_option {
+	const char *name;    /* "--db" */
+	const char **value;  /* where the value goes (borrowed from argv); NULL: not accepted here */
+} cli_option;
+/* cli_take_option() with each accepted option of opts in turn: 1 one matched (value set,
+ * *i moved past it), 0 none did, -1 (diagnostic printed) its value is missing. */
+int cli_take_options(int argc, char **argv, int *i, const cli_option *opts);
+/* Read argv[first..argc) as options of opts and nothing else: CLI_EXIT_OK, or CLI_EXIT_USAGE
+ * after cli_usage_error(command, "option incomplète" or "argument inattendu", argv[i]). */
+int cli_parse_options(const char *command, int argc, char **argv, int first, const cli_option *opts);
 /* The database location: given (--db), else $DATAHABITAT_DB, else "datahabitat.db". */
 const char *cli_db_location(const char *given);
 /* Open the store at cli_db_location(given); on failure print why and return the exit code. */
 int cli_open_store(const char *given, unsigned flags, dh_store **out);
 /* Print "datahabitat: <command> : <what> « arg »" and the help hint; return CLI_EXIT_USAGE. */
 int cli_usage_error(const char *command, const char *what, const char *arg);
+/* End a listing: report rc's error (from err), else print list as indented JSON when there
+ * is one (NULL for a table printed row by row); release list and close store (both taken).
+ * Returns the exit code. */
+int cli_list_end(dh_store *store, int rc, const dh_error *err, json_t *list);
 /* Write one CSV field, quoted (RFC 4180) when it holds the delimiter, a quote or a newline. */
 void cli_print_csv_field(FILE *out, const char *s, size_t len, char delimiter);
 

@@ -1,8 +1,8 @@
 /*
- * cli_store.c - what the store subcommands (init, org, import, deliveries, stock) share:
+ * cli_store.c - what the store subcommands (init, org, import, deliveries, stock...) share:
  * option parsing in the "--name value" / "--name=value" forms, the database location
  * (--db, else $DATAHABITAT_DB, else ./datahabitat.db) and opening the store with a
- * diagnostic on failure.
+ * diagnostic on failure, and the end of a listing (its error, or its JSON).
  */
 #include "cli.h"
 
@@ -27,6 +27,30 @@ int cli_take_option(int argc, char **argv, int *i, const char *name, const char 
 	}
 	*value = argv[++*i];
 	return 1;
+}
+
+int cli_take_options(int argc, char **argv, int *i, const cli_option *opts)
+{
+	for (; opts->name; opts++) {
+		if (!opts->value)
+			continue;
+		int r = cli_take_option(argc, argv, i, opts->name, opts->value);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+int cli_parse_options(const char *command, int argc, char **argv, int first, const cli_option *opts)
+{
+	for (int i = first; i < argc; i++) {
+		int r = cli_take_options(argc, argv, &i, opts);
+		if (r < 0)
+			return cli_usage_error(command, "option incomplète", argv[i]);
+		if (r == 0)
+			return cli_usage_error(command, "argument inattendu", argv[i]);
+	}
+	return CLI_EXIT_OK;
 }
 
 const char *cli_db_location(const char *given)
@@ -55,6 +79,20 @@ int cli_usage_error(const char *command, const char *what, const char *arg)
 		cli_errorf("%s : %s", command, what);
 	fprintf(stderr, "voir « datahabitat %s --help »\n", command);
 	return CLI_EXIT_USAGE;
+}
+
+int cli_list_end(dh_store *store, int rc, const dh_error *err, json_t *list)
+{
+	int exitcode = CLI_EXIT_OK;
+	if (rc != DH_OK) {
+		exitcode = cli_report_error(err);
+	} else if (list) {
+		json_dumpf(list, stdout, JSON_INDENT(2));
+		fputc('\n', stdout);
+	}
+	json_decref(list);
+	dh_store_close(store);
+	return exitcode;
 }
 
 void cli_print_csv_field(FILE *out, const char *s, size_t len, char delimiter)

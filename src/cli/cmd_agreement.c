@@ -45,16 +45,20 @@ int cmd_agreement(int argc, char **argv)
 	}
 	const char *sub = argv[1], *db = NULL, *audience = NULL, *territory = "all", *indicators = NULL;
 	const char *purpose = NULL, *legal = NULL, *start = NULL, *end = NULL, *arg = NULL;
+	const cli_option options[] = {
+		{ "--db", &db },
+		{ "--audience", &audience },
+		{ "--territory", &territory },
+		{ "--indicators", &indicators },
+		{ "--purpose", &purpose },
+		{ "--legal-basis", &legal },
+		{ "--start", &start },
+		{ "--end", &end },
+		{ NULL, NULL },
+	};
 	for (int i = 2; i < argc; i++) {
 		int r;
-		if ((r = cli_take_option(argc, argv, &i, "--db", &db)) ||
-		    (r = cli_take_option(argc, argv, &i, "--audience", &audience)) ||
-		    (r = cli_take_option(argc, argv, &i, "--territory", &territory)) ||
-		    (r = cli_take_option(argc, argv, &i, "--indicators", &indicators)) ||
-		    (r = cli_take_option(argc, argv, &i, "--purpose", &purpose)) ||
-		    (r = cli_take_option(argc, argv, &i, "--legal-basis", &legal)) ||
-		    (r = cli_take_option(argc, argv, &i, "--start", &start)) ||
-		    (r = cli_take_option(argc, argv, &i, "--end", &end))) {
+		if ((r = cli_take_options(argc, argv, &i, options))) {
 			if (r < 0)
 				return cli_usage_error("agreement", "option incomplète", argv[i]);
 			continue;

@@ -92,15 +92,7 @@ static int audit_list(const char *db, const char *from_text, const char *format)
 	dh_error err;
 	dh_error_clear(&err);
 	int rc = dh_audit_list(store, (int64_t)from, print_entry, list, &err);
-	if (rc != DH_OK) {
-		exitcode = cli_report_error(&err);
-	} else if (list) {
-		json_dumpf(list, stdout, JSON_INDENT(2));
-		fputc('\n', stdout);
-	}
-	json_decref(list);
-	dh_store_close(store);
-	return exitcode;
+	return cli_list_end(store, rc, &err, list);
 }
 
 static int audit_verify(const char *db, const char *format)
@@ -146,17 +138,15 @@ int cmd_audit(int argc, char **argv)
 	if (strcmp(sub, "list") != 0 && strcmp(sub, "verify") != 0)
 		return cli_usage_error("audit", "sous-commande inconnue", sub);
 	const char *db = NULL, *from = "1", *format = NULL;
-	for (int i = 2; i < argc; i++) {
-		int r;
-		if ((r = cli_take_option(argc, argv, &i, "--db", &db)) ||
-		    (r = cli_take_option(argc, argv, &i, "--format", &format)) ||
-		    (strcmp(sub, "list") == 0 && (r = cli_take_option(argc, argv, &i, "--from", &from)))) {
-			if (r < 0)
-				return cli_usage_error("audit", "option incomplète", argv[i]);
-			continue;
-		}
-		return cli_usage_error("audit", "argument inattendu", argv[i]);
-	}
+	const cli_option options[] = {
+		{ "--db", &db },
+		{ "--format", &format },
+		{ "--from", strcmp(sub, "list") == 0 ? &from : NULL },
+		{ NULL, NULL },
+	};
+	int usage = cli_parse_options("audit", argc, argv, 2, options);
+	if (usage != CLI_EXIT_OK)
+		return usage;
 	if (strcmp(sub, "list") == 0)
 		return audit_list(db, from, format ? format : "table");
 	return audit_verify(db, format ? format : "text");

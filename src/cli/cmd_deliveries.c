@@ -47,17 +47,15 @@ int cmd_deliveries(int argc, char **argv)
 		return CLI_EXIT_OK;
 	}
 	const char *db = NULL, *org = NULL, *format = "table";
-	for (int i = 1; i < argc; i++) {
-		int r;
-		if ((r = cli_take_option(argc, argv, &i, "--db", &db)) ||
-		    (r = cli_take_option(argc, argv, &i, "--org", &org)) ||
-		    (r = cli_take_option(argc, argv, &i, "--format", &format))) {
-			if (r < 0)
-				return cli_usage_error("deliveries", "option incomplète", argv[i]);
-			continue;
-		}
-		return cli_usage_error("deliveries", "argument inattendu", argv[i]);
-	}
+	const cli_option options[] = {
+		{ "--db", &db },
+		{ "--org", &org },
+		{ "--format", &format },
+		{ NULL, NULL },
+	};
+	int usage = cli_parse_options("deliveries", argc, argv, 1, options);
+	if (usage != CLI_EXIT_OK)
+		return usage;
 	int json = strcmp(format, "json") == 0;
 	if (!json && strcmp(format, "table") != 0)
 		return cli_usage_error("deliveries", "format inconnu", format);
@@ -82,13 +80,5 @@ int cmd_deliveries(int argc, char **argv)
 		printf("%4s  %-9s  %-10s  %-8s  %9s  %9s  %9s  %s\n", "N°", "SIREN", "DATE", "STATUT", "LUES",
 		       "ACCEPTÉES", "REJETÉES", "FICHIER");
 	int rc = dh_store_delivery_list(store, org, print_delivery, list, &err);
-	if (rc != DH_OK) {
-		exitcode = cli_report_error(&err);
-	} else if (list) {
-		json_dumpf(list, stdout, JSON_INDENT(2));
-		fputc('\n', stdout);
-	}
-	json_decref(list);
-	dh_store_close(store);
-	return exitcode;
+	return cli_list_end(store, rc, &err, list);
 }

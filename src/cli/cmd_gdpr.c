@@ -37,17 +37,15 @@ int cmd_gdpr(int argc, char **argv)
 	if (strcmp(argv[1], "register") != 0)
 		return cli_usage_error("gdpr", "sous-commande inconnue", argv[1]);
 	const char *db = NULL, *format = "markdown", *date = NULL;
-	for (int i = 2; i < argc; i++) {
-		int r;
-		if ((r = cli_take_option(argc, argv, &i, "--db", &db)) ||
-		    (r = cli_take_option(argc, argv, &i, "--format", &format)) ||
-		    (r = cli_take_option(argc, argv, &i, "--date", &date))) {
-			if (r < 0)
-				return cli_usage_error("gdpr", "option incomplète", argv[i]);
-			continue;
-		}
-		return cli_usage_error("gdpr", "argument inattendu", argv[i]);
-	}
+	const cli_option options[] = {
+		{ "--db", &db },
+		{ "--format", &format },
+		{ "--date", &date },
+		{ NULL, NULL },
+	};
+	int usage = cli_parse_options("gdpr", argc, argv, 2, options);
+	if (usage != CLI_EXIT_OK)
+		return usage;
 	int json = strcmp(format, "json") == 0;
 	if (!json && strcmp(format, "markdown") != 0)
 		return cli_usage_error("gdpr", "format inconnu", format);

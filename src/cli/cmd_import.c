@@ -94,15 +94,19 @@ int cmd_import(int argc, char **argv)
 	}
 	const char *db = NULL, *ref = NULL, *org = NULL, *date = NULL, *share = NULL, *layout = NULL;
 	const char *format = "text", *file = NULL;
+	const cli_option options[] = {
+		{ "--db", &db },
+		{ "--ref", &ref },
+		{ "--org", &org },
+		{ "--date", &date },
+		{ "--max-reject-share", &share },
+		{ "--layout", &layout },
+		{ "--format", &format },
+		{ NULL, NULL },
+	};
 	for (int i = 1; i < argc; i++) {
 		int r;
-		if ((r = cli_take_option(argc, argv, &i, "--db", &db)) ||
-		    (r = cli_take_option(argc, argv, &i, "--ref", &ref)) ||
-		    (r = cli_take_option(argc, argv, &i, "--org", &org)) ||
-		    (r = cli_take_option(argc, argv, &i, "--date", &date)) ||
-		    (r = cli_take_option(argc, argv, &i, "--max-reject-share", &share)) ||
-		    (r = cli_take_option(argc, argv, &i, "--layout", &layout)) ||
-		    (r = cli_take_option(argc, argv, &i, "--format", &format))) {
+		if ((r = cli_take_options(argc, argv, &i, options))) {
 			if (r < 0)
 				return cli_usage_error("import", "option incomplète", argv[i]);
 			continue;

@@ -405,21 +405,25 @@ int cmd_indicators(int argc, char **argv)
 	const char *db = NULL, *level_name = NULL, *code = NULL, *ind_list = NULL, *where = NULL;
 	const char *date = NULL, *format = "table", *ref = NULL, *as = NULL;
 	int list = 0;
+	const cli_option options[] = {
+		{ "--db", &db },
+		{ "--level", &level_name },
+		{ "--code", &code },
+		{ "--indicator", &ind_list },
+		{ "--where", &where },
+		{ "--date", &date },
+		{ "--format", &format },
+		{ "--ref", &ref },
+		{ "--as", &as },
+		{ NULL, NULL },
+	};
 	for (int i = 1; i < argc; i++) {
 		int r;
 		if (strcmp(argv[i], "--list") == 0) {
 			list = 1;
 			continue;
 		}
-		if ((r = cli_take_option(argc, argv, &i, "--db", &db)) ||
-		    (r = cli_take_option(argc, argv, &i, "--level", &level_name)) ||
-		    (r = cli_take_option(argc, argv, &i, "--code", &code)) ||
-		    (r = cli_take_option(argc, argv, &i, "--indicator", &ind_list)) ||
-		    (r = cli_take_option(argc, argv, &i, "--where", &where)) ||
-		    (r = cli_take_option(argc, argv, &i, "--date", &date)) ||
-		    (r = cli_take_option(argc, argv, &i, "--format", &format)) ||
-		    (r = cli_take_option(argc, argv, &i, "--ref", &ref)) ||
-		    (r = cli_take_option(argc, argv, &i, "--as", &as))) {
+		if ((r = cli_take_options(argc, argv, &i, options))) {
 			if (r < 0)
 				return cli_usage_error("indicators", "option incomplète", argv[i]);
 			continue;

@@ -67,17 +67,15 @@ int cmd_init(int argc, char **argv)
 		return CLI_EXIT_OK;
 	}
 	const char *db = NULL, *ref = NULL, *format = "text";
-	for (int i = 1; i < argc; i++) {
-		int r;
-		if ((r = cli_take_option(argc, argv, &i, "--db", &db)) ||
-		    (r = cli_take_option(argc, argv, &i, "--ref", &ref)) ||
-		    (r = cli_take_option(argc, argv, &i, "--format", &format))) {
-			if (r < 0)
-				return cli_usage_error("init", "option incomplète", argv[i]);
-			continue;
-		}
-		return cli_usage_error("init", "argument inattendu", argv[i]);
-	}
+	const cli_option options[] = {
+		{ "--db", &db },
+		{ "--ref", &ref },
+		{ "--format", &format },
+		{ NULL, NULL },
+	};
+	int usage = cli_parse_options("init", argc, argv, 1, options);
+	if (usage != CLI_EXIT_OK)
+		return usage;
 	if (strcmp(format, "text") != 0 && strcmp(format, "json") != 0)
 		return cli_usage_error("init", "format inconnu", format);
 	const char *location = cli_db_location(db);

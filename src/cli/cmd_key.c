@@ -36,13 +36,13 @@ int cmd_key(int argc, char **argv)
 	if (strcmp(argv[1], "rotate") != 0)
 		return cli_usage_error("key", "sous-commande inconnue", argv[1]);
 	const char *db = NULL;
-	for (int i = 2; i < argc; i++) {
-		int r = cli_take_option(argc, argv, &i, "--db", &db);
-		if (r < 0)
-			return cli_usage_error("key", "option incomplète", argv[i]);
-		if (r == 0)
-			return cli_usage_error("key", "argument inattendu", argv[i]);
-	}
+	const cli_option options[] = {
+		{ "--db", &db },
+		{ NULL, NULL },
+	};
+	int usage = cli_parse_options("key", argc, argv, 2, options);
+	if (usage != CLI_EXIT_OK)
+		return usage;
 	const char *location = cli_db_location(db);
 	dh_error err;
 	dh_error_clear(&err);

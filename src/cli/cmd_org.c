@@ -56,15 +56,7 @@ static int org_list(const char *db, const char *format)
 	dh_error err;
 	dh_error_clear(&err);
 	int rc = dh_store_org_list(store, print_org_row, list, &err);
-	if (rc != DH_OK) {
-		exitcode = cli_report_error(&err);
-	} else if (list) {
-		json_dumpf(list, stdout, JSON_INDENT(2));
-		fputc('\n', stdout);
-	}
-	json_decref(list);
-	dh_store_close(store);
-	return exitcode;
+	return cli_list_end(store, rc, &err, list);
 }
 
 static int org_add(const char *db, const char *siren, const char *name, const char *kind, const char *format)
@@ -123,18 +115,16 @@ int cmd_org(int argc, char **argv)
 	if (!is_add && strcmp(action, "list") != 0)
 		return cli_usage_error("org", "sous-commande inconnue", action);
 	const char *db = NULL, *siren = NULL, *name = NULL, *kind = NULL, *format = is_add ? "text" : "table";
-	for (int i = 2; i < argc; i++) {
-		int r;
-		if ((r = cli_take_option(argc, argv, &i, "--db", &db)) ||
-		    (r = cli_take_option(argc, argv, &i, "--format", &format)) ||
-		    (is_add && (r = cli_take_option(argc, argv, &i, "--siren", &siren))) ||
-		    (is_add && (r = cli_take_option(argc, argv, &i, "--name", &name))) ||
-		    (is_add && (r = cli_take_option(argc, argv, &i, "--kind", &kind)))) {
-			if (r < 0)
-				return cli_usage_error("org", "option incomplète", argv[i]);
-			continue;
-		}
-		return cli_usage_error("org", "argument inattendu", argv[i]);
-	}
+	const cli_option options[] = {
+		{ "--db", &db },
+		{ "--format", &format },
+		{ "--siren", is_add ? &siren : NULL },
+		{ "--name", is_add ? &name : NULL },
+		{ "--kind", is_add ? &kind : NULL },
+		{ NULL, NULL },
+	};
+	int usage = cli_parse_options("org", argc, argv, 2, options);
+	if (usage != CLI_EXIT_OK)
+		return usage;
 	return is_add ? org_add(db, siren, name, kind, format) : org_list(db, format);
 }

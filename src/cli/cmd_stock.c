@@ -91,18 +91,16 @@ int cmd_stock(int argc, char **argv)
 		return CLI_EXIT_OK;
 	}
 	const char *db = NULL, *org = NULL, *date = NULL, *format = "csv";
-	for (int i = 1; i < argc; i++) {
-		int r;
-		if ((r = cli_take_option(argc, argv, &i, "--db", &db)) ||
-		    (r = cli_take_option(argc, argv, &i, "--org", &org)) ||
-		    (r = cli_take_option(argc, argv, &i, "--date", &date)) ||
-		    (r = cli_take_option(argc, argv, &i, "--format", &format))) {
-			if (r < 0)
-				return cli_usage_error("stock", "option incomplète", argv[i]);
-			continue;
-		}
-		return cli_usage_error("stock", "argument inattendu", argv[i]);
-	}
+	const cli_option options[] = {
+		{ "--db", &db },
+		{ "--org", &org },
+		{ "--date", &date },
+		{ "--format", &format },
+		{ NULL, NULL },
+	};
+	int usage = cli_parse_options("stock", argc, argv, 1, options);
+	if (usage != CLI_EXIT_OK)
+		return usage;
 	if (!org)
 		return cli_usage_error("stock", "--org SIREN est obligatoire", NULL);
 	if (!dh_siren_valid(org))

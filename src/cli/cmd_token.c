@@ -38,11 +38,15 @@ int cmd_token(int argc, char **argv)
 		return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
 	}
 	const char *sub = argv[1], *db = NULL, *scope = "read:indicators", *days_text = "90", *arg = NULL;
+	const cli_option options[] = {
+		{ "--db", &db },
+		{ "--scope", &scope },
+		{ "--days", &days_text },
+		{ NULL, NULL },
+	};
 	for (int i = 2; i < argc; i++) {
 		int r;
-		if ((r = cli_take_option(argc, argv, &i, "--db", &db)) ||
-		    (r = cli_take_option(argc, argv, &i, "--scope", &scope)) ||
-		    (r = cli_take_option(argc, argv, &i, "--days", &days_text))) {
+		if ((r = cli_take_options(argc, argv, &i, options))) {
 			if (r < 0)
 				return cli_usage_error("token", "option incomplète", argv[i]);
 			continue;

@@ -73,12 +73,16 @@ int cmd_user(int argc, char **argv)
 		return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
 	}
 	const char *sub = argv[1], *db = NULL, *role = NULL, *org = NULL, *territory = NULL, *login = NULL;
+	const cli_option options[] = {
+		{ "--db", &db },
+		{ "--role", &role },
+		{ "--org", &org },
+		{ "--territory", &territory },
+		{ NULL, NULL },
+	};
 	for (int i = 2; i < argc; i++) {
 		int r;
-		if ((r = cli_take_option(argc, argv, &i, "--db", &db)) ||
-		    (r = cli_take_option(argc, argv, &i, "--role", &role)) ||
-		    (r = cli_take_option(argc, argv, &i, "--org", &org)) ||
-		    (r = cli_take_option(argc, argv, &i, "--territory", &territory))) {
+		if ((r = cli_take_options(argc, argv, &i, options))) {
 			if (r < 0)
 				return cli_usage_error("user", "option incomplète", argv[i]);
 			continue;

@@ -611,15 +611,11 @@ static void today_utc(char day[11])
 	strftime(day, 11, "%Y-%m-%d", &tm);
 }
 
-static int own_query(const dh_cube *cube, const dh_figures_request *req, const char *siren,
-		     dh_figures_result **out, dh_error *err)
+/* Run q over the caller's own rows and copy its table, unsuppressed, into a new result. */
+static int own_run(const dh_cube *cube, const dh_cube_query *q, dh_figures_result **out, dh_error *err)
 {
-	dh_predicate pred = { .dim = DH_DIM_LANDLORD, .op = DH_OP_IN, .set = siren };
-	dh_cube_query q = { .level = req->level, .reference_date = req->reference_date,
-			    .territory = req->territory, .filters = &pred, .nfilters = 1,
-			    .indicators = req->indicators, .nindicators = req->nindicators };
 	dh_cube_table *t = NULL;
-	int rc = dh_cube_query_run(cube, &q, &t, err);
+	int rc = dh_cube_query_run(cube, q, &t, err);
 	if (rc != DH_OK)
 		return rc;
 	dh_figures_result *r = result_new(t->nrows, t->ncols);
@@ -640,6 +636,16 @@ static int own_query(const dh_cube *cube, const dh_figures_request *req, const c
 	}
 	*out = r;
 	return DH_OK;
+}
+
+static int own_query(const dh_cube *cube, const dh_figures_request *req, const char *siren,
+		     dh_figures_result **out, dh_error *err)
+{
+	dh_predicate pred = { .dim = DH_DIM_LANDLORD, .op = DH_OP_IN, .set = siren };
+	dh_cube_query q = { .level = req->level, .reference_date = req->reference_date,
+			    .territory = req->territory, .filters = &pred, .nfilters = 1,
+			    .indicators = req->indicators, .nindicators = req->nindicators };
+	return own_run(cube, &q, out, err);
 }
 
 int dh_figures_query(dh_store *store, const dh_geo *geo, const dh_cube *cube, const dh_identity *who,
@@ -691,28 +697,7 @@ int dh_figures_query(dh_store *store, const dh_geo *geo, const dh_cube *cube, co
 				has_landlord |= req->filters[i].dim == DH_DIM_LANDLORD;
 			if (!has_landlord)
 				return deny(store, who, req, err, "filtre non autorisé");
-			dh_cube_table *t = NULL;
-			int rc = dh_cube_query_run(cube, &q, &t, err);
-			if (rc != DH_OK)
-				return rc;
-			dh_figures_result *r = result_new(t->nrows, t->ncols);
-			if (!r) {
-				dh_cube_table_free(t);
-				return dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
-			}
-			for (size_t j = 0; j < t->ncols; j++)
-				r->columns[j] = t->columns[j];
-			for (size_t i = 0; i < t->nrows && rc == DH_OK; i++)
-				rc = set_row(r, i, t->codes[i], t->names[i]);
-			memcpy(r->values, t->values, t->nrows * t->ncols * sizeof(double));
-			r->own = 1;
-			dh_cube_table_free(t);
-			if (rc != DH_OK) {
-				dh_figures_result_free(r);
-				return dh_error_set(err, rc, "mémoire insuffisante");
-			}
-			*out = r;
-			return DH_OK;
+			return own_run(cube, &q, out, err);
 		}
 		return own_query(cube, req, who->org_siren, out, err);
 	}

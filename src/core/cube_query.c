@@ -646,6 +646,22 @@ static int cache_entry_init(cube_cache_entry *e, const kfield *const *fs, int n,
 	return e->n;
 }
 
+/* The cube columns of e's fields, and whether each holds 16-bit codes. */
+static void cache_entry_columns(const dh_cube *cube, const cube_cache_entry *e,
+				const void **cols, int *wide)
+{
+	for (int f = 0; f < e->n; f++) {
+		uint32_t dom;
+		dim_column(cube, e->dims[f], &cols[f], &wide[f], &dom);
+	}
+}
+
+/* Row i's code in a dimension column of 8- or 16-bit codes. */
+static inline uint32_t column_code(const void *col, int wide, size_t i)
+{
+	return wide ? ((const uint16_t *)col)[i] : ((const uint8_t *)col)[i];
+}
+
 /* ---------------------------------------------------------------- static bitmaps */
 
 void cube_bits_free(cube_bits *bits)
@@ -704,7 +720,7 @@ static int bits_build(dh_cube *cube, const plan *p)
 		}
 		uint64_t *w = cb->words + (size_t)k * nw;
 		for (size_t i = 0; i < n; i++) {
-			uint32_t x = wide ? ((const uint16_t *)col)[i] : ((const uint8_t *)col)[i];
+			uint32_t x = column_code(col, wide, i);
 			w[i / 64] |= (uint64_t)lut[x] << (i % 64);
 		}
 		free(lut);
@@ -750,15 +766,11 @@ int cube_cache_build(dh_cube *cube)
 			const cube_cache_entry *e = &cc->masks[m];
 			const void *cols[CUBE_CACHE_FIELDS];
 			int wide[CUBE_CACHE_FIELDS];
-			for (int f = 0; f < e->n; f++) {
-				uint32_t dom;
-				dim_column(cube, e->dims[f], &cols[f], &wide[f], &dom);
-			}
+			cache_entry_columns(cube, e, cols, wide);
 			for (size_t i = 0; i < n; i++) {
 				unsigned ok = 1;
 				for (int f = 0; f < e->n; f++) {
-					uint32_t x = wide[f] ? ((const uint16_t *)cols[f])[i]
-							     : ((const uint8_t *)cols[f])[i];
+					uint32_t x = column_code(cols[f], wide[f], i);
 					ok &= ((const uint8_t *)e->luts[f])[x];
 				}
 				cc->mask_bits[i] |= (uint8_t)(ok << e->bit);
@@ -786,15 +798,11 @@ int cube_cache_build(dh_cube *cube)
 		}
 		const void *cols[CUBE_CACHE_FIELDS];
 		int wide[CUBE_CACHE_FIELDS];
-		for (int f = 0; f < e->n; f++) {
-			uint32_t dom;
-			dim_column(cube, e->dims[f], &cols[f], &wide[f], &dom);
-		}
+		cache_entry_columns(cube, e, cols, wide);
 		for (size_t i = 0; i < n; i++) {
 			unsigned v = 0;
 			for (int f = 0; f < e->n; f++) {
-				uint32_t x = wide[f] ? ((const uint16_t *)cols[f])[i]
-						     : ((const uint8_t *)cols[f])[i];
+				uint32_t x = column_code(cols[f], wide[f], i);
 				v += ((const uint16_t *)e->luts[f])[x];
 			}
 			e->col[i] = (uint8_t)v;
@@ -1219,21 +1227,25 @@ static double term_value(const tref *t, const int64_t *blk)
 	return (double)s * t->scale;
 }
 
+/* An indicator's value from its numerator and denominator (NAN when den is 0). */
+static double indicator_combine(dh_ind_kind kind, double num, double den)
+{
+	switch (kind) {
+	case DH_IND_COUNT: return num;
+	case DH_IND_PCT: return den != 0 ? num / den * 100.0 : NAN;
+	case DH_IND_RATIO: return den != 0 ? num / den : NAN;
+	case DH_IND_EVOLUTION: return den != 0 ? (num / den - 1.0) * 100.0 : NAN;
+	default: return NAN;
+	}
+}
+
 static void finalize(const plan *p, const int64_t *blk, double *row)
 {
 	for (size_t j = 0; j < p->ncols; j++) {
 		const dh_indicator *ind = p->cols[j];
 		double num = term_value(&p->terms[2 * j], blk);
 		double den = p->terms[2 * j + 1].key >= 0 ? term_value(&p->terms[2 * j + 1], blk) : 0;
-		double v;
-		switch (ind->kind) {
-		case DH_IND_COUNT: v = num; break;
-		case DH_IND_PCT: v = den != 0 ? num / den * 100.0 : NAN; break;
-		case DH_IND_RATIO: v = den != 0 ? num / den : NAN; break;
-		case DH_IND_EVOLUTION: v = den != 0 ? (num / den - 1.0) * 100.0 : NAN; break;
-		default: v = NAN; break;
-		}
-		row[j] = v;
+		row[j] = indicator_combine(ind->kind, num, den);
 	}
 }
 
@@ -1743,15 +1755,7 @@ static void bit_finalize(const plan *p, const bitplan *bp, const int64_t *blk, c
 		const dh_indicator *ind = p->cols[i];
 		double num = bit_term_value(bp, 2 * i, blk);
 		double den = ind->den.measure != DH_MEASURE_NONE ? bit_term_value(bp, 2 * i + 1, blk) : 0;
-		double v;
-		switch (ind->kind) {
-		case DH_IND_COUNT: v = num; break;
-		case DH_IND_PCT: v = den != 0 ? num / den * 100.0 : NAN; break;
-		case DH_IND_RATIO: v = den != 0 ? num / den : NAN; break;
-		case DH_IND_EVOLUTION: v = den != 0 ? (num / den - 1.0) * 100.0 : NAN; break;
-		default: v = NAN; break;
-		}
-		row[j] = v;
+		row[j] = indicator_combine(ind->kind, num, den);
 	}
 }
 
@@ -1762,6 +1766,15 @@ typedef struct group {
 	uint32_t first_range, nranges; /* in the query's range list (range levels) */
 	uint64_t rows;
 } group;
+
+/* Index of the group coded code in groups[0..ng), or ng when there is none. */
+static size_t group_find(const group *groups, size_t ng, const char *code)
+{
+	size_t k = 0;
+	while (k < ng && strcmp(groups[k].code, code) != 0)
+		k++;
+	return k;
+}
 
 typedef struct job {
 	const plan *p;
@@ -2031,9 +2044,7 @@ static int run_range_groups(const dh_cube *c, const plan *p, const bitplan *bp,
 	if (range_groups(c, q->level, &groups, &ng, &ranges) != DH_OK)
 		return dh_error_set(err, DH_NOMEM, "cube : mémoire insuffisante");
 	if (q->territory) {
-		size_t k = 0;
-		while (k < ng && strcmp(groups[k].code, q->territory) != 0)
-			k++;
+		size_t k = group_find(groups, ng, q->territory);
 		if (k == ng) {
 			free(groups);
 			free(ranges);
@@ -2685,9 +2696,7 @@ int dh_cube_query_split(const dh_cube *cube, const dh_cube_query *q, dh_cube_spl
 	if (rc != DH_OK)
 		goto done;
 	if (q->territory) {
-		size_t k = 0;
-		while (k < ng && strcmp(groups[k].code, q->territory) != 0)
-			k++;
+		size_t k = group_find(groups, ng, q->territory);
 		if (k == ng) {
 			rc = DH_NOTFOUND;
 			goto done;

@@ -1040,6 +1040,41 @@ static int sq_import_end(void *session, dh_delivery *final, const char *report, 
 
 /* ---- Reading the stock ------------------------------------------------------------------------------- */
 
+/* Decode column `col` of st into field f of row; nums[f] holds the text of numbers and dates. */
+static int decode_field(sqlite3_stmt *st, int col, int f, dh_rpls_row *row, char nums[][40], dh_error *err)
+{
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		return DH_OK;
+	row->present |= (uint64_t)1 << f;
+	switch (dh_rpls_field(f)->kind) {
+	case DH_KIND_TEXT:
+	case DH_KIND_CODE:
+		row->text[f].ptr = (const char *)sqlite3_column_text(st, col);
+		row->text[f].len = (size_t)sqlite3_column_bytes(st, col);
+		break;
+	case DH_KIND_INT:
+	case DH_KIND_YEAR:
+		row->value[f].i = sqlite3_column_int64(st, col);
+		snprintf(nums[f], 40, "%lld", (long long)row->value[f].i);
+		row->text[f] = (dh_str){ nums[f], strlen(nums[f]) };
+		break;
+	case DH_KIND_NUMBER:
+		row->value[f].d = sqlite3_column_double(st, col);
+		snprintf(nums[f], 40, "%.15g", row->value[f].d);
+		row->text[f] = (dh_str){ nums[f], strlen(nums[f]) };
+		break;
+	case DH_KIND_DATE: {
+		const char *iso = (const char *)sqlite3_column_text(st, col);
+		size_t n = (size_t)sqlite3_column_bytes(st, col);
+		if (!iso || dh_store_date_from_iso(iso, n, nums[f], 40, &row->value[f].i) != 0)
+			return dh_error_set(err, DH_CORRUPT, "date stockée mal formée (champ %s)", dh_rpls_field(f)->name);
+		row->text[f] = (dh_str){ nums[f], strlen(nums[f]) };
+		break;
+	}
+	}
+	return DH_OK;
+}
+
 static int sq_stock_read(void *state, const char *siren, const char *date, dh_delivery *delivery_out,
 			 dh_stock_cb cb, void *ctx, dh_error *err)
 {
@@ -1087,40 +1122,11 @@ static int sq_stock_read(void *state, const char *siren, const char *date, dh_de
 			memset(&row, 0, sizeof(row));
 			row.commune = -1;
 			row.line = ++rank;
+			/* Every field is decoded even after a bad one: the last error is the one kept. */
 			for (int f = 0; f < DH_RPLS_NFIELDS; f++) {
-				int col = 1 + f;
-				if (sqlite3_column_type(st, col) == SQLITE_NULL)
-					continue;
-				row.present |= (uint64_t)1 << f;
-				switch (dh_rpls_field(f)->kind) {
-				case DH_KIND_TEXT:
-				case DH_KIND_CODE:
-					row.text[f].ptr = (const char *)sqlite3_column_text(st, col);
-					row.text[f].len = (size_t)sqlite3_column_bytes(st, col);
-					break;
-				case DH_KIND_INT:
-				case DH_KIND_YEAR:
-					row.value[f].i = sqlite3_column_int64(st, col);
-					snprintf(nums[f], sizeof(nums[f]), "%lld", (long long)row.value[f].i);
-					row.text[f] = (dh_str){ nums[f], strlen(nums[f]) };
-					break;
-				case DH_KIND_NUMBER:
-					row.value[f].d = sqlite3_column_double(st, col);
-					snprintf(nums[f], sizeof(nums[f]), "%.15g", row.value[f].d);
-					row.text[f] = (dh_str){ nums[f], strlen(nums[f]) };
-					break;
-				case DH_KIND_DATE: {
-					const char *iso = (const char *)sqlite3_column_text(st, col);
-					size_t n = (size_t)sqlite3_column_bytes(st, col);
-					if (!iso || dh_store_date_from_iso(iso, n, nums[f], sizeof(nums[f]), &row.value[f].i) != 0) {
-						rc = dh_error_set(err, DH_CORRUPT, "date stockée mal formée (champ %s)",
-								  dh_rpls_field(f)->name);
-						break;
-					}
-					row.text[f] = (dh_str){ nums[f], strlen(nums[f]) };
-					break;
-				}
-				}
+				int field_rc = decode_field(st, 1 + f, f, &row, nums, err);
+				if (field_rc != DH_OK)
+					rc = field_rc;
 			}
 			if (rc != DH_OK)
 				break;
@@ -1136,41 +1142,6 @@ static int sq_stock_read(void *state, const char *siren, const char *date, dh_de
 }
 
 /* ---- Scanning every version (the cube) ------------------------------------------------------ */
-
-/* Decode column `col` of st into field f of row; nums[f] holds the text of numbers and dates. */
-static int decode_field(sqlite3_stmt *st, int col, int f, dh_rpls_row *row, char nums[][40], dh_error *err)
-{
-	if (sqlite3_column_type(st, col) == SQLITE_NULL)
-		return DH_OK;
-	row->present |= (uint64_t)1 << f;
-	switch (dh_rpls_field(f)->kind) {
-	case DH_KIND_TEXT:
-	case DH_KIND_CODE:
-		row->text[f].ptr = (const char *)sqlite3_column_text(st, col);
-		row->text[f].len = (size_t)sqlite3_column_bytes(st, col);
-		break;
-	case DH_KIND_INT:
-	case DH_KIND_YEAR:
-		row->value[f].i = sqlite3_column_int64(st, col);
-		snprintf(nums[f], 40, "%lld", (long long)row->value[f].i);
-		row->text[f] = (dh_str){ nums[f], strlen(nums[f]) };
-		break;
-	case DH_KIND_NUMBER:
-		row->value[f].d = sqlite3_column_double(st, col);
-		snprintf(nums[f], 40, "%.15g", row->value[f].d);
-		row->text[f] = (dh_str){ nums[f], strlen(nums[f]) };
-		break;
-	case DH_KIND_DATE: {
-		const char *iso = (const char *)sqlite3_column_text(st, col);
-		size_t n = (size_t)sqlite3_column_bytes(st, col);
-		if (!iso || dh_store_date_from_iso(iso, n, nums[f], 40, &row->value[f].i) != 0)
-			return dh_error_set(err, DH_CORRUPT, "date stockée mal formée (champ %s)", dh_rpls_field(f)->name);
-		row->text[f] = (dh_str){ nums[f], strlen(nums[f]) };
-		break;
-	}
-	}
-	return DH_OK;
-}
 
 static int sq_versions_scan(void *state, uint64_t fields, dh_version_cb cb, void *ctx, dh_error *err)
 {
