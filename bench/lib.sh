@@ -23,6 +23,18 @@ timed() {
   return $rc
 }
 
+# best_of N LABEL CMD... : runs CMD N times (see timed), keeps the fastest run in $secs and
+# its peak memory in $rss_kb. Every engine of a comparison gets the same treatment.
+best_of() {
+  local n=$1 label=$2; shift 2
+  local best="" best_rss=0 i
+  for i in $(seq "$n"); do
+    timed "$label (run $i/$n)" "$@" || return $?
+    if [ -z "$best" ] || [ "$(echo "$secs < $best" | bc -l)" = 1 ]; then best=$secs; best_rss=$rss_kb; fi
+  done
+  secs=$best; rss_kb=$best_rss
+}
+
 # result NAME VALUE UNIT : one machine-readable line.
 result() { printf 'RESULT %s %s %s\n' "$1" "$2" "$3"; }
 
