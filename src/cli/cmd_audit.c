@@ -62,7 +62,7 @@ static int print_entry(void *ctx, const dh_audit_entry *e)
 	json_t *list = ctx;
 	if (list)
 		return json_array_append_new(list, entry_json(e)) == 0 ? DH_OK : DH_NOMEM;
-	printf("%6lld  %-20s  %-12s  %-12s  %-8s  %.12s  %s", (long long)e->seq, e->time, e->actor, e->action,
+	printf("%6lld  %-20s  %-12s  %-14s  %-8s  %.12s  %s", (long long)e->seq, e->time, e->actor, e->action,
 	       e->result, e->hash, e->object);
 	if (e->agreement)
 		printf("  accord %lld", (long long)e->agreement);
@@ -87,7 +87,8 @@ static int audit_list(const char *db, const char *from_text, const char *format)
 		return exitcode;
 	json_t *list = json ? json_array() : NULL;
 	if (!json)
-		printf("%6s  %-20s  %-12s  %-12s  %-8s  %-12s  %s\n", "N°", "DATE", "ACTEUR", "ACTION", "RÉSULTAT",
+		/* "N°" and "RÉSULTAT" hold a 2-byte character: one more byte of width keeps the columns. */
+		printf("%7s  %-20s  %-12s  %-14s  %-9s  %-12s  %s\n", "N°", "DATE", "ACTEUR", "ACTION", "RÉSULTAT",
 		       "EMPREINTE", "OBJET");
 	dh_error err;
 	dh_error_clear(&err);
