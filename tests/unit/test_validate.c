@@ -82,34 +82,13 @@ static int on_row(void *ctx, const dh_rpls_row *row, int has_errors)
 	return DH_OK;
 }
 
-/* Growing text buffer for building files. */
-typedef struct buf {
-	char *p;
-	size_t len, cap;
-} buf;
-
-static void buf_add(buf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		b->cap = (b->len + n + 1) * 2;
-		b->p = realloc(b->p, b->cap);
-		assert_non_null(b->p);
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void buf_str(buf *b, const char *s)
-{
-	buf_add(b, s, strlen(s));
-}
+typedef dh_textbuf buf; /* testutil.h */
 
 static void add_header(buf *b)
 {
 	for (int f = 0; f < DH_RPLS_NFIELDS; f++) {
-		buf_str(b, dh_rpls_field(f)->name);
-		buf_str(b, f + 1 < DH_RPLS_NFIELDS ? ";" : "\n");
+		dh_textbuf_str(b, dh_rpls_field(f)->name);
+		dh_textbuf_str(b, f + 1 < DH_RPLS_NFIELDS ? ";" : "\n");
 	}
 }
 
@@ -129,8 +108,8 @@ static void add_row(buf *b, int n, const change *changes)
 		for (const change *c = changes; c && c->field >= 0; c++)
 			if (c->field == f)
 				v = c->value;
-		buf_str(b, v);
-		buf_str(b, f + 1 < DH_RPLS_NFIELDS ? ";" : "\n");
+		dh_textbuf_str(b, v);
+		dh_textbuf_str(b, f + 1 < DH_RPLS_NFIELDS ? ";" : "\n");
 	}
 }
 
@@ -252,7 +231,7 @@ static void test_no_header_and_landlord(void **state)
 
 	/* landlord record, then header, then rows: the SIREN is kept, lines count from the file */
 	buf l = { 0 };
-	buf_str(&l, "552081317;OPH Exemple;2025\n");
+	dh_textbuf_str(&l, "552081317;OPH Exemple;2025\n");
 	add_header(&l);
 	add_row(&l, 1, NULL);
 	add_row(&l, 2, bad);
@@ -267,7 +246,7 @@ static void test_no_header_and_landlord(void **state)
 
 	/* a short first record not followed by a header is a data record: too-few-fields */
 	buf s = { 0 };
-	buf_str(&s, "552081317;OPH Exemple\n");
+	dh_textbuf_str(&s, "552081317;OPH Exemple\n");
 	add_row(&s, 1, NULL);
 	memset(c, 0, sizeof(*c));
 	assert_int_equal(run(s.p, c, &stats), DH_OK);
@@ -522,7 +501,7 @@ static void test_pipeline_same_result(void **state)
 		ch[n] = (change){ -1, NULL };
 		add_row(&b, i, ch);
 	}
-	buf_str(&b, "1;2;3\n"); /* and a short record at the end */
+	dh_textbuf_str(&b, "1;2;3\n"); /* and a short record at the end */
 	assert_true(b.len > ((size_t)4 << 20));
 	collected *c[2];
 	dh_validate_stats stats[2];
@@ -554,10 +533,10 @@ static void test_record_rules(void **state)
 	buf b = { 0 };
 	add_header(&b);
 	add_row(&b, 1, NULL);
-	buf_str(&b, "1000000002;LGT-2;1\n"); /* line 3 */
+	dh_textbuf_str(&b, "1000000002;LGT-2;1\n"); /* line 3 */
 	add_row(&b, 3, NULL);
 	b.len--;
-	buf_str(&b, ";extra\n");               /* line 4 */
+	dh_textbuf_str(&b, ";extra\n");               /* line 4 */
 	const change quote[] = { { DH_RPLS_NOMVOIE, "DE LA \"GARE" }, { -1, NULL } };
 	add_row(&b, 4, quote);                 /* line 5 */
 	collected *c = calloc(1, sizeof(*c));
@@ -601,11 +580,11 @@ static void test_header_rules(void **state)
 	buf b = { 0 };
 	add_header(&b);
 	b.len--;
-	buf_str(&b, ";COMMENTAIRE;nbpiece\n");
+	dh_textbuf_str(&b, ";COMMENTAIRE;nbpiece\n");
 	for (int i = 1; i <= 3; i++) {
 		add_row(&b, i, NULL);
 		b.len--;
-		buf_str(&b, ";rien;4\n");
+		dh_textbuf_str(&b, ";rien;4\n");
 	}
 	collected *c = calloc(1, sizeof(*c));
 	dh_validate_stats stats;

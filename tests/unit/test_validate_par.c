@@ -27,27 +27,7 @@ static const char *const tokens[] = {
 	"99999", "2A004", "29001", "13", "abc", "\"\"", "\"a;b\"", "1\xc2\xa0", "\"\n\n\n\"", "12/2099",
 };
 
-typedef struct text {
-	char *p;
-	size_t len, cap;
-} text;
-
-static void put(text *t, const void *s, size_t n)
-{
-	if (t->len + n + 1 > t->cap) {
-		t->cap = (t->len + n + 1) * 2;
-		t->p = realloc(t->p, t->cap);
-		assert_non_null(t->p);
-	}
-	memcpy(t->p + t->len, s, n);
-	t->len += n;
-	t->p[t->len] = '\0';
-}
-
-static void puts_(text *t, const char *s)
-{
-	put(t, s, strlen(s));
-}
+typedef dh_textbuf text; /* testutil.h */
 
 static uint64_t rng_state;
 
@@ -62,15 +42,15 @@ static void make_file(text *t, uint64_t seed, int rows, int no_header)
 {
 	rng_state = seed * 0x9E3779B97F4A7C15u + 1;
 	t->len = 0;
-	put(t, "", 0);
+	dh_textbuf_add(t, "", 0);
 	if (seed % 5 == 0)
-		puts_(t, "\xef\xbb\xbf");
+		dh_textbuf_str(t, "\xef\xbb\xbf");
 	if (seed % 7 == 0)
-		puts_(t, "123456789;Office\n");
+		dh_textbuf_str(t, "123456789;Office\n");
 	if (!no_header) {
 		for (int f = 0; f < DH_RPLS_NFIELDS; f++) {
-			puts_(t, dh_rpls_field(f)->name);
-			puts_(t, f + 1 < DH_RPLS_NFIELDS ? ";" : "\n");
+			dh_textbuf_str(t, dh_rpls_field(f)->name);
+			dh_textbuf_str(t, f + 1 < DH_RPLS_NFIELDS ? ";" : "\n");
 		}
 	}
 	static const char *const ends[] = { "\n", "\r\n", "\r", "\n", "\n", "\r\n" };
@@ -95,17 +75,17 @@ static void make_file(text *t, uint64_t seed, int rows, int no_header)
 				v = tokens[rnd(sizeof(tokens) / sizeof(tokens[0]))];
 			if (rnd(400) == 0) { /* a record too long for max_record */
 				for (int i = 0; i < 70; i++)
-					puts_(t, "0123456789");
+					dh_textbuf_str(t, "0123456789");
 			}
 			if (rnd(1000) == 0)
-				put(t, "\0", 1);
-			puts_(t, v);
+				dh_textbuf_add(t, "\0", 1);
+			dh_textbuf_str(t, v);
 			if (f + 1 < nf)
-				puts_(t, ";");
+				dh_textbuf_str(t, ";");
 		}
-		puts_(t, ends[rnd(6)]);
+		dh_textbuf_str(t, ends[rnd(6)]);
 		if (rnd(30) == 0)
-			puts_(t, ends[rnd(6)]); /* blank line */
+			dh_textbuf_str(t, ends[rnd(6)]); /* blank line */
 	}
 	if (seed % 3 == 0)
 		t->len -= t->len > 0; /* no final line break */
@@ -118,11 +98,11 @@ static int on_issue(void *ctx, const dh_issue *is)
 	char head[200];
 	snprintf(head, sizeof(head), "%llu|%u|%d|%s|%s|%d|", (unsigned long long)is->row, is->column,
 		 is->field, is->field_name, is->code, (int)is->severity);
-	puts_(t, head);
-	put(t, is->value.ptr ? is->value.ptr : "", is->value.len);
-	puts_(t, "|");
-	puts_(t, is->message);
-	puts_(t, "\n");
+	dh_textbuf_str(t, head);
+	dh_textbuf_add(t, is->value.ptr ? is->value.ptr : "", is->value.len);
+	dh_textbuf_str(t, "|");
+	dh_textbuf_str(t, is->message);
+	dh_textbuf_str(t, "\n");
 	return DH_OK;
 }
 
@@ -133,17 +113,17 @@ static void put_stats(text *t, int rc, const dh_validate_stats *st)
 		 rc, (unsigned long long)st->rows, (unsigned long long)st->rows_valid,
 		 (unsigned long long)st->errors, (unsigned long long)st->warnings, (unsigned long long)st->bytes,
 		 st->encoding, st->delimiter, (int)st->layout, st->has_header, st->landlord_siren);
-	puts_(t, line);
+	dh_textbuf_str(t, line);
 	for (size_t i = 0; st->rule_counts && i < dh_validate_rule_count(); i++) {
 		snprintf(line, sizeof(line), "%s=%llu ", dh_validate_rule_code(i), (unsigned long long)st->rule_counts[i]);
-		puts_(t, line);
+		dh_textbuf_str(t, line);
 	}
 }
 
 static char *report_of(const text *file, const dh_validate_options *opt, const char *path)
 {
 	text out = { 0 };
-	put(&out, "", 0);
+	dh_textbuf_add(&out, "", 0);
 	dh_validate_callbacks cb = { .on_issue = on_issue, .ctx = &out };
 	dh_validate_stats st;
 	dh_error err;
@@ -255,7 +235,7 @@ static void test_parallel_hand_made(void **state)
 	};
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		text file = { 0 };
-		put(&file, files[i], strlen(files[i]));
+		dh_textbuf_add(&file, files[i], strlen(files[i]));
 		dh_validate_options opt = { .reference_year = 2025 };
 		dh__validate_set_parallel(0, 0, 0);
 		char *want = report_of(&file, &opt, NULL);

@@ -55,4 +55,27 @@ static inline char *dh_write_file(const char *dir, const char *name, const void 
 	return path;
 }
 
+/* A growing NUL-terminated text buffer for building test files in memory (free b->p). */
+typedef struct dh_textbuf {
+	char *p;
+	size_t len, cap;
+} dh_textbuf;
+
+static inline void dh_textbuf_add(dh_textbuf *b, const void *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		b->cap = (b->len + n + 1) * 2;
+		b->p = realloc(b->p, b->cap);
+		assert_non_null(b->p);
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static inline void dh_textbuf_str(dh_textbuf *b, const char *s)
+{
+	dh_textbuf_add(b, s, strlen(s));
+}
+
 #endif
