@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: EUPL-1.2
 # datahabitat - plain GNU Makefile (see docs/architecture.md for the source tour).
 #
 #   make              library build/<variant>/libdatahabitat.a and CLI bin/datahabitat
@@ -49,7 +50,8 @@ LDLIBS_ALL = $(DEPS_LIBS) -lm -lpthread $(LDLIBS)
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 REF_DIR ?= $(REF_DIR_BUILD)
 
-CORE_SRC = $(sort $(wildcard src/core/*.c src/store/*.c))
+SUBSYSTEMS = base store geo ingest cube gen governance
+CORE_SRC = $(sort $(foreach s,$(SUBSYSTEMS),$(wildcard src/$(s)/*.c)))
 CLI_SRC  = $(sort $(wildcard src/cli/*.c))
 UNIT_SRC = $(sort $(wildcard tests/unit/test_*.c))
 FUZZ_SRC = $(sort $(wildcard tests/fuzz/fuzz_*.c))
@@ -76,7 +78,7 @@ $(OUT)/%.o: %.c
 
 # The cube's row loops vectorise only with -O3's cost model (gcc -O2 keeps them scalar):
 # ~30 % less CPU for a first query at a new date (bench/cube).
-$(BUILD)/rel/src/core/cube_query.o: OPT = -O3 -g
+$(BUILD)/rel/src/cube/cube_query.o: OPT = -O3 -g
 
 $(LIB): $(CORE_OBJ)
 	@rm -f $@

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: EUPL-1.2
 # bench/cube.mk - builds the cube benchmarks on top of the main Makefile (not part of `make`).
 #   make -f bench/cube.mk BUILD=build-cube cube-bench && build-cube/rel/bench/cube_bench
 # cube_bench: synthetic stock made in memory; cube_files: a generated stock read from files.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * cube_bench.c - speed and memory of the in-memory cube on a national-size synthetic stock.
  *

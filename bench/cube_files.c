@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * cube_files.c - the cube on a generated stock: reads every rpls-<SIREN>.csv of a directory
  * (from `datahabitat gen stock`) through the validator's typed rows into the cube builder,

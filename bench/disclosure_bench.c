@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * disclosure_bench.c - times disclosure control on a région-size table: 1,202 communes,
  * 60 EPCI, 4 départements and the région (1,267 rows) x ~80 indicator columns with the

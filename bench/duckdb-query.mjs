@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: EUPL-1.2
 // duckdb-query.mjs - runs SQL statements in DuckDB (the benchmark anchor) in one in-memory
 // database and prints one JSON line each: {"label", "seconds" (wall), "cpu_seconds" (the
 // process's user + system time, all DuckDB threads, spent in the statement), "rows", "first"}.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * figures_bench.c - end-to-end time of the governed public commune table: dh_figures_query()
  * with a public identity and a public agreement (all indicators), level commune, on a store

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * access.h - the one entry point for figures: every read of indicators by a caller
  * (CLI `indicators --as`, the HTTP server later) goes through dh_figures_query(), which

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * audit.h - the tamper-evident audit chain: an append-only table where each entry carries
  * the SHA-256 of the previous entry, so that any modified, deleted or reordered entry is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * base.h - result codes, error details and string views shared by the whole library.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * csv.h - streaming CSV reader for the files landlords' software produces.
  *

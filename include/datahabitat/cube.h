@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * cube.h - the in-memory cube: an immutable, columnar, dictionary-encoded copy of the
  * versioned social-housing stock, and the group-by queries that compute the indicators of

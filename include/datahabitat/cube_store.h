@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * cube_store.h - building the in-memory cube (cube.h) from the store (store.h): every
  * dwelling version of every organisation with its validity [valid_from, valid_to) and its

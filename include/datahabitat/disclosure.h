@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * disclosure.h - statistical disclosure control: decides which cells of an aggregate table
  * may be shown to an audience that does not own all the rows behind it (domain.md §7).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * gdpr.h - the register of processing activities (GDPR Art. 30) generated from the
  * configuration: controllers (the federation and the landlords registered in the store,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * gen.h - synthetic RPLS stock files for tests, the demo and the benchmarks.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * geo.h - the official geography (COG): communes, former communes, EPCI,
  * départements, régions, and priority neighbourhoods (QPV).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * identity.h - who is asking: users with a role (and the organisation or territory the role
  * is bound to), passwords hashed with Argon2id, API tokens stored hashed with an expiry and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * import.h - the import pipeline of a stock delivery: hash the file (SHA-256), validate it
  * row by row, write the accepted rows into the store, decide acceptance, commit, all as

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * indicators.h - the registry of stock indicators (domain.md §4 and §5) as data.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * pseudo.h - pseudonymisation of identifiers of people (demand numbers, tenant ids) by a
  * keyed hash (BLAKE2b, libsodium crypto_generichash, 32-byte key), and rotation of the key.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * report.h - validation reports: collects the issues of a dh_validate_* run (up to a cap)
  * with its stats, and writes them as text for people (French), JSON for programs and the

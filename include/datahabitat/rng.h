@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * rng.h - a small deterministic pseudo-random generator (SplitMix64) for synthetic data,
  * benchmarks and tests.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * rpls.h - the fields of a dwelling in the RPLS stock directory, and the typed row
  * that the validator produces from a delivered file (domain.md §3).

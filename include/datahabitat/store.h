@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * store.h - the persistent store: organisations, stock deliveries with their validation
  * report, the versioned dwelling stock and the reference geography.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * validate.h - checks a delivered stock file against an RPLS layout and the reference
  * geography, producing typed rows and a line-level report.

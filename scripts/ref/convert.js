@@ -1,6 +1,7 @@
 #!/usr/bin/env node
+// SPDX-License-Identifier: EUPL-1.2
 // convert.js - turns the JSON files of @etalab/decoupage-administratif into the compact,
-// sorted, deterministic CSV files of data/ref/ that src/core/geo.c loads.
+// sorted, deterministic CSV files of data/ref/ that src/geo/geo.c loads.
 //
 //   node convert.js PACKAGE_DIR OUTPUT_DIR
 //

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * cli.h - what the subcommands of the datahabitat CLI share: the dispatch table entries,
  * diagnostics in git's style ("datahabitat: <what failed>: <why>"), and exit codes.

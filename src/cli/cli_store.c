@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * cli_store.c - what the store subcommands (init, org, import, deliveries, stock...) share:
  * option parsing in the "--name value" / "--name=value" forms, the database location

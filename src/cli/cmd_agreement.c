@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * cmd_agreement.c - `datahabitat agreement add|list|end`: the sharing agreements that open
  * figures mixing several landlords to an audience (docs/governance.md). Logged to the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * cmd_audit.c - `datahabitat audit list|verify`: reads the tamper-evident audit chain and
  * checks it. Also the helper every command uses to log to the chain (cli_audit_log).

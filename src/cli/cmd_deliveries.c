@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * cmd_deliveries.c - `datahabitat deliveries`: lists the deliveries received, of one
  * organisation or of all, with their reference date, decision and row counts.

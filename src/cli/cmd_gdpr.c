@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * cmd_gdpr.c - `datahabitat gdpr register`: prints the register of processing activities
  * (GDPR Art. 30) generated from the configuration (gdpr.h), in Markdown or JSON.

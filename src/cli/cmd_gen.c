@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * cmd_gen.c - `datahabitat gen stock`: writes a synthetic stock delivery (one RPLS file per
  * landlord, landlords.csv, faults.csv) with the core generator (gen.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * cmd_import.c - `datahabitat import FILE`: validates a landlord's stock file and stores it
  * as one atomic delivery (import.h), then prints the delivery summary: rows read, accepted

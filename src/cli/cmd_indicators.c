@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * cmd_indicators.c - `datahabitat indicators`: builds the cube from the store (every
  * dwelling version with its validity) and prints the stock indicators of the registry by

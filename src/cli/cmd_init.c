@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * cmd_init.c - `datahabitat init`: creates the database and loads the reference geography
  * into it. An existing datahabitat database is left as it is (said so, exit 0); any other

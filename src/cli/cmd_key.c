@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * cmd_key.c - `datahabitat key rotate`: rotates the pseudonymisation key kept next to the
  * database (pseudo.h): every stored pseudonym is re-hashed under the new key version in one

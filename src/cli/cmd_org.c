@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * cmd_org.c - `datahabitat org add|list`: registers the organisations (landlords, by SIREN)
  * that deliver stock files, and lists them.

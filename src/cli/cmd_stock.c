@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * cmd_stock.c - `datahabitat stock`: exports an organisation's stock as it was at a date
  * (its latest accepted delivery dated on or before it), in the RPLS transmission layout:

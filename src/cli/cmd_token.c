@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * cmd_token.c - `datahabitat token create|revoke|list`: API tokens. The clear token is
  * printed once at creation; only its hash is stored. Logged to the audit chain.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * cmd_user.c - `datahabitat user add|list|disable`: the platform's users and their roles.
  * The password is read from standard input (first line) or, on a terminal, from a prompt

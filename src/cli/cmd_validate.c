@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * cmd_validate.c - `datahabitat validate FILE`: checks a stock file against the RPLS rules
  * and the reference geography, and prints the report (text, JSON or CSV) on stdout.

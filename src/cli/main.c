@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * main.c - entry point of the datahabitat CLI: finds the subcommand in the dispatch
  * table and runs it. Each subcommand lives in its own cmd_<name>.c.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * sqlite.c - the SQLite backend of the store: one database file in WAL mode, foreign keys
  * on, schema migrations numbered by PRAGMA user_version, prepared statements only (column
@@ -9,9 +10,7 @@
  * yyyymmdd (4 bytes on disk instead of 10; 99991231 for "still valid"). A row identical to the version valid at the previous delivery (same
  * content hash) is not written again: that version simply stays valid.
  */
-#include "store/backend.h"
-#include "store/sqlite_audit.h"
-#include "store/identity_backend.h"
+#include "store/internal.h"
 
 #include <pthread.h>
 #include <sodium.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * sqlite_audit.c - the SQLite side of the audit chain and of pseudonymisation: appending an
  * entry in one write transaction (last hash read under the lock, so concurrent writers
@@ -8,7 +9,7 @@
  * first barrier against mistakes, not a security guarantee (anyone with the file can drop
  * them); the guarantee is the hash chain checked by dh_audit_verify (docs/gdpr.md).
  */
-#include "store/sqlite_audit.h"
+#include "store/internal.h"
 
 #include <ctype.h>
 #include <stdio.h>

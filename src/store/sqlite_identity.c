@@ -1,11 +1,11 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * sqlite_identity.c - SQLite storage of users, API tokens and sharing agreements
  * (identity_backend.h): tables app_user, api_token and agreement created by the migration
  * DH_SQLITE_IDENTITY_MIGRATION. Arguments are already checked by identity.c; prepared
  * statements only.
  */
-#include "store/identity_backend.h"
-#include "store/sqlite_audit.h"
+#include "store/internal.h"
 
 #include <sqlite3.h>
 #include <stdio.h>

@@ -1,10 +1,10 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * store.c - the generic layer of the store: picks the backend from the location, checks
  * every argument once (SIREN checksum, dates, kinds, session state) and dispatches through
  * the ops table of backend.h. Also the small value helpers the backends share.
  */
-#include "store/backend.h"
-#include "store/identity_backend.h"
+#include "store/internal.h"
 
 #include <ctype.h>
 #include <stdio.h>

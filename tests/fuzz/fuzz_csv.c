@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
- * fuzz_csv.c - libFuzzer target for the CSV reader (src/core/csv.c).
+ * fuzz_csv.c - libFuzzer target for the CSV reader (src/ingest/csv.c).
  *
  * The first byte chooses the options (delimiter, encoding, small limits, read size);
  * the rest is the CSV input. Every record is checked against the reader's contract
@@ -7,7 +8,7 @@
  * consistent, all bytes consumed), and the input is read twice, with the default buffer
  * and with a tiny one, which must give the same records.
  */
-#include "core/csv_internal.h"
+#include "ingest/internal.h"
 #include "datahabitat/csv.h"
 
 #include <stdint.h>

@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
- * fuzz_qpv.c - libFuzzer target for the QPV list loader (src/core/qpv.c): any bytes given to
+ * fuzz_qpv.c - libFuzzer target for the QPV list loader (src/geo/qpv.c): any bytes given to
  * dh_geo_load_qpv_mem() must load or fail with a result code and an error detail, never
  * crash; a list that loads must only reference communes of the geography.
  * The reference geography is loaded once, from the source tree's data/ref.

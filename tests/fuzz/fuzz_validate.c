@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * fuzz_validate.c - libFuzzer target of the stock-file validator and its report writers:
  * the first byte picks options (encoding, layout, delimiter, report cap), the rest is the
@@ -7,7 +8,7 @@
  * issues and counts. `make check` replays the corpus tests/fuzz/corpus/fuzz_validate/ through
  * replay.c.
  */
-#include "core/validate_internal.h"
+#include "ingest/internal.h"
 #include "datahabitat/report.h"
 #include "datahabitat/validate.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * replay.c - runs a libFuzzer target over files and directories without libFuzzer, so
  * that `make check` replays the committed corpora under the sanitizers with any compiler.

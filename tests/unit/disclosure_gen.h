@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * disclosure_gen.h - deterministic synthetic tables for the disclosure tests and benchmark:
  * a région of départements, EPCI and communes (many small communes, a few large towns),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * store_contract.h - the contract every storage backend must pass (store.h), written once
  * and run on each backend: a test file defines contract_location() (a fresh, empty

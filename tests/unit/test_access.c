@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * test_access.c - the role x data matrix of dh_figures_query() (access.h) on a generated
  * Bretagne region (20 landlords, a few thousand dwellings imported into a temporary store):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * test_audit.c - the audit chain (audit.h) on SQLite: append, list, verify, and tampering
  * through raw SQL (triggers dropped first, as an attacker holding the file would): every

@@ -1,10 +1,11 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
- * test_csv.c - unit tests of the streaming CSV reader (src/core/csv.c): delimiters,
+ * test_csv.c - unit tests of the streaming CSV reader (src/ingest/csv.c): delimiters,
  * quoting, line endings, encodings, limits, buffer boundaries, descriptors and memory.
  */
 #include "testutil.h"
 
-#include "core/csv_internal.h"
+#include "ingest/internal.h"
 #include "datahabitat/csv.h"
 
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * test_cube.c - the in-memory cube: hand-computed cases for every definition trap of the
  * stock indicators (domain.md §4-5), group-by at each level, filters, as-of dates with

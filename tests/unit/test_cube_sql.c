@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * test_cube_sql.c - independent cross-check of the cube built from the store: a generated
  * Bretagne stock (several landlords, deliveries at 1/1/2024 and 1/1/2025, a third one

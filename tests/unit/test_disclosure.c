@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * test_disclosure.c - disclosure control on hand-made tables whose expected flags are
  * known: the rules of each class at and around their thresholds, the 3x3 table with one

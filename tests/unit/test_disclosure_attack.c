@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * test_disclosure_attack.c - attacks on suppressed tables: generated région tables (~100
  * communes, 10 EPCI, 4 départements, 20 landlords) are suppressed with the default policy,

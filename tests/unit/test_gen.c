@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * test_gen.c - the synthetic stock generator (gen.h): determinism, counts, distributions
  * of a Bretagne stock, Windows-1252 output, the fault list, the key property: the
@@ -6,7 +7,7 @@
  */
 #include "testutil.h"
 
-#include "core/validate_internal.h"
+#include "ingest/internal.h"
 
 #include "datahabitat/gen.h"
 #include "datahabitat/rpls.h"

@@ -1,6 +1,7 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
- * test_geo.c - unit tests of the reference geography (src/core/geo.c) on the real files of
- * data/ref/, and of the QPV loader (src/core/qpv.c) on the synthetic list
+ * test_geo.c - unit tests of the reference geography (src/geo/geo.c) on the real files of
+ * data/ref/, and of the QPV loader (src/geo/qpv.c) on the synthetic list
  * tests/data/qpv-2024-sample.csv and on small lists written here, broken on purpose.
  */
 #include "testutil.h"

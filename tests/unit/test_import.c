@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * test_import.c - the import pipeline (import.h) on real files: acceptance with rejected
  * rows listed, refusal above the limit, duplicate files, unknown organisation, and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * test_indicators.c - the indicator registry: the ids domain.md asks for are all there and
  * unique, each definition is well formed (rates have a denominator, scope MODE 1-5 except

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * test_pseudo.c - pseudonymisation (pseudo.h): key file creation and permissions,
  * determinism and normalisation of the keyed hash, rotation re-hashing a test table of

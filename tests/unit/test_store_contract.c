@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * test_store_contract.c - the backend contract suite (store_contract.h) on SQLite, plus
  * what only the SQLite backend can show: refusing foreign files and loading the

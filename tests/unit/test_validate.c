@@ -1,6 +1,7 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
- * test_validate.c - unit tests of the stock-file validator (src/core/validate.c,
- * rpls_rules.c, layout_opendata.c) and of the report writers (src/core/report.c):
+ * test_validate.c - unit tests of the stock-file validator (src/ingest/validate.c,
+ * rpls_rules.c, layout_opendata.c) and of the report writers (src/ingest/report.c):
  * every rule of docs/validation.md on an in-memory file where exactly one row breaks
  * exactly that rule, clean files, layouts, encodings, caps and callbacks.
  */

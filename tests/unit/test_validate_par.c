@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * test_validate_par.c - the block-parallel validator gives exactly the sequential report:
  * random adversarial files (quoted fields with LF / CRLF / CR inside, blank lines, CRLF
@@ -8,7 +9,7 @@
  */
 #include "testutil.h"
 
-#include "core/validate_internal.h"
+#include "ingest/internal.h"
 #include "datahabitat/validate.h"
 
 static dh_geo *geo;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * testutil.h - shared helpers for the cmocka unit tests: paths into the source tree,
  * temporary directories and files.
