@@ -65,6 +65,14 @@ typedef struct dh_store_info {
 int dh_store_info_get(dh_store *store, dh_store_info *info, dh_error *err);
 
 /*
+ * Whether the calling process owns the database: its effective user id is the owner of the
+ * database file (SQLite: geteuid() == st_uid). The operator's unrestricted mode (access.h)
+ * requires it. Returns DH_OK when it does; DH_DENIED when it does not, or when the database
+ * has no file (in memory); DH_STORE when the file cannot be examined.
+ */
+int dh_store_caller_owns(dh_store *store, dh_error *err);
+
+/*
  * Replace the reference geography (communes, former communes, EPCI, départements, régions)
  * by the content of `geo`, in one transaction. Returns DH_OK, DH_STORE, DH_NOMEM.
  */

@@ -26,6 +26,7 @@ typedef struct dh_store_ops {
 	int (*open)(void **state, const char *location, unsigned flags, int *created, dh_error *err);
 	void (*close)(void *state);
 	int (*info)(void *state, dh_store_info *info, dh_error *err);
+	int (*caller_owns)(void *state, dh_error *err); /* see dh_store_caller_owns() */
 	int (*load_geo)(void *state, const dh_geo *geo, dh_error *err);
 	int (*org_add)(void *state, dh_org *org, dh_error *err);
 	int (*org_get)(void *state, const char *siren, dh_org *out, dh_error *err);

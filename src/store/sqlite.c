@@ -12,12 +12,15 @@
  */
 #include "store/internal.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define APPLICATION_ID 0x44486162 /* "DHab" */
 #define OPEN_END "9999-12-31"
@@ -342,6 +345,21 @@ static int count_rows(sqlite3 *db, const char *sql, uint64_t *out, dh_error *err
 	int rc = pragma_int(db, sql, &n, err);
 	*out = (uint64_t)n;
 	return rc;
+}
+
+/* The database file belongs to the process's effective user. */
+static int sq_caller_owns(void *state, dh_error *err)
+{
+	sq_store *st = state;
+	const char *path = sqlite3_db_filename(st->db, "main");
+	if (!path || !*path)
+		return dh_error_set(err, DH_DENIED, "base sans fichier : aucun propriétaire");
+	struct stat sb;
+	if (stat(path, &sb) != 0)
+		return dh_error_set(err, DH_STORE, "base « %s » : %s", path, strerror(errno));
+	if (sb.st_uid != geteuid())
+		return dh_error_set(err, DH_DENIED, "la base « %s » appartient à un autre utilisateur", path);
+	return DH_OK;
 }
 
 static int sq_info(void *state, dh_store_info *info, dh_error *err)
@@ -1206,6 +1224,7 @@ const dh_store_ops dh_store_sqlite_ops = {
 	.open = sq_open,
 	.close = sq_close,
 	.info = sq_info,
+	.caller_owns = sq_caller_owns,
 	.load_geo = sq_load_geo,
 	.org_add = sq_org_add,
 	.org_get = sq_org_get,

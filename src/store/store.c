@@ -200,6 +200,13 @@ int dh_store_info_get(dh_store *store, dh_store_info *info, dh_error *err)
 	return store->ops->info(store->state, info, err);
 }
 
+int dh_store_caller_owns(dh_store *store, dh_error *err)
+{
+	if (!store)
+		return dh_error_set(err, DH_INVAL, "argument manquant");
+	return store->ops->caller_owns(store->state, err);
+}
+
 int dh_store_load_geo(dh_store *store, const dh_geo *geo, dh_error *err)
 {
 	if (!store || !geo)
