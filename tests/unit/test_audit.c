@@ -31,7 +31,8 @@ static int setup(void **state)
 	for (int i = 0; i < N_ENTRIES; i++) {
 		char object[64];
 		snprintf(object, sizeof(object), "delivery:%d", 10 + i);
-		assert_int_equal(dh_audit_log(f->store, i % 2 ? "analyste" : "cli", actions[i], object, i == 3 ? 42 : 0,
+		dh_actor who = i % 2 ? dh_actor_user("analyste") : dh_actor_cli(NULL);
+		assert_int_equal(dh_audit_log(f->store, &who, actions[i], object, i == 3 ? 42 : 0,
 					      i == 3 ? "observatoire du parc" : "", i == 4 ? "denied" : "ok", &err),
 				 DH_OK);
 	}
@@ -117,8 +118,11 @@ static void append_list_verify(void **state)
 	assert_int_equal(verify(f, &check), 0);
 	assert_int_equal(check.entries, N_ENTRIES);
 	/* Required fields. */
-	assert_int_equal(dh_audit_log(f->store, "", "import", "x", 0, NULL, "ok", &err), DH_INVAL);
-	assert_int_equal(dh_audit_log(f->store, "cli", "import", "x", 0, NULL, NULL, &err), DH_INVAL);
+	dh_actor nobody = dh_actor_user(""), cli = dh_actor_cli(NULL), bad = dh_actor_cli("a\033[2Jb");
+	assert_int_equal(dh_audit_log(f->store, &nobody, "import", "x", 0, NULL, "ok", &err), DH_INVAL);
+	assert_int_equal(dh_audit_log(f->store, NULL, "import", "x", 0, NULL, "ok", &err), DH_INVAL);
+	assert_int_equal(dh_audit_log(f->store, &bad, "import", "x", 0, NULL, "ok", &err), DH_INVAL);
+	assert_int_equal(dh_audit_log(f->store, &cli, "import", "x", 0, NULL, NULL, &err), DH_INVAL);
 	/* Caller-given time is kept; the chain goes on. */
 	dh_audit_entry e;
 	memset(&e, 0, sizeof(e));
@@ -143,7 +147,8 @@ static void triggers_refuse_changes(void **state)
 	dh_store *st;
 	dh_error err;
 	assert_int_equal(dh_store_open(&st, path, DH_STORE_CREATE, &err), DH_OK);
-	assert_int_equal(dh_audit_log(st, "cli", "init", "", 0, "", "ok", &err), DH_OK);
+	dh_actor cli = dh_actor_cli(NULL);
+	assert_int_equal(dh_audit_log(st, &cli, "init", "", 0, "", "ok", &err), DH_OK);
 	sqlite3 *db;
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	assert_int_not_equal(sqlite3_exec(db, "UPDATE audit SET actor = 'x'", NULL, NULL, NULL), SQLITE_OK);
@@ -320,7 +325,8 @@ static void migration_upgrades_old_database(void **state)
 	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 1", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	assert_int_equal(dh_store_open(&st, path, 0, &err), DH_OK);
-	assert_int_equal(dh_audit_log(st, "cli", "init", "", 0, "", "ok", &err), DH_OK);
+	dh_actor cli = dh_actor_cli(NULL);
+	assert_int_equal(dh_audit_log(st, &cli, "init", "", 0, "", "ok", &err), DH_OK);
 	dh_audit_check check;
 	assert_int_equal(dh_audit_verify(st, &check, &err), DH_OK);
 	assert_int_equal(check.entries, 1);
