@@ -2,7 +2,8 @@
 /*
  * internal.h - the store subsystem's internal interface: the ops table every backend
  * implements, the identity part of it, and the SQLite backend's audit tables. Governance
- * modules reach these only through the dispatchers declared here (see docs/architecture.md).
+ * modules never include this header: they use the public dispatchers of
+ * datahabitat/store_governance.h (docs/governance.md).
  */
 #ifndef DH_STORE_INTERNAL_H
 #define DH_STORE_INTERNAL_H

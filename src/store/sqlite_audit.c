@@ -7,7 +7,7 @@
  *
  * The triggers of table audit (migration in sqlite_audit.h) refuse UPDATE and DELETE: a
  * first barrier against mistakes, not a security guarantee (anyone with the file can drop
- * them); the guarantee is the hash chain checked by dh_audit_verify (docs/gdpr.md).
+ * them); the guarantee is the keyed MAC chain and the signed checkpoints of audit.c (docs/gdpr.md).
  */
 #include "store/internal.h"
 
