@@ -73,8 +73,8 @@ static int log_query(dh_store *store, const dh_identity *who, const dh_figures_r
 		 req->territory ? ":" : "", req->territory ? req->territory : "");
 	dh_error aerr;
 	dh_error_clear(&aerr);
-	int rc = dh_audit_log(store, who->login, "query", object, agreement, purpose ? purpose : "",
-			      result, &aerr);
+	dh_actor actor = dh_identity_actor(who);
+	int rc = dh_audit_log(store, &actor, "query", object, agreement, purpose ? purpose : "", result, &aerr);
 	if (rc != DH_OK && err && strcmp(result, "ok") == 0)
 		*err = aerr;
 	return rc;
