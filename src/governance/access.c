@@ -847,10 +847,10 @@ done:
 
 /* ---- the operator's unrestricted mode ---- */
 
-int dh_figures_query_unrestricted(dh_store *store, const dh_cube *cube, const char *actor,
+int dh_figures_query_unrestricted(dh_store *store, const dh_cube *cube, const dh_actor *actor,
 				  const dh_figures_request *req, dh_figures_result **out, dh_error *err)
 {
-	if (!store || !cube || !req || !out || !actor || !*actor)
+	if (!store || !cube || !req || !out || !actor)
 		return dh_error_set(err, DH_INVAL, "argument manquant");
 	*out = NULL;
 	dh_error why;
