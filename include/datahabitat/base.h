@@ -14,6 +14,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Version of the library and its CLI: semantic versioning, history in CHANGELOG.md. The
+ * Makefile reads DH_VERSION from here for datahabitat.pc. */
+#define DH_VERSION_MAJOR 0
+#define DH_VERSION_MINOR 2
+#define DH_VERSION_PATCH 0
+#define DH_VERSION "0.2.0"
+
+/* DH_VERSION of the headers the library was compiled with (compare with the caller's). */
+const char *dh_version(void);
+
 /* X(NAME, French message, HTTP status, CLI exit code) */
 #define DH_RESULT_MAP(X)                                                              \
 	X(OK, "succès", 200, 0)                                                          \

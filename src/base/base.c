@@ -8,6 +8,11 @@
 #include <stdio.h>
 #include <string.h>
 
+const char *dh_version(void)
+{
+	return DH_VERSION;
+}
+
 static const struct {
 	const char *name;
 	const char *message;

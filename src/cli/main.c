@@ -8,6 +8,10 @@
 #include <stdarg.h>
 #include <string.h>
 
+#ifndef DH_GIT_DESCRIBE
+#define DH_GIT_DESCRIBE "" /* set by the Makefile from `git describe` */
+#endif
+
 static const cli_command commands[] = {
 	{ "validate", cmd_validate, "valider un fichier de patrimoine (RPLS) et produire un rapport" },
 	{ "gen", cmd_gen, "générer des données synthétiques (tests, démonstration, mesures)" },
@@ -77,7 +81,11 @@ int main(int argc, char **argv)
 		return CLI_EXIT_OK;
 	}
 	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
-		printf("datahabitat %s\n", DH_VERSION);
+		/* the build's git description, when it was built from a git checkout */
+		if (DH_GIT_DESCRIBE[0])
+			printf("datahabitat %s (git %s)\n", dh_version(), DH_GIT_DESCRIBE);
+		else
+			printf("datahabitat %s\n", dh_version());
 		return CLI_EXIT_OK;
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
