@@ -31,7 +31,9 @@ typedef struct dh_audit_entry {
 
 /*
  * Append an entry at the end of the chain. seq, time (if empty), prev_hash and hash are
- * filled in *e. Returns DH_OK, DH_STORE, DH_INVAL (missing actor/action/result).
+ * filled in *e. Text fields are made storable first (dh_text_sanitize: invalid UTF-8 and
+ * control characters become '?'), so that a refused request's raw input is still recorded.
+ * Returns DH_OK, DH_STORE, DH_INVAL (missing actor/action/result).
  */
 int dh_audit_append(dh_store *store, dh_audit_entry *e, dh_error *err);
 

@@ -27,12 +27,13 @@ static const cli_command commands[] = {
 
 void cli_errorf(const char *fmt, ...)
 {
+	char buf[2048];
 	va_list ap;
-	fputs("datahabitat: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	/* arguments and stored values are echoed: no terminal escape goes through */
+	fprintf(stderr, "datahabitat: %s\n", cli_text(buf));
 }
 
 int cli_report_error(const dh_error *err)

@@ -2517,10 +2517,32 @@ done:
 	return DH_OK;
 }
 
+/* The list arguments of a query bounded and checked before any work: columns (a column may
+ * repeat, as the callers' own columns plus a population column), filters and their sets. */
+static int query_lists_check(const dh_cube_query *q, dh_error *err)
+{
+	if (q->indicators && q->nindicators > DH_CUBE_MAX_COLUMNS)
+		return dh_error_set(err, DH_INVAL, "cube : trop de colonnes (%zu, au plus %d)", q->nindicators,
+				    DH_CUBE_MAX_COLUMNS);
+	for (size_t i = 0; q->indicators && i < q->nindicators; i++)
+		if (q->indicators[i] < 0 || (size_t)q->indicators[i] >= dh_indicator_count())
+			return dh_error_set(err, DH_INVAL, "cube : indicateur n° %d inconnu", q->indicators[i]);
+	if (q->nfilters > DH_CUBE_MAX_FILTERS)
+		return dh_error_set(err, DH_INVAL, "cube : plus de %d filtres", DH_CUBE_MAX_FILTERS);
+	if (q->nfilters && !q->filters)
+		return dh_error_set(err, DH_INVAL, "cube : filtres absents");
+	for (size_t i = 0; i < q->nfilters; i++)
+		if (dh_predicate_set_check(&q->filters[i], err) != DH_OK)
+			return DH_INVAL;
+	return DH_OK;
+}
+
 int dh_cube_query_run(const dh_cube *cube, const dh_cube_query *q, dh_cube_table **out,
 		      dh_error *err)
 {
 	*out = NULL;
+	if (query_lists_check(q, err) != DH_OK)
+		return DH_INVAL;
 	if ((unsigned)q->level > DH_LEVEL_LANDLORD)
 		return dh_error_set(err, DH_INVAL, "cube : niveau géographique inconnu");
 	if (!valid_ref_date(q->reference_date))
@@ -2670,6 +2692,8 @@ int dh_cube_query_split(const dh_cube *cube, const dh_cube_query *q, dh_cube_spl
 			dh_error *err)
 {
 	*out = NULL;
+	if (query_lists_check(q, err) != DH_OK)
+		return DH_INVAL;
 	if (q->level != DH_LEVEL_COMMUNE)
 		return dh_error_set(err, DH_INVAL, "cube : la ventilation par bailleur se fait par commune");
 	if (!valid_ref_date(q->reference_date))
@@ -2819,5 +2843,5 @@ int dh_cube_filter_parse(const char *text, dh_predicate *out, dh_error *err)
 	if (!pred_valid(out))
 		return dh_error_set(err, DH_INVAL, "filtre « %s » : opération impossible sur ce champ",
 				    text);
-	return DH_OK;
+	return dh_predicate_set_check(out, err);
 }
