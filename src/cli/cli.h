@@ -25,6 +25,10 @@ typedef struct cli_command {
 	const char *summary;                /* one French line for `datahabitat --help` */
 } cli_command;
 
+/* The whole CLI: argv[0] is the program name, argv[1] the subcommand; returns the exit code.
+ * main() only calls it; the fuzz target over argument vectors calls it in-process. */
+int cli_main(int argc, char **argv);
+
 /* Print "datahabitat: <message>" on stderr (no trailing period, git style). */
 void cli_errorf(const char *fmt, ...)
 #if defined(__GNUC__)

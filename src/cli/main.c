@@ -67,7 +67,7 @@ static void usage(FILE *out)
 	fputs("\n« datahabitat <commande> --help » décrit les options d'une commande.\n", out);
 }
 
-int main(int argc, char **argv)
+int cli_main(int argc, char **argv)
 {
 	if (argc < 2) {
 		usage(stderr);
@@ -87,3 +87,11 @@ int main(int argc, char **argv)
 	cli_errorf("« %s » n'est pas une commande ; voir « datahabitat --help »", argv[1]);
 	return CLI_EXIT_USAGE;
 }
+
+/* Built without it (-DDH_CLI_NO_MAIN) for tests/fuzz/fuzz_cli_args.c, which calls cli_main(). */
+#ifndef DH_CLI_NO_MAIN
+int main(int argc, char **argv)
+{
+	return cli_main(argc, argv);
+}
+#endif
