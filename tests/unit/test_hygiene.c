@@ -81,7 +81,8 @@ static int add_agreement(const char *audience, const char *territory, const char
 	snprintf(a.legal_basis, sizeof(a.legal_basis), "Convention de test");
 	snprintf(a.start, sizeof(a.start), "2025-01-01");
 	snprintf(a.end, sizeof(a.end), "2030-12-31");
-	rc = dh_agreement_add(store, &a, "test", &err);
+	dh_actor actor = dh_actor_cli("test");
+	rc = dh_agreement_add(store, &a, &actor, &err);
 	if (id)
 		*id = a.id;
 	return rc;
@@ -176,7 +177,8 @@ static void test_list_arguments(void **state)
 	/* agreements: the same indicator twice */
 	assert_int_equal(add_agreement("members", "all", "nb_ls,loues,nb_ls", "Observatoire", NULL), DH_INVAL);
 	/* the public agreement ends before the next tests */
-	assert_int_equal(dh_agreement_end(store, pub_id, "2025-01-01", "test", &err), DH_OK);
+	dh_actor actor = dh_actor_cli("test");
+	assert_int_equal(dh_agreement_end(store, pub_id, "2025-01-01", &actor, &err), DH_OK);
 }
 
 /* Point 7: a partner audience names a level and a code. */
@@ -355,8 +357,9 @@ static void test_stored_text(void **state)
 	dh_import_result_release(&res);
 
 	/* the audit chain keeps every entry, made storable */
-	assert_int_equal(dh_audit_log(store, "cli\x1b[2J", "query", "indicators:commune:\xff\x1b[2J", 0,
-				      "", "denied", &err), DH_OK);
+	dh_actor cli = dh_actor_cli("cli");
+	assert_int_equal(dh_audit_log(store, &cli, "query", "indicators:commune:\xff\x1b[2J", 0, "",
+				      "denied", &err), DH_OK);
 	audit_tail tail;
 	assert_int_equal(dh_audit_list(store, 1, keep_last, &tail, &err), DH_OK);
 	assert_int_equal(dh_text_check(tail.object, 1000, "objet", &err), DH_OK);
