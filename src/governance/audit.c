@@ -84,6 +84,12 @@ int dh_actor_format(const dh_actor *actor, char buf[DH_ACTOR_TEXT_SIZE], dh_erro
 	return dh_error_set(err, DH_INVAL, "acteur : type inconnu");
 }
 
+int dh_actor_check(const dh_actor *actor, dh_error *err)
+{
+	char text[DH_ACTOR_TEXT_SIZE];
+	return dh_actor_format(actor, text, err);
+}
+
 /* ---- Canonical form and MACs ---- */
 
 typedef struct canon {
