@@ -134,7 +134,7 @@ static int bits_build(dh_cube *cube, const plan *p)
 				continue;
 			int seen = 0;
 			for (int k = 0; k < cb->n && !seen; k++)
-				seen = dh__pred_equal(&cb->preds[k], pr);
+				seen = pred_equal(&cb->preds[k], pr);
 			if (!seen && cb->n < CUBE_BITS_MAX)
 				cb->preds[cb->n++] = *pr;
 		}

@@ -170,17 +170,6 @@ void dh__pred_lut(const plan *p, const dh_predicate *pr, int shift, uint8_t *lut
 	}
 }
 
-int dh__pred_equal(const dh_predicate *a, const dh_predicate *b)
-{
-	if (a->dim != b->dim || a->op != b->op)
-		return 0;
-	if (a->op == DH_OP_RANGE)
-		return a->lo == b->lo && a->hi == b->hi;
-	if (a->op == DH_OP_IN || a->op == DH_OP_NOT_IN)
-		return strcmp(a->set ? a->set : "", b->set ? b->set : "") == 0;
-	return 1;
-}
-
 int dh__pred_valid(const dh_predicate *pr)
 {
 	if (pr->dim <= DH_DIM_NONE || pr->dim >= DH_DIM_COUNT)
@@ -285,7 +274,7 @@ static uint64_t term_need(const tref *t, const kfield *f)
 		if (pr->dim != f->dim)
 			continue;
 		for (int j = 0; j < f->npreds; j++)
-			if (dh__pred_equal(f->preds[j], pr))
+			if (pred_equal(f->preds[j], pr))
 				need |= 1ull << j;
 	}
 	return need;
@@ -555,7 +544,7 @@ int dh__plan_build(const dh_cube *c, const dh_cube_query *q, int with_keys, plan
 					continue;
 				int seen = 0;
 				for (int m = 0; m < kf->npreds && !seen; m++)
-					seen = dh__pred_equal(kf->preds[m], pr);
+					seen = pred_equal(kf->preds[m], pr);
 				if (!seen) {
 					if (kf->npreds == MAX_FIELD_PREDS) {
 						rc = dh_error_set(err, DH_TOOBIG, "cube : trop de prédicats");
