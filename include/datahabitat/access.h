@@ -79,7 +79,7 @@ int dh_figures_query(dh_store *store, const dh_geo *geo, const dh_cube *cube, co
  * Returns DH_OK (r->own = 1, nothing hidden); DH_DENIED (not the owner, or a database
  * without file); DH_INVAL, DH_NOTFOUND (as dh_cube_query_run); DH_NOMEM; DH_STORE.
  */
-int dh_figures_query_unrestricted(dh_store *store, const dh_cube *cube, const char *actor,
+int dh_figures_query_unrestricted(dh_store *store, const dh_cube *cube, const dh_actor *actor,
 				  const dh_figures_request *req, dh_figures_result **out, dh_error *err);
 
 void dh_figures_result_free(dh_figures_result *r);

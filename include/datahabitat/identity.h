@@ -19,6 +19,7 @@
 #define DATAHABITAT_IDENTITY_H
 
 #include "datahabitat/base.h"
+#include "datahabitat/actor.h"
 #include "datahabitat/cube.h"
 #include "datahabitat/store.h"
 
@@ -74,7 +75,15 @@ typedef struct dh_identity {
 	char org_siren[10];           /* member: its organisation */
 	dh_territory territory;       /* partner: its territory */
 	char scope[32];               /* token scope, "" when authenticated by password */
+	int64_t token_id;             /* the token that authenticated it, 0 for a password or the public */
 } dh_identity;
+
+/* The actor (actor.h) to pass to audited functions on behalf of `who`: its token when it
+ * came with one, else its login. */
+static inline dh_actor dh_identity_actor(const dh_identity *who)
+{
+	return who->token_id > 0 ? dh_actor_token(who->login, who->token_id) : dh_actor_user(who->login);
+}
 
 /* The anonymous public caller (role public, login "public"). */
 void dh_identity_public(dh_identity *who);
@@ -91,7 +100,7 @@ int dh_identity_init(dh_error *err);
  * (unknown organisation), DH_EXISTS (login taken), DH_NOMEM, DH_STORE.
  */
 int dh_user_add(dh_store *store, dh_user *user, const char *password, size_t len,
-		const char *actor, dh_error *err);
+		const dh_actor *actor, dh_error *err);
 
 /* Find a user by login. Returns DH_OK, DH_NOTFOUND, DH_INVAL, DH_STORE. */
 int dh_user_get(dh_store *store, const char *login, dh_user *out, dh_error *err);
@@ -102,7 +111,7 @@ int dh_user_list(dh_store *store, dh_user_cb cb, void *ctx, dh_error *err);
 
 /* Disable a user (its tokens stop working too). Logs "user-disable". Returns DH_OK,
  * DH_NOTFOUND, DH_INVAL, DH_STORE. */
-int dh_user_disable(dh_store *store, const char *login, const char *actor, dh_error *err);
+int dh_user_disable(dh_store *store, const char *login, const dh_actor *actor, dh_error *err);
 
 /*
  * Check a login and password (crypto_pwhash_str_verify; an unknown login costs the same
@@ -142,10 +151,10 @@ int dh_token_scope_valid(const char *scope);
  * DH_NOTFOUND (unknown login), DH_AUTH (disabled user), DH_STORE.
  */
 int dh_token_create(dh_store *store, const char *login, const char *scope, int days,
-		    char text[DH_TOKEN_TEXT_SIZE], dh_token *meta, const char *actor, dh_error *err);
+		    char text[DH_TOKEN_TEXT_SIZE], dh_token *meta, const dh_actor *actor, dh_error *err);
 
 /* Revoke token `id`. Logs "token-revoke". Returns DH_OK, DH_NOTFOUND, DH_STORE. */
-int dh_token_revoke(dh_store *store, int64_t id, const char *actor, dh_error *err);
+int dh_token_revoke(dh_store *store, int64_t id, const dh_actor *actor, dh_error *err);
 
 /*
  * The identity behind a clear token (its scope in who->scope). Returns DH_OK; DH_AUTH for
@@ -195,7 +204,7 @@ int dh_audience_parse(const char *text, dh_agreement *a, dh_error *err);
  * code for a partner audience. Logs "agreement-add". Returns DH_OK, DH_INVAL (err->field
  * says which), DH_STORE.
  */
-int dh_agreement_add(dh_store *store, dh_agreement *a, const char *actor, dh_error *err);
+int dh_agreement_add(dh_store *store, dh_agreement *a, const dh_actor *actor, dh_error *err);
 
 typedef int (*dh_agreement_cb)(void *ctx, const dh_agreement *a);
 /* Every agreement by id. Returns DH_OK, DH_STORE or cb's code. */
@@ -204,7 +213,7 @@ int dh_agreement_list(dh_store *store, dh_agreement_cb cb, void *ctx, dh_error *
 /* End agreement `id` on `today` ("YYYY-MM-DD"; NULL: today UTC): its end date becomes the
  * day before, so it no longer applies from today on. Logs "agreement-end".
  * Returns DH_OK, DH_NOTFOUND, DH_INVAL, DH_STORE. */
-int dh_agreement_end(dh_store *store, int64_t id, const char *today, const char *actor,
+int dh_agreement_end(dh_store *store, int64_t id, const char *today, const dh_actor *actor,
 		     dh_error *err);
 
 #endif

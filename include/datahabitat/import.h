@@ -9,6 +9,7 @@
 #ifndef DATAHABITAT_IMPORT_H
 #define DATAHABITAT_IMPORT_H
 
+#include "datahabitat/actor.h"
 #include "datahabitat/base.h"
 #include "datahabitat/geo.h"
 #include "datahabitat/store.h"
@@ -23,7 +24,7 @@ typedef struct dh_import_options {
 	dh_layout layout;           /* DH_LAYOUT_AUTO to detect */
 	const char *file_name;      /* name recorded; NULL: the base name of the path */
 	size_t max_report_issues;   /* issues detailed in the report; the counts are always complete */
-	const char *actor;          /* who imports, for the audit chain (audit.h); NULL: "system" */
+	const dh_actor *actor;      /* who imports, for the audit chain (actor.h); NULL: the system */
 } dh_import_options;
 
 /* Defaults: no siren or date, max_reject_share 0.05, layout auto, 10000 issues in the report. */

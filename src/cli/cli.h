@@ -9,6 +9,7 @@
 #ifndef DH_CLI_H
 #define DH_CLI_H
 
+#include "datahabitat/actor.h"
 #include "datahabitat/base.h"
 
 #include <stdio.h>
@@ -83,9 +84,8 @@ int cmd_gdpr(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 int cmd_agreement(int argc, char **argv);
-/* Audit logging for commands (cmd_audit.c): actor = $DATAHABITAT_ACTOR or "cli". Appends one
- * entry; on failure prints why and returns the exit code (CLI_EXIT_OK on success). */
-const char *cli_actor(void);
-int cli_audit_log(dh_store *store, const char *action, const char *object, const char *result);
+/* The operator passed to the library's audited calls (the CLI logs nothing itself):
+ * DH_ACTOR_CLI labelled $DATAHABITAT_ACTOR, else "cli" (cli_store.c). */
+dh_actor cli_actor(void);
 
 #endif

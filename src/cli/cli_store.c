@@ -54,6 +54,13 @@ int cli_parse_options(const char *command, int argc, char **argv, int first, con
 	return CLI_EXIT_OK;
 }
 
+dh_actor cli_actor(void)
+{
+	/* A label set by whoever runs the CLI (e.g. a wrapper that authenticated the operator),
+	 * not an authentication: the CLI has the rights of whoever can open the file. */
+	return dh_actor_cli(getenv("DATAHABITAT_ACTOR"));
+}
+
 const char *cli_db_location(const char *given)
 {
 	if (given && *given)

@@ -94,7 +94,8 @@ int cmd_agreement(int argc, char **argv)
 		dh_strlcpy(a.end, sizeof(a.end), end);
 		if ((exitcode = cli_open_store(db, 0, &store)) != CLI_EXIT_OK)
 			return exitcode;
-		rc = dh_agreement_add(store, &a, cli_actor(), &err);
+		dh_actor actor = cli_actor();
+		rc = dh_agreement_add(store, &a, &actor, &err);
 		if (rc == DH_OK)
 			printf("convention %lld enregistrée\n", (long long)a.id);
 	} else if (strcmp(sub, "list") == 0) {
@@ -108,7 +109,8 @@ int cmd_agreement(int argc, char **argv)
 			return cli_usage_error("agreement", "identifiant de convention invalide", arg);
 		if ((exitcode = cli_open_store(db, 0, &store)) != CLI_EXIT_OK)
 			return exitcode;
-		rc = dh_agreement_end(store, id, NULL, cli_actor(), &err);
+		dh_actor actor = cli_actor();
+		rc = dh_agreement_end(store, id, NULL, &actor, &err);
 		if (rc == DH_OK)
 			printf("convention %lld terminée\n", id);
 	} else {

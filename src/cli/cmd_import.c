@@ -135,7 +135,8 @@ int cmd_import(int argc, char **argv)
 	dh_import_options_init(&opt);
 	opt.siren = org;
 	opt.reference_date = date;
-	opt.actor = cli_actor();
+	dh_actor actor = cli_actor();
+	opt.actor = &actor;
 	if (share) {
 		char *end;
 		opt.max_reject_share = strtod(share, &end);

@@ -560,7 +560,8 @@ int cmd_indicators(int argc, char **argv)
 		}
 		rc = dh_figures_query(store, geo, cube, &who, &fr, &figures, &err);
 	} else {
-		rc = dh_figures_query_unrestricted(store, cube, cli_actor(), &fr, &figures, &err);
+		dh_actor actor = cli_actor();
+		rc = dh_figures_query_unrestricted(store, cube, &actor, &fr, &figures, &err);
 	}
 	if (rc != DH_OK) {
 		exitcode = cli_report_error(&err);

@@ -5,6 +5,7 @@
  */
 #include "cli.h"
 
+#include "datahabitat/admin.h"
 #include "datahabitat/store.h"
 
 #include <jansson.h>
@@ -83,7 +84,8 @@ static int org_add(const char *db, const char *siren, const char *name, const ch
 		return exitcode;
 	dh_error err;
 	dh_error_clear(&err);
-	int rc = dh_store_org_add(store, &org, &err);
+	dh_actor actor = cli_actor();
+	int rc = dh_org_register(store, &actor, &org, &err);
 	if (rc != DH_OK) {
 		exitcode = cli_report_error(&err);
 	} else if (json) {
@@ -94,11 +96,6 @@ static int org_add(const char *db, const char *siren, const char *name, const ch
 	} else {
 		printf("organisme %s « %s » (%s) enregistré\n", org.siren, org.name, dh_org_kind_name(org.kind));
 	}
-	char object[32];
-	snprintf(object, sizeof(object), "org:%s", org.siren);
-	int logged = cli_audit_log(store, "org-add", object, rc == DH_OK ? "ok" : rc == DH_EXISTS ? "refused" : "error");
-	if (exitcode == CLI_EXIT_OK)
-		exitcode = logged;
 	dh_store_close(store);
 	return exitcode;
 }

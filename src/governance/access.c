@@ -73,8 +73,8 @@ static int log_query(dh_store *store, const dh_identity *who, const dh_figures_r
 		 req->territory ? ":" : "", req->territory ? req->territory : "");
 	dh_error aerr;
 	dh_error_clear(&aerr);
-	int rc = dh_audit_log(store, who->login, "query", object, agreement, purpose ? purpose : "",
-			      result, &aerr);
+	dh_actor actor = dh_identity_actor(who);
+	int rc = dh_audit_log(store, &actor, "query", object, agreement, purpose ? purpose : "", result, &aerr);
 	if (rc != DH_OK && err && strcmp(result, "ok") == 0)
 		*err = aerr;
 	return rc;
@@ -847,10 +847,10 @@ done:
 
 /* ---- the operator's unrestricted mode ---- */
 
-int dh_figures_query_unrestricted(dh_store *store, const dh_cube *cube, const char *actor,
+int dh_figures_query_unrestricted(dh_store *store, const dh_cube *cube, const dh_actor *actor,
 				  const dh_figures_request *req, dh_figures_result **out, dh_error *err)
 {
-	if (!store || !cube || !req || !out || !actor || !*actor)
+	if (!store || !cube || !req || !out || !actor)
 		return dh_error_set(err, DH_INVAL, "argument manquant");
 	*out = NULL;
 	dh_error why;

@@ -9,7 +9,8 @@
 
 #include "datahabitat/identity.h"
 #include "datahabitat/rpls.h"
-#include "store/internal.h"
+#include "datahabitat/audit.h"
+#include "datahabitat/store_governance.h"
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -364,7 +365,8 @@ static char *render_markdown(json_t *root)
 	return b.p;
 }
 
-int dh_gdpr_register(dh_store *store, dh_gdpr_format format, const char *today, char **out, dh_error *err)
+int dh_gdpr_register(dh_store *store, const dh_actor *actor, dh_gdpr_format format, const char *today, char **out,
+		     dh_error *err)
 {
 	if (!store || !out || (format != DH_GDPR_MARKDOWN && format != DH_GDPR_JSON))
 		return dh_error_set(err, DH_INVAL, "argument manquant");
@@ -388,5 +390,18 @@ int dh_gdpr_register(dh_store *store, dh_gdpr_format format, const char *today, 
 			rc = dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
 	}
 	json_decref(root);
+	/* The register lists organisations and agreements: its reading is logged (fail closed). */
+	char object[64];
+	snprintf(object, sizeof(object), "gdpr-register:%s", today);
+	dh_error aerr;
+	dh_error_clear(&aerr);
+	int arc = dh_audit_log(store, actor, "gdpr-register", object, 0, "", rc == DH_OK ? "ok" : "error", &aerr);
+	if (arc != DH_OK && rc == DH_OK) {
+		free(*out);
+		*out = NULL;
+		if (err)
+			*err = aerr;
+		rc = arc;
+	}
 	return rc;
 }

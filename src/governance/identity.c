@@ -9,7 +9,7 @@
 
 #include "datahabitat/audit.h"
 #include "datahabitat/indicators.h"
-#include "store/internal.h"
+#include "datahabitat/store_governance.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -108,29 +108,10 @@ int dh_identity_init(dh_error *err)
 	return DH_OK;
 }
 
-static const dh_identity_ops *ops_of(dh_store *store, void **state, dh_error *err)
-{
-	const dh_identity_ops *ops = dh_store_identity(store, state);
-	if (!ops)
-		dh_error_set(err, DH_INVAL, "identités non disponibles pour ce stockage");
-	return ops;
-}
-
-#define GET_OPS()                                                                                  \
-	void *state;                                                                               \
-	const dh_identity_ops *ops = ops_of(store, &state, err);                                   \
-	if (!ops)                                                                                  \
-		return DH_INVAL
-
-static const char *actor_or_cli(const char *actor)
-{
-	return actor && *actor ? actor : "cli";
-}
-
 /* ---- users ---- */
 
 int dh_user_add(dh_store *store, dh_user *user, const char *password, size_t len,
-		const char *actor, dh_error *err)
+		const dh_actor *actor, dh_error *err)
 {
 	if (!store || !user || !password)
 		return dh_error_set(err, DH_INVAL, "argument manquant");
@@ -162,7 +143,6 @@ int dh_user_add(dh_store *store, dh_user *user, const char *password, size_t len
 	if (len < PASSWORD_MIN || len > PASSWORD_MAX)
 		return dh_error_set(err, DH_INVAL, "mot de passe de %d à %d octets attendu", PASSWORD_MIN,
 				    PASSWORD_MAX);
-	GET_OPS();
 	int rc = dh_identity_init(err);
 	if (rc != DH_OK)
 		return rc;
@@ -173,11 +153,11 @@ int dh_user_add(dh_store *store, dh_user *user, const char *password, size_t len
 			      strong ? crypto_pwhash_MEMLIMIT_MODERATE : crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
 		return dh_error_set(err, DH_NOMEM, "calcul de l'empreinte du mot de passe impossible");
 	user->disabled = 0;
-	rc = ops->user_insert(state, user, hash, err);
+	rc = dh_store_user_insert(store, user, hash, err);
 	sodium_memzero(hash, sizeof(hash));
 	char object[128];
 	snprintf(object, sizeof(object), "user:%s", user->login);
-	int arc = dh_audit_log(store, actor_or_cli(actor), "user-add", object, 0, "",
+	int arc = dh_audit_log(store, actor, "user-add", object, 0, "",
 			       rc == DH_OK ? "ok" : "error", rc == DH_OK ? err : NULL);
 	return rc != DH_OK ? rc : arc;
 }
@@ -186,29 +166,26 @@ int dh_user_get(dh_store *store, const char *login, dh_user *out, dh_error *err)
 {
 	if (!store || !out || !dh_login_valid(login))
 		return dh_error_set(err, DH_INVAL, "identifiant invalide");
-	GET_OPS();
-	return ops->user_get(state, login, out, NULL, err);
+	return dh_store_user_get(store, login, out, NULL, err);
 }
 
 int dh_user_list(dh_store *store, dh_user_cb cb, void *ctx, dh_error *err)
 {
 	if (!store || !cb)
 		return dh_error_set(err, DH_INVAL, "argument manquant");
-	GET_OPS();
-	return ops->user_list(state, cb, ctx, err);
+	return dh_store_user_list(store, cb, ctx, err);
 }
 
-int dh_user_disable(dh_store *store, const char *login, const char *actor, dh_error *err)
+int dh_user_disable(dh_store *store, const char *login, const dh_actor *actor, dh_error *err)
 {
 	if (!store || !dh_login_valid(login))
 		return dh_error_set(err, DH_INVAL, "identifiant invalide");
-	GET_OPS();
-	int rc = ops->user_disable(state, login, err);
+	int rc = dh_store_user_disable(store, login, err);
 	if (rc == DH_NOTFOUND)
 		return rc;
 	char object[128];
 	snprintf(object, sizeof(object), "user:%s", login);
-	int arc = dh_audit_log(store, actor_or_cli(actor), "user-disable", object, 0, "",
+	int arc = dh_audit_log(store, actor, "user-disable", object, 0, "",
 			       rc == DH_OK ? "ok" : "error", rc == DH_OK ? err : NULL);
 	return rc != DH_OK ? rc : arc;
 }
@@ -227,7 +204,6 @@ int dh_user_authenticate(dh_store *store, const char *login, const char *passwor
 {
 	if (!store || !who || !password)
 		return dh_error_set(err, DH_INVAL, "argument manquant");
-	GET_OPS();
 	int rc = dh_identity_init(err);
 	if (rc != DH_OK)
 		return rc;
@@ -235,7 +211,7 @@ int dh_user_authenticate(dh_store *store, const char *login, const char *passwor
 	char hash[DH_PWHASH_SIZE];
 	int found = 0;
 	if (dh_login_valid(login) && len <= PASSWORD_MAX) {
-		rc = ops->user_get(state, login, &u, hash, err);
+		rc = dh_store_user_get(store, login, &u, hash, err);
 		if (rc == DH_OK)
 			found = 1;
 		else if (rc != DH_NOTFOUND)
@@ -256,8 +232,8 @@ int dh_user_authenticate(dh_store *store, const char *login, const char *passwor
 	sodium_memzero(hash, sizeof(hash));
 	char object[128];
 	snprintf(object, sizeof(object), "user:%.64s", dh_login_valid(login) ? login : "?");
-	rc = dh_audit_log(store, dh_login_valid(login) ? login : "?", ok ? "login" : "login-failed",
-			  object, 0, "", ok ? "ok" : "denied", err);
+	dh_actor self = dh_actor_user(dh_login_valid(login) ? login : "?");
+	rc = dh_audit_log(store, &self, ok ? "login" : "login-failed", object, 0, "", ok ? "ok" : "denied", err);
 	if (rc != DH_OK)
 		return rc; /* fail closed: no login without its audit entry */
 	if (!ok)
@@ -303,7 +279,7 @@ static int token_hash(const char *text, unsigned char hash[32])
 }
 
 int dh_token_create(dh_store *store, const char *login, const char *scope, int days,
-		    char text[DH_TOKEN_TEXT_SIZE], dh_token *meta, const char *actor, dh_error *err)
+		    char text[DH_TOKEN_TEXT_SIZE], dh_token *meta, const dh_actor *actor, dh_error *err)
 {
 	if (!store || !text)
 		return dh_error_set(err, DH_INVAL, "argument manquant");
@@ -321,7 +297,6 @@ int dh_token_create(dh_store *store, const char *login, const char *scope, int d
 		return rc;
 	if (strcmp(scope, "admin") == 0 && who.role != DH_ROLE_ADMIN)
 		return dh_error_set(err, DH_INVAL, "la portée « admin » est réservée aux administrateurs");
-	GET_OPS();
 	unsigned char raw[32], hash[32];
 	randombytes_buf(raw, sizeof(raw));
 	memcpy(text, "dh_", 3);
@@ -336,7 +311,7 @@ int dh_token_create(dh_store *store, const char *login, const char *scope, int d
 	time_t now = time(NULL);
 	utc_text(now, t.created_at, sizeof(t.created_at));
 	utc_text(now + (time_t)days * 86400, t.expires_at, sizeof(t.expires_at));
-	rc = ops->token_insert(state, &t, hash, err);
+	rc = dh_store_token_insert(store, &t, hash, err);
 	if (rc != DH_OK) {
 		sodium_memzero(text, DH_TOKEN_TEXT_SIZE);
 		return rc;
@@ -345,23 +320,22 @@ int dh_token_create(dh_store *store, const char *login, const char *scope, int d
 		*meta = t;
 	char object[128];
 	snprintf(object, sizeof(object), "token:%lld:%s", (long long)t.id, login);
-	rc = dh_audit_log(store, actor_or_cli(actor), "token-create", object, 0, "", "ok", err);
+	rc = dh_audit_log(store, actor, "token-create", object, 0, "", "ok", err);
 	if (rc != DH_OK) /* not logged: do not hand the token out */
 		sodium_memzero(text, DH_TOKEN_TEXT_SIZE);
 	return rc;
 }
 
-int dh_token_revoke(dh_store *store, int64_t id, const char *actor, dh_error *err)
+int dh_token_revoke(dh_store *store, int64_t id, const dh_actor *actor, dh_error *err)
 {
 	if (!store)
 		return dh_error_set(err, DH_INVAL, "argument manquant");
-	GET_OPS();
-	int rc = ops->token_revoke(state, id, err);
+	int rc = dh_store_token_revoke(store, id, err);
 	if (rc != DH_OK)
 		return rc;
 	char object[128];
 	snprintf(object, sizeof(object), "token:%lld", (long long)id);
-	return dh_audit_log(store, actor_or_cli(actor), "token-revoke", object, 0, "", "ok", err);
+	return dh_audit_log(store, actor, "token-revoke", object, 0, "", "ok", err);
 }
 
 int dh_token_resolve(dh_store *store, const char *token, const char *now, dh_identity *who,
@@ -369,7 +343,6 @@ int dh_token_resolve(dh_store *store, const char *token, const char *now, dh_ide
 {
 	if (!store || !who)
 		return dh_error_set(err, DH_INVAL, "argument manquant");
-	GET_OPS();
 	if (!token || strlen(token) != DH_TOKEN_TEXT_LEN || strncmp(token, "dh_", 3) != 0)
 		return dh_error_set(err, DH_AUTH, "jeton invalide");
 	int rc = dh_identity_init(err);
@@ -378,7 +351,7 @@ int dh_token_resolve(dh_store *store, const char *token, const char *now, dh_ide
 	unsigned char hash[32];
 	token_hash(token, hash);
 	dh_token t;
-	rc = ops->token_find(state, hash, &t, err);
+	rc = dh_store_token_find(store, hash, &t, err);
 	if (rc == DH_NOTFOUND)
 		return dh_error_set(err, DH_AUTH, "jeton invalide");
 	if (rc != DH_OK)
@@ -391,13 +364,14 @@ int dh_token_resolve(dh_store *store, const char *token, const char *now, dh_ide
 	if (t.revoked || strcmp(now, t.expires_at) >= 0)
 		return dh_error_set(err, DH_AUTH, "jeton révoqué ou expiré");
 	dh_user u;
-	rc = ops->user_get(state, t.login, &u, NULL, err);
+	rc = dh_store_user_get(store, t.login, &u, NULL, err);
 	if (rc == DH_NOTFOUND || (rc == DH_OK && u.disabled))
 		return dh_error_set(err, DH_AUTH, "jeton invalide");
 	if (rc != DH_OK)
 		return rc;
 	identity_from_user(who, &u);
 	dh_strlcpy(who->scope, sizeof(who->scope), t.scope);
+	who->token_id = t.id;
 	return DH_OK;
 }
 
@@ -405,8 +379,7 @@ int dh_token_list(dh_store *store, const char *login, dh_token_cb cb, void *ctx,
 {
 	if (!store || !cb)
 		return dh_error_set(err, DH_INVAL, "argument manquant");
-	GET_OPS();
-	return ops->token_list(state, login, cb, ctx, err);
+	return dh_store_token_list(store, login, cb, ctx, err);
 }
 
 /* ---- agreements ---- */
@@ -456,7 +429,7 @@ static int indicators_valid(const char *list)
 	}
 }
 
-int dh_agreement_add(dh_store *store, dh_agreement *a, const char *actor, dh_error *err)
+int dh_agreement_add(dh_store *store, dh_agreement *a, const dh_actor *actor, dh_error *err)
 {
 	if (!store || !a)
 		return dh_error_set(err, DH_INVAL, "argument manquant");
@@ -474,24 +447,22 @@ int dh_agreement_add(dh_store *store, dh_agreement *a, const char *actor, dh_err
 		return field_error(err, "dates", "la date de fin précède la date de début");
 	if (!indicators_valid(a->indicators))
 		return field_error(err, "indicators", "indicateurs : all, public ou liste d'identifiants connus");
-	GET_OPS();
-	int rc = ops->agreement_insert(state, a, err);
+	int rc = dh_store_agreement_insert(store, a, err);
 	if (rc != DH_OK)
 		return rc;
 	char object[128];
 	snprintf(object, sizeof(object), "agreement:%lld", (long long)a->id);
-	return dh_audit_log(store, actor_or_cli(actor), "agreement-add", object, a->id, a->purpose, "ok", err);
+	return dh_audit_log(store, actor, "agreement-add", object, a->id, a->purpose, "ok", err);
 }
 
 int dh_agreement_list(dh_store *store, dh_agreement_cb cb, void *ctx, dh_error *err)
 {
 	if (!store || !cb)
 		return dh_error_set(err, DH_INVAL, "argument manquant");
-	GET_OPS();
-	return ops->agreement_list(state, cb, ctx, err);
+	return dh_store_agreement_list(store, cb, ctx, err);
 }
 
-int dh_agreement_end(dh_store *store, int64_t id, const char *today, const char *actor,
+int dh_agreement_end(dh_store *store, int64_t id, const char *today, const dh_actor *actor,
 		     dh_error *err)
 {
 	if (!store)
@@ -515,11 +486,10 @@ int dh_agreement_end(dh_store *store, int64_t id, const char *today, const char 
 	time_t t = timegm(&tm) - 86400; /* the day before: no longer valid from today on */
 	gmtime_r(&t, &tm);
 	strftime(day, sizeof(day), "%Y-%m-%d", &tm);
-	GET_OPS();
-	int rc = ops->agreement_set_end(state, id, day, err);
+	int rc = dh_store_agreement_set_end(store, id, day, err);
 	if (rc != DH_OK)
 		return rc;
 	char object[128];
 	snprintf(object, sizeof(object), "agreement:%lld", (long long)id);
-	return dh_audit_log(store, actor_or_cli(actor), "agreement-end", object, id, "", "ok", err);
+	return dh_audit_log(store, actor, "agreement-end", object, id, "", "ok", err);
 }

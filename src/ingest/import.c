@@ -546,6 +546,11 @@ done:
 int dh_import_file(dh_store *store, const dh_geo *geo, const char *path, const dh_import_options *opt,
 		   dh_import_result *result, dh_error *err)
 {
+	dh_actor system = dh_actor_system();
+	const dh_actor *actor = opt && opt->actor ? opt->actor : &system;
+	char actor_text[DH_ACTOR_TEXT_SIZE];
+	if (dh_actor_format(actor, actor_text, err) != DH_OK) /* before anything is stored */
+		return DH_INVAL;
 	int rc = import_file(store, geo, path, opt, result, err);
 	if (!store || !opt || !result || rc == DH_INVAL)
 		return rc;
@@ -557,7 +562,7 @@ int dh_import_file(dh_store *store, const dh_geo *geo, const char *path, const d
 		snprintf(object, sizeof(object), "org:%s", opt->siren);
 	dh_error log_err;
 	dh_error_clear(&log_err);
-	if (dh_audit_log(store, opt->actor && *opt->actor ? opt->actor : "system", "import", object, 0, "", outcome,
+	if (dh_audit_log(store, actor, "import", object, 0, "", outcome,
 			 &log_err) != DH_OK &&
 	    (rc == DH_OK || rc == DH_REFUSED)) {
 		dh_import_result_release(result);

@@ -2,7 +2,8 @@
 /*
  * internal.h - the store subsystem's internal interface: the ops table every backend
  * implements, the identity part of it, and the SQLite backend's audit tables. Governance
- * modules reach these only through the dispatchers declared here (see docs/architecture.md).
+ * modules never include this header: they use the public dispatchers of
+ * datahabitat/store_governance.h (docs/governance.md).
  */
 #ifndef DH_STORE_INTERNAL_H
 #define DH_STORE_INTERNAL_H
@@ -14,11 +15,7 @@
  * backend receives only validated input (SIREN checked, dates well formed, non-NULL).
  */
 
-#include "datahabitat/audit.h"
-#include "datahabitat/store.h"
-
-/* Map one stored pseudonym (hex text) to its new value (out: out_size bytes, NUL-terminated). */
-typedef int (*dh_pseudo_map_fn)(void *ctx, const char *old_value, char *out, size_t out_size, dh_error *err);
+#include "datahabitat/store_governance.h"
 
 typedef struct dh_store_ops {
 	const char *name; /* "sqlite" */
@@ -43,10 +40,11 @@ typedef struct dh_store_ops {
 	int (*stock_read)(void *state, const char *siren, const char *date, dh_delivery *delivery_out,
 			  dh_stock_cb cb, void *ctx, dh_error *err);
 	int (*versions_scan)(void *state, uint64_t fields, dh_version_cb cb, void *ctx, dh_error *err);
-	/* Audit chain (engineer B, sqlite_audit.c): append runs in one write transaction, reads
-	 * the last entry, fills e->seq and e->prev_hash, calls seal(e) for e->hash, inserts. */
-	int (*audit_append)(void *state, dh_audit_entry *e, void (*seal)(dh_audit_entry *e), dh_error *err);
+	/* Audit chain (sqlite_audit.c): append runs in one write transaction, reads the last
+	 * entry, fills e->seq and e->prev_hash, calls seal (which sets e->hash), inserts. */
+	int (*audit_append)(void *state, dh_audit_entry *e, dh_audit_seal_fn seal, void *seal_ctx, dh_error *err);
 	int (*audit_scan)(void *state, int64_t from, dh_audit_cb cb, void *ctx, dh_error *err);
+	int (*audit_last)(void *state, dh_audit_entry *out, dh_error *err);
 	/* Pseudonyms: in one transaction, replace every value of every registered column by
 	 * map(value), record new_version, call before_commit (which may fail and roll back), commit. */
 	int (*pseudo_rehash)(void *state, int64_t new_version, dh_pseudo_map_fn map, void *ctx,
@@ -59,19 +57,8 @@ typedef struct dh_store_ops {
 
 extern const dh_store_ops dh_store_sqlite_ops;
 
-/* Dispatchers of store.c for core modules that own their public API (audit.c, pseudo.c):
- * the store argument is non-NULL, the rest is as in the ops above. */
-int dh_store_audit_append(dh_store *store, dh_audit_entry *e, void (*seal)(dh_audit_entry *e), dh_error *err);
-int dh_store_audit_scan(dh_store *store, int64_t from, dh_audit_cb cb, void *ctx, dh_error *err);
-int dh_store_pseudo_rehash(dh_store *store, int64_t new_version, dh_pseudo_map_fn map, void *ctx,
-			   int (*before_commit)(void *ctx, dh_error *err), dh_error *err);
-int dh_store_pseudo_version(dh_store *store, int64_t *version, dh_error *err);
-int dh_store_pseudo_register(dh_store *store, const char *table, const char *column, dh_error *err);
-
-/* Shared helpers for backends (store.c). */
-
-/* Current UTC time as "YYYY-MM-DDTHH:MM:SSZ" into buf (at least 21 bytes). */
-void dh_store_now_utc(char *buf, size_t size);
+/* The governance dispatchers (audit, pseudonyms, identities) are public:
+ * datahabitat/store_governance.h. Shared helpers for backends (store.c): */
 
 /*
  * Convert a validated DATE value (yyyymmdd, dd = 0 for mm/aaaa) into the stored text form
@@ -83,14 +70,10 @@ int dh_store_date_to_iso(int64_t value, char *buf, size_t size);
 int dh_store_date_from_iso(const char *iso, size_t len, char *text, size_t size, int64_t *value);
 
 /*
- * identity_backend.h - the part of a storage backend's ops table that keeps users, API
- * tokens and sharing agreements (identity.h). Internal: identity.c checks every argument
- * (login syntax, dates, SIREN, hashes) and logs to the audit chain, then calls these.
+ * The part of a storage backend's ops table that keeps users, API tokens and sharing
+ * agreements (identity.h), reached through store_governance.h's dispatchers: identity.c
+ * checks every argument (login syntax, dates, SIREN, hashes) and logs, then calls these.
  */
-
-#include "datahabitat/identity.h"
-
-#define DH_PWHASH_SIZE 128 /* >= crypto_pwhash_STRBYTES */
 
 typedef struct dh_identity_ops {
 	/* Insert a user with its password hash (NUL-terminated). DH_EXISTS if the login is taken. */
@@ -111,9 +94,6 @@ typedef struct dh_identity_ops {
 	/* Set the end date of agreement id. DH_NOTFOUND if none. */
 	int (*agreement_set_end)(void *state, int64_t id, const char *end, dh_error *err);
 } dh_identity_ops;
-
-/* The identity ops of a store and its backend state (store.c); NULL if the backend has none. */
-const dh_identity_ops *dh_store_identity(dh_store *store, void **state);
 
 extern const dh_identity_ops dh_sqlite_identity_ops;
 
@@ -191,8 +171,9 @@ sqlite3 *dh_sqlite_db(void *state);
 	" PRIMARY KEY (table_name, column_name));"                                                 \
 	"CREATE TABLE pseudo_key(id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);"
 
-int dh_sq_audit_append(void *state, dh_audit_entry *e, void (*seal)(dh_audit_entry *e), dh_error *err);
+int dh_sq_audit_append(void *state, dh_audit_entry *e, dh_audit_seal_fn seal, void *seal_ctx, dh_error *err);
 int dh_sq_audit_scan(void *state, int64_t from, dh_audit_cb cb, void *ctx, dh_error *err);
+int dh_sq_audit_last(void *state, dh_audit_entry *out, dh_error *err);
 int dh_sq_pseudo_rehash(void *state, int64_t new_version, dh_pseudo_map_fn map, void *ctx,
 			int (*before_commit)(void *ctx, dh_error *err), dh_error *err);
 int dh_sq_pseudo_version(void *state, int64_t *version, dh_error *err);

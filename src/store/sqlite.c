@@ -1240,6 +1240,7 @@ const dh_store_ops dh_store_sqlite_ops = {
 	.versions_scan = sq_versions_scan,
 	.audit_append = dh_sq_audit_append,
 	.audit_scan = dh_sq_audit_scan,
+	.audit_last = dh_sq_audit_last,
 	.pseudo_rehash = dh_sq_pseudo_rehash,
 	.pseudo_version = dh_sq_pseudo_version,
 	.pseudo_register = dh_sq_pseudo_register,

@@ -18,6 +18,7 @@ struct dh_store {
 	void *state;       /* backend's handle */
 	int created;       /* the schema was created by this open */
 	dh_store_import *session; /* the open import session, if any */
+	char *path;        /* the database file (location without its scheme) */
 };
 
 struct dh_store_import {
@@ -171,8 +172,14 @@ int dh_store_open(dh_store **out, const char *location, unsigned flags, dh_error
 	if (!s)
 		return dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
 	s->ops = ops;
+	s->path = strdup(rest);
+	if (!s->path) {
+		free(s);
+		return dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
+	}
 	int rc = ops->open(&s->state, rest, flags, &s->created, err);
 	if (rc != DH_OK) {
+		free(s->path);
 		free(s);
 		return rc;
 	}
@@ -187,6 +194,7 @@ void dh_store_close(dh_store *store)
 	if (store->session)
 		dh_store_import_abort(store->session);
 	store->ops->close(store->state);
+	free(store->path);
 	free(store);
 }
 
@@ -417,22 +425,40 @@ int dh_store_versions_scan(dh_store *store, uint64_t fields, dh_version_cb cb, v
 	return store->ops->versions_scan(store->state, fields, cb, ctx, err);
 }
 
-/* ---- Audit chain and pseudonyms (dispatch for audit.c and pseudo.c) --------------------- */
+/* ---- Governance records (store_governance.h) ------------------------------------------------ */
+
+const char *dh_store_file_path(dh_store *store)
+{
+	return store ? store->path : NULL;
+}
 
 #define NEED_OP(op, what)                                                                     \
-	if (!store->ops->op)                                                                 \
+	if (!store || !store->ops->op)                                                       \
 		return dh_error_set(err, DH_INVAL, what " non disponible pour ce stockage")
 
-int dh_store_audit_append(dh_store *store, dh_audit_entry *e, void (*seal)(dh_audit_entry *e), dh_error *err)
+int dh_store_audit_append(dh_store *store, dh_audit_entry *e, dh_audit_seal_fn seal, void *seal_ctx,
+			  dh_error *err)
 {
 	NEED_OP(audit_append, "journal d'audit");
-	return store->ops->audit_append(store->state, e, seal, err);
+	if (!e || !seal)
+		return dh_error_set(err, DH_INVAL, "argument manquant");
+	return store->ops->audit_append(store->state, e, seal, seal_ctx, err);
 }
 
 int dh_store_audit_scan(dh_store *store, int64_t from, dh_audit_cb cb, void *ctx, dh_error *err)
 {
 	NEED_OP(audit_scan, "journal d'audit");
+	if (!cb)
+		return dh_error_set(err, DH_INVAL, "argument manquant");
 	return store->ops->audit_scan(store->state, from, cb, ctx, err);
+}
+
+int dh_store_audit_last(dh_store *store, dh_audit_entry *out, dh_error *err)
+{
+	NEED_OP(audit_last, "journal d'audit");
+	if (!out)
+		return dh_error_set(err, DH_INVAL, "argument manquant");
+	return store->ops->audit_last(store->state, out, err);
 }
 
 int dh_store_pseudo_rehash(dh_store *store, int64_t new_version, dh_pseudo_map_fn map, void *ctx,
@@ -456,10 +482,74 @@ int dh_store_pseudo_register(dh_store *store, const char *table, const char *col
 	return store->ops->pseudo_register(store->state, table, column, err);
 }
 
-/* ---- Identities (dispatch for identity.c) ------------------------------------------------- */
+/* The identity ops, checked once: every dispatcher below starts with it. */
+#define NEED_IDENTITY()                                                                       \
+	if (!store || !store->ops->identity)                                                 \
+		return dh_error_set(err, DH_INVAL, "identités non disponibles pour ce stockage");       \
+	const dh_identity_ops *id = store->ops->identity
 
-const dh_identity_ops *dh_store_identity(dh_store *store, void **state)
+int dh_store_user_insert(dh_store *store, dh_user *user, const char *pwhash, dh_error *err)
 {
-	*state = store->state;
-	return store->ops->identity;
+	NEED_IDENTITY();
+	return id->user_insert(store->state, user, pwhash, err);
+}
+
+int dh_store_user_get(dh_store *store, const char *login, dh_user *out, char pwhash[DH_PWHASH_SIZE], dh_error *err)
+{
+	NEED_IDENTITY();
+	return id->user_get(store->state, login, out, pwhash, err);
+}
+
+int dh_store_user_list(dh_store *store, dh_user_cb cb, void *ctx, dh_error *err)
+{
+	NEED_IDENTITY();
+	return id->user_list(store->state, cb, ctx, err);
+}
+
+int dh_store_user_disable(dh_store *store, const char *login, dh_error *err)
+{
+	NEED_IDENTITY();
+	return id->user_disable(store->state, login, err);
+}
+
+int dh_store_token_insert(dh_store *store, dh_token *token, const unsigned char hash[32], dh_error *err)
+{
+	NEED_IDENTITY();
+	return id->token_insert(store->state, token, hash, err);
+}
+
+int dh_store_token_find(dh_store *store, const unsigned char hash[32], dh_token *out, dh_error *err)
+{
+	NEED_IDENTITY();
+	return id->token_find(store->state, hash, out, err);
+}
+
+int dh_store_token_revoke(dh_store *store, int64_t token_id, dh_error *err)
+{
+	NEED_IDENTITY();
+	return id->token_revoke(store->state, token_id, err);
+}
+
+int dh_store_token_list(dh_store *store, const char *login, dh_token_cb cb, void *ctx, dh_error *err)
+{
+	NEED_IDENTITY();
+	return id->token_list(store->state, login, cb, ctx, err);
+}
+
+int dh_store_agreement_insert(dh_store *store, dh_agreement *a, dh_error *err)
+{
+	NEED_IDENTITY();
+	return id->agreement_insert(store->state, a, err);
+}
+
+int dh_store_agreement_list(dh_store *store, dh_agreement_cb cb, void *ctx, dh_error *err)
+{
+	NEED_IDENTITY();
+	return id->agreement_list(store->state, cb, ctx, err);
+}
+
+int dh_store_agreement_set_end(dh_store *store, int64_t agreement_id, const char *end, dh_error *err)
+{
+	NEED_IDENTITY();
+	return id->agreement_set_end(store->state, agreement_id, end, err);
 }

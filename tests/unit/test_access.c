@@ -28,6 +28,7 @@ static dh_geo *geo;
 static dh_cube *cube;
 static int32_t day;
 static char own_siren[10], other_siren[10];
+static const dh_actor test_actor = { DH_ACTOR_CLI, "test", 0 };
 
 static int setup(void **state)
 {
@@ -127,7 +128,7 @@ static int64_t add_agreement(const char *audience, const char *territory, const 
 	snprintf(a.legal_basis, sizeof(a.legal_basis), "test");
 	snprintf(a.start, sizeof(a.start), "%s", start);
 	snprintf(a.end, sizeof(a.end), "%s", end);
-	assert_int_equal(dh_agreement_add(store, &a, "test", &err), DH_OK);
+	assert_int_equal(dh_agreement_add(store, &a, &test_actor, &err), DH_OK);
 	return a.id;
 }
 
@@ -435,8 +436,8 @@ static void test_identity(void **state)
 	snprintf(u.login, sizeof(u.login), "bailleur.a");
 	u.role = DH_ROLE_MEMBER;
 	snprintf(u.org_siren, sizeof(u.org_siren), "%s", own_siren);
-	assert_int_equal(dh_user_add(store, &u, "correct horse", 13, "test", &err), DH_OK);
-	assert_int_equal(dh_user_add(store, &u, "correct horse", 13, "test", &err), DH_EXISTS);
+	assert_int_equal(dh_user_add(store, &u, "correct horse", 13, &test_actor, &err), DH_OK);
+	assert_int_equal(dh_user_add(store, &u, "correct horse", 13, &test_actor, &err), DH_EXISTS);
 	dh_identity who;
 	assert_int_equal(dh_user_authenticate(store, "bailleur.a", "correct horse", 13, &who, &err), DH_OK);
 	assert_string_equal(who.org_siren, own_siren);
@@ -444,7 +445,7 @@ static void test_identity(void **state)
 	assert_int_equal(dh_user_authenticate(store, "nobody", "correct horse", 13, &who, &err), DH_AUTH);
 	char tok[DH_TOKEN_TEXT_SIZE];
 	dh_token meta;
-	assert_int_equal(dh_token_create(store, "bailleur.a", "read:indicators", 30, tok, &meta, "test", &err), DH_OK);
+	assert_int_equal(dh_token_create(store, "bailleur.a", "read:indicators", 30, tok, &meta, &test_actor, &err), DH_OK);
 	assert_int_equal(strlen(tok), DH_TOKEN_TEXT_LEN);
 	assert_int_equal(dh_token_resolve(store, tok, NULL, &who, &err), DH_OK);
 	assert_string_equal(who.scope, "read:indicators");
@@ -452,23 +453,23 @@ static void test_identity(void **state)
 	tok[10] ^= 1;
 	assert_int_equal(dh_token_resolve(store, tok, NULL, &who, &err), DH_AUTH);
 	tok[10] ^= 1;
-	assert_int_equal(dh_token_revoke(store, meta.id, "test", &err), DH_OK);
+	assert_int_equal(dh_token_revoke(store, meta.id, &test_actor, &err), DH_OK);
 	assert_int_equal(dh_token_resolve(store, tok, NULL, &who, &err), DH_AUTH);
-	assert_int_equal(dh_token_create(store, "bailleur.a", "admin", 30, tok, &meta, "test", &err), DH_INVAL);
-	assert_int_equal(dh_token_create(store, "bailleur.a", "read:indicators", 30, tok, &meta, "test", &err), DH_OK);
-	assert_int_equal(dh_user_disable(store, "bailleur.a", "test", &err), DH_OK);
+	assert_int_equal(dh_token_create(store, "bailleur.a", "admin", 30, tok, &meta, &test_actor, &err), DH_INVAL);
+	assert_int_equal(dh_token_create(store, "bailleur.a", "read:indicators", 30, tok, &meta, &test_actor, &err), DH_OK);
+	assert_int_equal(dh_user_disable(store, "bailleur.a", &test_actor, &err), DH_OK);
 	assert_int_equal(dh_token_resolve(store, tok, NULL, &who, &err), DH_AUTH);
 	assert_int_equal(dh_user_authenticate(store, "bailleur.a", "correct horse", 13, &who, &err), DH_AUTH);
 	/* bad inputs */
 	snprintf(u.login, sizeof(u.login), "Bad Login");
-	assert_int_equal(dh_user_add(store, &u, "correct horse", 13, "test", &err), DH_INVAL);
+	assert_int_equal(dh_user_add(store, &u, "correct horse", 13, &test_actor, &err), DH_INVAL);
 	dh_agreement a;
 	memset(&a, 0, sizeof(a));
 	snprintf(a.indicators, sizeof(a.indicators), "all");
 	snprintf(a.start, sizeof(a.start), "2025-01-01");
 	snprintf(a.end, sizeof(a.end), "2025-12-31");
 	snprintf(a.legal_basis, sizeof(a.legal_basis), "x");
-	assert_int_equal(dh_agreement_add(store, &a, "test", &err), DH_INVAL); /* no purpose */
+	assert_int_equal(dh_agreement_add(store, &a, &test_actor, &err), DH_INVAL); /* no purpose */
 }
 
 /* Timing of the public commune table with every indicator (reported, not asserted under ASan). */

@@ -22,6 +22,7 @@ static char db_path[4200];
 static dh_store *store;
 static dh_geo *geo;
 static dh_cube *cube;
+static const dh_actor operator_actor = { DH_ACTOR_CLI, "exploitant", 0 };
 
 static int setup(void **state)
 {
@@ -91,7 +92,7 @@ static void test_owner_gets_the_cube(void **state)
 	dh_error err;
 	last_entry before = audit_tail(store);
 	dh_figures_result *r = NULL;
-	assert_int_equal(dh_figures_query_unrestricted(store, cube, "exploitant", &departements, &r, &err),
+	assert_int_equal(dh_figures_query_unrestricted(store, cube, &operator_actor, &departements, &r, &err),
 			 DH_OK);
 	last_entry after = audit_tail(store);
 	assert_int_equal(after.n, before.n + 1);
@@ -126,7 +127,7 @@ static void test_memory_store_refused(void **state)
 	dh_store *mem = NULL;
 	assert_int_equal(dh_store_open(&mem, ":memory:", DH_STORE_CREATE, &err), DH_OK);
 	dh_figures_result *r = (dh_figures_result *)&err; /* must be reset to NULL */
-	assert_int_equal(dh_figures_query_unrestricted(mem, cube, "exploitant", &departements, &r, &err),
+	assert_int_equal(dh_figures_query_unrestricted(mem, cube, &operator_actor, &departements, &r, &err),
 			 DH_DENIED);
 	assert_null(r);
 	last_entry l = audit_tail(mem);
@@ -146,7 +147,7 @@ static void test_other_owner_refused(void **state)
 	assert_int_equal(chown(db_path, 65534, (gid_t)-1), 0);
 	last_entry before = audit_tail(store);
 	dh_figures_result *r = NULL;
-	int rc = dh_figures_query_unrestricted(store, cube, "exploitant", &departements, &r, &err);
+	int rc = dh_figures_query_unrestricted(store, cube, &operator_actor, &departements, &r, &err);
 	assert_int_equal(chown(db_path, sb.st_uid, (gid_t)-1), 0);
 	assert_int_equal(rc, DH_DENIED);
 	assert_null(r);
