@@ -117,6 +117,16 @@ $(OUT)/tests/replay_%: tests/fuzz/%.c tests/fuzz/replay.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -DDH_SOURCE_DIR='"$(CURDIR)"' -o $@ $< tests/fuzz/replay.c $(LIB) $(LDOPT) $(LDLIBS_ALL)
 
+# The CLI without main() (cli_main() only) for the fuzz target over argument vectors.
+CLI_NOMAIN_OBJ = $(filter-out $(OUT)/src/cli/main.o,$(CLI_OBJ)) $(OUT)/src/cli/main-nomain.o
+$(OUT)/src/cli/main-nomain.o: src/cli/main.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -DDH_CLI_NO_MAIN -c $< -o $@
+
+$(OUT)/tests/replay_fuzz_cli_args: tests/fuzz/fuzz_cli_args.c tests/fuzz/replay.c $(CLI_NOMAIN_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -DDH_SOURCE_DIR='"$(CURDIR)"' -o $@ $< tests/fuzz/replay.c $(CLI_NOMAIN_OBJ) $(LIB) $(LDOPT) $(LDLIBS_ALL)
+
 # The suite: unit tests, golden CLI cases and fuzz corpora replay, all sanitized; then the
 # layout rules of the tree (scripts/check-layout) on the release objects.
 check asan: deps
@@ -147,17 +157,27 @@ demo: deps
 	$(MAKE) all
 	scripts/demo
 
-FUZZ_BIN = $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+# FUZZ_TARGETS=fuzz_cli_args runs one target. Paths are absolute: a target may change
+# directory (fuzz_cli_args works in a scratch directory); crashes go to $(BUILD)/fuzz/.
+FUZZ_TARGETS ?= $(FUZZ_SRC:tests/fuzz/%.c=%)
+FUZZ_BIN = $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(CORE_SRC)
 	@mkdir -p $(dir $@)
 	$(CLANG) -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined $(DEPS_CFLAGS) $(CPPFLAGS_ALL) \
 	  -DDH_SOURCE_DIR='"$(CURDIR)"' -o $@ $< $(CORE_SRC) $(LDLIBS_ALL)
 
+# The CLI target links the CLI's sources too, main() left out.
+$(BUILD)/fuzz/fuzz_cli_args: tests/fuzz/fuzz_cli_args.c $(CORE_SRC) $(CLI_SRC)
+	@mkdir -p $(dir $@)
+	$(CLANG) -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined $(DEPS_CFLAGS) $(CPPFLAGS_ALL) \
+	  -DDH_SOURCE_DIR='"$(CURDIR)"' -DDH_CLI_NO_MAIN -o $@ $< $(CORE_SRC) $(CLI_SRC) $(LDLIBS_ALL)
+
 fuzz: deps $(FUZZ_BIN)
 	@for t in $(FUZZ_BIN); do n=$$(basename $$t); mkdir -p $(BUILD)/fuzz/corpus-$$n; \
 	  echo "== $$n ($(FUZZ_SECONDS) s)"; \
 	  $$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
-	      $(BUILD)/fuzz/corpus-$$n tests/fuzz/corpus/$$n || exit 1; done
+	      -artifact_prefix=$(CURDIR)/$(BUILD)/fuzz/$$n- \
+	      $(CURDIR)/$(BUILD)/fuzz/corpus-$$n $(CURDIR)/tests/fuzz/corpus/$$n || exit 1; done
 
 bench: deps
 	$(MAKE) all

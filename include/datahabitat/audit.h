@@ -51,7 +51,9 @@ int dh_audit_key_create(dh_store *store, int every, dh_error *err);
 
 /*
  * Append an entry at the end of the chain. seq, time (if empty), prev_hash and hash are
- * filled in *e. The audit key is created first if the database has none and its chain is
+ * filled in *e. Text fields are made storable first (dh_text_sanitize: invalid UTF-8 and
+ * control characters become '?'), so that a refused request's raw input is still recorded.
+ * The audit key is created first if the database has none and its chain is
  * still the keyless one (a database from before the key); a chain sealed with a key that
  * is now missing is refused (DH_NOTFOUND). When the entry's number is one past a multiple
  * of the interval, a checkpoint of the previous entry is appended to the witness file.

@@ -108,4 +108,31 @@ int dh_error_set(dh_error *err, int code, const char *fmt, ...)
 void dh_strlcpy(char *dst, size_t size, const char *src);
 void dh_strlcpy_view(char *dst, size_t size, dh_str src);
 
+/*
+ * Text the library stores (names, purposes, file names, audit details): valid UTF-8, no
+ * control character (C0, DEL, C1: terminal escapes cannot be stored), not blank, at most
+ * a documented number of characters (code points). The limits (docs/governance.md):
+ */
+#define DH_NAME_MAX 200     /* organisation names, delivered file names */
+#define DH_PURPOSE_MAX 1000 /* purposes and legal bases of agreements */
+#define DH_TEXT_SIZE(max) (4 * (max) + 1) /* bytes that hold max characters and the NUL */
+
+/*
+ * Check text against the rules above with at most max characters. Returns DH_OK, or
+ * DH_INVAL with err->field = what and a French message naming what ("nom", "finalité"...)
+ * and the fault (absent, empty or blank, invalid UTF-8, control character, too long).
+ */
+int dh_text_check(const char *text, size_t max, const char *what, dh_error *err);
+
+/*
+ * Make text storable in place: every byte that is not part of a valid UTF-8 sequence, and
+ * every control character, becomes '?' (lengths never change). Returns the number of
+ * characters replaced. For records that must be kept whatever they hold (audit details).
+ */
+size_t dh_text_sanitize(char *text);
+
+/* Bytes of the valid UTF-8 sequence at s (at most n bytes available): 1 to 4, or 0 when
+ * s does not start a valid sequence (overlong, surrogate, above U+10FFFF, truncated). */
+size_t dh_utf8_seq(const char *s, size_t n);
+
 #endif

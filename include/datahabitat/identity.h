@@ -44,10 +44,12 @@ int dh_role_parse(const char *name);
 /* 1 if login is 1 to 64 characters of [a-z0-9._-], 0 otherwise. */
 int dh_login_valid(const char *login);
 
+#define DH_TERRITORY_CODE_MAX 15 /* bytes of a territory code: letters and digits */
+
 /* A territory: a level (DH_LEVEL_ALL for "everywhere") and a code. */
 typedef struct dh_territory {
-	dh_level level; /* DH_LEVEL_ALL, COMMUNE, EPCI, DEPARTEMENT or REGION */
-	char code[16];  /* "" for DH_LEVEL_ALL */
+	dh_level level;                       /* DH_LEVEL_ALL, COMMUNE, EPCI, DEPARTEMENT or REGION */
+	char code[DH_TERRITORY_CODE_MAX + 1]; /* "" for DH_LEVEL_ALL */
 } dh_territory;
 
 /*
@@ -173,7 +175,8 @@ int dh_token_list(dh_store *store, const char *login, dh_token_cb cb, void *ctx,
 typedef enum dh_audience {
 	DH_AUDIENCE_PUBLIC = 0, /* everyone (the public, and every role that reads figures) */
 	DH_AUDIENCE_MEMBERS,    /* landlord members and federation analysts */
-	DH_AUDIENCE_PARTNER     /* the partner users whose territory code is `partner` */
+	DH_AUDIENCE_PARTNER     /* the partner users bound to the territory `partner` (same level
+	                           and code: département 53 is not région 53) */
 } dh_audience;
 
 /* "public", "members", "partner"; NULL out of range. */
@@ -182,27 +185,29 @@ const char *dh_audience_name(dh_audience a);
 typedef struct dh_agreement {
 	int64_t id;               /* set by the store */
 	dh_audience audience;
-	char partner[16];         /* DH_AUDIENCE_PARTNER: the partner's territory code */
+	dh_territory partner;     /* DH_AUDIENCE_PARTNER: the partner's territory; level ALL otherwise */
 	dh_territory territory;   /* scope: the rows must lie inside it (level ALL: everywhere) */
 	char indicators[512];     /* "all", "public" (structure class only) or "id,id,..." */
-	char purpose[256];        /* required, free text */
-	char legal_basis[256];    /* required, free text */
+	char purpose[DH_TEXT_SIZE(DH_PURPOSE_MAX)];     /* required text (dh_text_check) */
+	char legal_basis[DH_TEXT_SIZE(DH_PURPOSE_MAX)]; /* required text (dh_text_check) */
 	char start[11];           /* "YYYY-MM-DD", first day of validity */
 	char end[11];             /* "YYYY-MM-DD", last day of validity */
 	char created_at[21];      /* set by the store */
 } dh_agreement;
 
 /*
- * Parse "public", "members" or "partner:CODE" into a->audience and a->partner.
+ * Parse "public", "members" or "partner:LEVEL:CODE" (partner:departement:29,
+ * partner:epci:243500139: the level is required) into a->audience and a->partner.
  * Returns DH_OK or DH_INVAL.
  */
 int dh_audience_parse(const char *text, dh_agreement *a, dh_error *err);
 
 /*
- * Record an agreement (id and created_at filled). Checks: purpose and legal basis not
- * empty, valid dates with start <= end, indicators "all", "public" or known ids, partner
- * code for a partner audience. Logs "agreement-add". Returns DH_OK, DH_INVAL (err->field
- * says which), DH_STORE.
+ * Record an agreement (id and created_at filled). Checks: purpose and legal basis are text
+ * of at most DH_PURPOSE_MAX characters (dh_text_check: not blank, valid UTF-8, no control
+ * character), valid dates with start <= end, indicators "all", "public" or known ids each
+ * named once, a partner territory (level and code) for a partner audience. Logs
+ * "agreement-add". Returns DH_OK, DH_INVAL (err->field says which), DH_STORE.
  */
 int dh_agreement_add(dh_store *store, dh_agreement *a, const dh_actor *actor, dh_error *err);
 

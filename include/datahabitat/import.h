@@ -22,7 +22,8 @@ typedef struct dh_import_options {
 	const char *reference_date; /* "YYYY-MM-DD": the date the stock describes */
 	double max_reject_share;    /* refuse above this share of rejected rows (0 .. 1) */
 	dh_layout layout;           /* DH_LAYOUT_AUTO to detect */
-	const char *file_name;      /* name recorded; NULL: the base name of the path */
+	const char *file_name;      /* name recorded; NULL: the base name of the path. Stored text:
+	                               dh_text_check, at most DH_NAME_MAX characters (DH_INVAL) */
 	size_t max_report_issues;   /* issues detailed in the report; the counts are always complete */
 	const dh_actor *actor;      /* who imports, for the audit chain (actor.h); NULL: the system */
 } dh_import_options;

@@ -98,14 +98,15 @@ int dh_siren_valid(const char *siren);
 typedef struct dh_org {
 	int64_t id;          /* store identifier, set by the store */
 	char siren[10];      /* 9 digits */
-	char name[256];      /* UTF-8 */
+	char name[DH_TEXT_SIZE(DH_NAME_MAX)]; /* dh_text_check: at most DH_NAME_MAX characters */
 	dh_org_kind kind;
 	char created_at[21]; /* UTC "YYYY-MM-DDTHH:MM:SSZ", set by the store */
 } dh_org;
 
 /*
  * Add an organisation (id and created_at are filled on success). Returns DH_OK, DH_INVAL
- * (bad SIREN checksum, empty name, unknown kind: err->field says which), DH_EXISTS (SIREN
+ * (bad SIREN checksum, name refused by dh_text_check (at most DH_NAME_MAX characters, not
+ * blank, no control character), unknown kind: err->field says which), DH_EXISTS (SIREN
  * already registered), DH_STORE.
  */
 int dh_store_org_add(dh_store *store, dh_org *org, dh_error *err);
@@ -136,7 +137,7 @@ typedef struct dh_delivery {
 	char layout[16];            /* "rpls", "rpls-opendata" */
 	char reference_date[11];    /* "YYYY-MM-DD": the stock is the one at this date */
 	char received_at[21];       /* UTC "YYYY-MM-DDTHH:MM:SSZ", set by the store */
-	char file_name[256];        /* base name of the delivered file */
+	char file_name[DH_TEXT_SIZE(DH_NAME_MAX)]; /* base name of the delivered file (dh_text_check) */
 	uint64_t file_size;         /* bytes */
 	char sha256[65];            /* lowercase hex of the file's SHA-256 */
 	uint64_t rows_read;         /* data records */

@@ -26,6 +26,10 @@ typedef struct cli_command {
 	const char *summary;                /* one French line for `datahabitat --help` */
 } cli_command;
 
+/* The whole CLI: argv[0] is the program name, argv[1] the subcommand; returns the exit code.
+ * main() only calls it; the fuzz target over argument vectors calls it in-process. */
+int cli_main(int argc, char **argv);
+
 /* Print "datahabitat: <message>" on stderr (no trailing period, git style). */
 void cli_errorf(const char *fmt, ...)
 #if defined(__GNUC__)
@@ -66,6 +70,17 @@ int cli_usage_error(const char *command, const char *what, const char *arg);
  * is one (NULL for a table printed row by row); release list and close store (both taken).
  * Returns the exit code. */
 int cli_list_end(dh_store *store, int rc, const dh_error *err, json_t *list);
+/* Text safe to print (cli_text.c): every table and text printer passes stored or user text
+ * through cli_text(), which returns it as is, or with control characters (terminal
+ * escapes) and bytes that are not UTF-8 written \xHH in one of 8 rotating buffers (valid
+ * until 8 more calls: enough for one printf). */
+const char *cli_text(const char *text);
+/* A JSON string of text, bytes that are not UTF-8 written \xHH (never lost); NULL only
+ * for lack of memory. */
+json_t *cli_json_text(const char *text);
+/* Print json indented on stdout with a newline: CLI_EXIT_OK, or CLI_EXIT_FAILURE with a
+ * diagnostic when json is NULL (a value could not be built) or writing failed. */
+int cli_json_print(json_t *json);
 /* Write one CSV field, quoted (RFC 4180) when it holds the delimiter, a quote or a newline. */
 void cli_print_csv_field(FILE *out, const char *s, size_t len, char delimiter);
 

@@ -93,10 +93,13 @@ int cli_list_end(dh_store *store, int rc, const dh_error *err, json_t *list)
 {
 	int exitcode = CLI_EXIT_OK;
 	if (rc != DH_OK) {
-		exitcode = cli_report_error(err);
+		/* a callback's own failure (a JSON value not built) leaves err unset: never exit 0 */
+		dh_error e = *err;
+		if (e.code == DH_OK)
+			e.code = rc;
+		exitcode = cli_report_error(&e);
 	} else if (list) {
-		json_dumpf(list, stdout, JSON_INDENT(2));
-		fputc('\n', stdout);
+		exitcode = cli_json_print(list);
 	}
 	json_decref(list);
 	dh_store_close(store);

@@ -41,10 +41,12 @@ static const char usage_text[] =
 
 static json_t *entry_json(const dh_audit_entry *e)
 {
-	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s}", "seq", (json_int_t)e->seq, "time",
-			 e->time, "actor", e->actor, "action", e->action, "object", e->object, "agreement",
-			 (json_int_t)e->agreement, "purpose", e->purpose, "result", e->result, "prev_hash",
-			 e->prev_hash, "hash", e->hash);
+	/* stored text as written, whatever it holds (cli_json_text): the list is never lost */
+	return json_pack("{s:I, s:o, s:o, s:o, s:o, s:I, s:o, s:o, s:o, s:o}", "seq", (json_int_t)e->seq, "time",
+			 cli_json_text(e->time), "actor", cli_json_text(e->actor), "action", cli_json_text(e->action),
+			 "object", cli_json_text(e->object), "agreement", (json_int_t)e->agreement, "purpose",
+			 cli_json_text(e->purpose), "result", cli_json_text(e->result), "prev_hash",
+			 cli_json_text(e->prev_hash), "hash", cli_json_text(e->hash));
 }
 
 static int print_entry(void *ctx, const dh_audit_entry *e)
@@ -52,12 +54,12 @@ static int print_entry(void *ctx, const dh_audit_entry *e)
 	json_t *list = ctx;
 	if (list)
 		return json_array_append_new(list, entry_json(e)) == 0 ? DH_OK : DH_NOMEM;
-	printf("%6lld  %-20s  %-12s  %-14s  %-8s  %.12s  %s", (long long)e->seq, e->time, e->actor, e->action,
-	       e->result, e->hash, e->object);
+	printf("%6lld  %-20s  %-12s  %-14s  %-8s  %.12s  %s", (long long)e->seq, cli_text(e->time),
+	       cli_text(e->actor), cli_text(e->action), cli_text(e->result), cli_text(e->hash), cli_text(e->object));
 	if (e->agreement)
 		printf("  accord %lld", (long long)e->agreement);
 	if (e->purpose[0])
-		printf("  finalité « %s »", e->purpose);
+		printf("  finalité « %s »", cli_text(e->purpose));
 	putchar('\n');
 	return DH_OK;
 }

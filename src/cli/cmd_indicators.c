@@ -184,8 +184,8 @@ static int print_json(const dh_cube_table *t, const uint8_t *status)
 			json_decref(arr);
 			return DH_NOMEM;
 		}
-		json_object_set_new(o, "code", json_string(t->codes[r]));
-		json_object_set_new(o, "name", json_string(t->names[r]));
+		json_object_set_new(o, "code", cli_json_text(t->codes[r]));
+		json_object_set_new(o, "name", cli_json_text(t->names[r]));
 		for (size_t c = 0; c < t->ncols; c++)
 			json_object_set_new(o, t->columns[c]->id,
 					    status && status[r * t->ncols + c]
@@ -218,9 +218,9 @@ static int print_table(const dh_cube_table *t, const uint8_t *status, dh_level l
 			if (r == 0)
 				text = c == 0 ? "Code" : c == 1 ? "Territoire" : t->columns[c - 2]->id;
 			else if (c == 0)
-				text = t->codes[r - 1][0] ? t->codes[r - 1] : "—";
+				text = t->codes[r - 1][0] ? cli_text(t->codes[r - 1]) : "—";
 			else if (c == 1)
-				text = t->names[r - 1];
+				text = cli_text(t->names[r - 1]);
 			else {
 				const dh_indicator *ind = t->columns[c - 2];
 				if (status && status[(r - 1) * t->ncols + (c - 2)])
@@ -486,6 +486,11 @@ int cmd_indicators(int argc, char **argv)
 			char id[64];
 			snprintf(id, sizeof(id), "%.*s", (int)(len < 60 ? len : 60), bad);
 			return cli_usage_error("indicators", "indicateur inconnu (voir --list)", id);
+		}
+		/* bounded, each once: one column per indicator */
+		if (dh_indicator_list_check(positions, npositions, &err) != DH_OK) {
+			free(positions);
+			return cli_usage_error("indicators", err.message, NULL);
 		}
 	}
 	dh_predicate filters[DH_CUBE_MAX_FILTERS];

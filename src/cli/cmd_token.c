@@ -27,7 +27,8 @@ static const char usage_text[] =
 static int print_token(void *ctx, const dh_token *t)
 {
 	(void)ctx;
-	printf("%lld\t%s\t%s\t%s\t%s\n", (long long)t->id, t->login, t->scope, t->expires_at,
+	printf("%lld\t%s\t%s\t%s\t%s\n", (long long)t->id, cli_text(t->login), cli_text(t->scope),
+	       cli_text(t->expires_at),
 	       t->revoked ? "révoqué" : "actif");
 	return DH_OK;
 }

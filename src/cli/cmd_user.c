@@ -61,9 +61,9 @@ static int print_user(void *ctx, const dh_user *u)
 	(void)ctx;
 	char terr[64];
 	dh_territory_format(&u->territory, terr, sizeof(terr));
-	printf("%s\t%s\t%s\t%s\t%s\t%s\n", u->login, dh_role_name(u->role), u->org_siren[0] ? u->org_siren : "-",
-	       u->territory.level == DH_LEVEL_ALL ? "-" : terr, u->disabled ? "désactivé" : "actif",
-	       u->created_at);
+	printf("%s\t%s\t%s\t%s\t%s\t%s\n", cli_text(u->login), dh_role_name(u->role),
+	       u->org_siren[0] ? cli_text(u->org_siren) : "-", u->territory.level == DH_LEVEL_ALL ? "-" : cli_text(terr),
+	       u->disabled ? "désactivé" : "actif", cli_text(u->created_at));
 	return DH_OK;
 }
 

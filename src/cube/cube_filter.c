@@ -45,6 +45,6 @@ int dh_cube_filter_parse(const char *text, dh_predicate *out, dh_error *err)
 	if (!dh__pred_valid(out))
 		return dh_error_set(err, DH_INVAL, "filtre « %s » : opération impossible sur ce champ",
 				    text);
-	return DH_OK;
+	return dh_predicate_set_check(out, err);
 }
 

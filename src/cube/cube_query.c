@@ -428,10 +428,32 @@ done:
 	return DH_OK;
 }
 
+/* The list arguments of a query bounded and checked before any work: columns (a column may
+ * repeat, as the callers' own columns plus a population column), filters and their sets. */
+int dh__cube_query_lists_check(const dh_cube_query *q, dh_error *err)
+{
+	if (q->indicators && q->nindicators > DH_CUBE_MAX_COLUMNS)
+		return dh_error_set(err, DH_INVAL, "cube : trop de colonnes (%zu, au plus %d)", q->nindicators,
+				    DH_CUBE_MAX_COLUMNS);
+	for (size_t i = 0; q->indicators && i < q->nindicators; i++)
+		if (q->indicators[i] < 0 || (size_t)q->indicators[i] >= dh_indicator_count())
+			return dh_error_set(err, DH_INVAL, "cube : indicateur n° %d inconnu", q->indicators[i]);
+	if (q->nfilters > DH_CUBE_MAX_FILTERS)
+		return dh_error_set(err, DH_INVAL, "cube : plus de %d filtres", DH_CUBE_MAX_FILTERS);
+	if (q->nfilters && !q->filters)
+		return dh_error_set(err, DH_INVAL, "cube : filtres absents");
+	for (size_t i = 0; i < q->nfilters; i++)
+		if (dh_predicate_set_check(&q->filters[i], err) != DH_OK)
+			return DH_INVAL;
+	return DH_OK;
+}
+
 int dh_cube_query_run(const dh_cube *cube, const dh_cube_query *q, dh_cube_table **out,
 		      dh_error *err)
 {
 	*out = NULL;
+	if (dh__cube_query_lists_check(q, err) != DH_OK)
+		return DH_INVAL;
 	if ((unsigned)q->level > DH_LEVEL_LANDLORD)
 		return dh_error_set(err, DH_INVAL, "cube : niveau géographique inconnu");
 	if (!valid_ref_date(q->reference_date))

@@ -122,6 +122,8 @@ int dh_cube_query_split(const dh_cube *cube, const dh_cube_query *q, dh_cube_spl
 			dh_error *err)
 {
 	*out = NULL;
+	if (dh__cube_query_lists_check(q, err) != DH_OK)
+		return DH_INVAL;
 	if (q->level != DH_LEVEL_COMMUNE)
 		return dh_error_set(err, DH_INVAL, "cube : la ventilation par bailleur se fait par commune");
 	if (!valid_ref_date(q->reference_date))

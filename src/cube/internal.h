@@ -439,4 +439,8 @@ int dh__dateplan_table(const dh_cube *c, const cube_dateplan *dp, const dh_cube_
 		       dh_cube_table **out, dh_error *err);
 void dh__dateplan_release(cube_dateplan *dp);
 
+/* The list arguments of a query (columns, filters and their sets) bounded and checked:
+ * DH_OK or DH_INVAL with err filled (cube_query.c). */
+int dh__cube_query_lists_check(const dh_cube_query *q, dh_error *err);
+
 #endif

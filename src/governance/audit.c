@@ -407,6 +407,13 @@ int dh_audit_append(dh_store *store, dh_audit_entry *e, dh_error *err)
 		return dh_error_set(err, DH_INVAL, "entrée d'audit : champ non terminé");
 	if (!e->actor[0] || !e->action[0] || !e->result[0])
 		return dh_error_set(err, DH_INVAL, "entrée d'audit : acteur, action et résultat sont obligatoires");
+	/* Every entry is kept, a refused request's raw code included: made storable text
+	 * (valid UTF-8, no control character) rather than refused. */
+	dh_text_sanitize(e->actor);
+	dh_text_sanitize(e->action);
+	dh_text_sanitize(e->object);
+	dh_text_sanitize(e->purpose);
+	dh_text_sanitize(e->result);
 	if (!e->time[0])
 		dh_store_now_utc(e->time, sizeof(e->time));
 	audit_key key;

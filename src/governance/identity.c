@@ -386,7 +386,8 @@ int dh_token_list(dh_store *store, const char *login, dh_token_cb cb, void *ctx,
 
 int dh_audience_parse(const char *text, dh_agreement *a, dh_error *err)
 {
-	a->partner[0] = '\0';
+	memset(&a->partner, 0, sizeof(a->partner));
+	a->partner.level = DH_LEVEL_ALL;
 	if (text && strcmp(text, "public") == 0) {
 		a->audience = DH_AUDIENCE_PUBLIC;
 		return DH_OK;
@@ -395,15 +396,16 @@ int dh_audience_parse(const char *text, dh_agreement *a, dh_error *err)
 		a->audience = DH_AUDIENCE_MEMBERS;
 		return DH_OK;
 	}
-	if (text && strncmp(text, "partner:", 8) == 0 && text[8] && strlen(text + 8) < sizeof(a->partner)) {
-		for (const char *p = text + 8; *p; p++)
-			if (!((*p >= '0' && *p <= '9') || (*p >= 'A' && *p <= 'Z')))
-				return dh_error_set(err, DH_INVAL, "code de partenaire invalide « %s »", text + 8);
+	if (text && strncmp(text, "partner:", 8) == 0) {
+		dh_territory t;
+		if (dh_territory_parse(text + 8, &t, NULL) != DH_OK || t.level == DH_LEVEL_ALL)
+			return dh_error_set(err, DH_INVAL, "public « %s » : partner:NIVEAU:CODE attendu "
+							   "(par exemple partner:departement:29)", text);
 		a->audience = DH_AUDIENCE_PARTNER;
-		dh_strlcpy(a->partner, sizeof(a->partner), text + 8);
+		a->partner = t;
 		return DH_OK;
 	}
-	return dh_error_set(err, DH_INVAL, "public « %s » : public, members ou partner:CODE attendu",
+	return dh_error_set(err, DH_INVAL, "public « %s » : public, members ou partner:NIVEAU:CODE attendu",
 			    text ? text : "");
 }
 
@@ -414,19 +416,24 @@ static int field_error(dh_error *err, const char *field, const char *msg)
 	return dh_error_set(err, DH_INVAL, "%s", msg);
 }
 
+/* "all", "public" or known ids, each once (at most the registry). */
 static int indicators_valid(const char *list)
 {
 	if (strcmp(list, "all") == 0 || strcmp(list, "public") == 0)
 		return 1;
-	const char *p = list;
-	for (;;) {
+	int positions[DH_QUERY_MAX_INDICATORS];
+	size_t n = 0;
+	for (const char *p = list;;) {
 		size_t len = strcspn(p, ",");
-		if (len == 0 || dh_indicator_find((dh_str){ p, len }) < 0)
+		int k = dh_indicator_find((dh_str){ p, len });
+		if (len == 0 || k < 0 || n == DH_QUERY_MAX_INDICATORS)
 			return 0;
+		positions[n++] = k;
 		if (!p[len])
-			return 1;
+			break;
 		p += len + 1;
 	}
+	return dh_indicator_list_check(positions, n, NULL) == DH_OK;
 }
 
 int dh_agreement_add(dh_store *store, dh_agreement *a, const dh_actor *actor, dh_error *err)
@@ -435,18 +442,21 @@ int dh_agreement_add(dh_store *store, dh_agreement *a, const dh_actor *actor, dh
 		return dh_error_set(err, DH_INVAL, "argument manquant");
 	if ((unsigned)a->audience > DH_AUDIENCE_PARTNER)
 		return field_error(err, "audience", "public de la convention invalide");
-	if (a->audience == DH_AUDIENCE_PARTNER && !a->partner[0])
-		return field_error(err, "audience", "convention avec un partenaire sans code de partenaire");
+	if (a->audience == DH_AUDIENCE_PARTNER && (a->partner.level == DH_LEVEL_ALL || !a->partner.code[0]))
+		return field_error(err, "audience", "convention avec un partenaire sans territoire de partenaire");
 	if (!a->purpose[0])
 		return field_error(err, "purpose", "la finalité de la convention est obligatoire");
 	if (!a->legal_basis[0])
 		return field_error(err, "legal_basis", "la base légale de la convention est obligatoire");
+	if (dh_text_check(a->purpose, DH_PURPOSE_MAX, "finalité de la convention", err) != DH_OK ||
+	    dh_text_check(a->legal_basis, DH_PURPOSE_MAX, "base légale de la convention", err) != DH_OK)
+		return DH_INVAL;
 	if (!dh_date_valid(a->start) || !dh_date_valid(a->end))
 		return field_error(err, "dates", "dates de début et de fin AAAA-MM-JJ attendues");
 	if (strcmp(a->start, a->end) > 0)
 		return field_error(err, "dates", "la date de fin précède la date de début");
 	if (!indicators_valid(a->indicators))
-		return field_error(err, "indicators", "indicateurs : all, public ou liste d'identifiants connus");
+		return field_error(err, "indicators", "indicateurs : all, public ou liste d'identifiants connus, chacun une fois");
 	int rc = dh_store_agreement_insert(store, a, err);
 	if (rc != DH_OK)
 		return rc;

@@ -401,12 +401,16 @@ static int import_file(dh_store *store, const dh_geo *geo, const char *path, con
 		return dh_error_set(err, errno == ENOENT ? DH_NOTFOUND : DH_IO, "« %s » : fichier illisible", path);
 	if (sodium_init() < 0)
 		return dh_error_set(err, DH_INTERNAL, "initialisation de libsodium impossible");
+	/* the name recorded is stored text: checked whole (DH_NAME_MAX characters fit the field) */
+	const char *file_name = opt->file_name ? opt->file_name : base_name(path);
+	if (dh_text_check(file_name, DH_NAME_MAX, "nom du fichier livré", err) != DH_OK)
+		return DH_INVAL;
 
 	dh_delivery meta;
 	memset(&meta, 0, sizeof(meta));
 	dh_strlcpy(meta.siren, sizeof(meta.siren), opt->siren);
 	dh_strlcpy(meta.reference_date, sizeof(meta.reference_date), opt->reference_date);
-	dh_strlcpy(meta.file_name, sizeof(meta.file_name), opt->file_name ? opt->file_name : base_name(path));
+	dh_strlcpy(meta.file_name, sizeof(meta.file_name), file_name);
 	meta.file_size = (uint64_t)sb.st_size;
 	dh_strlcpy(meta.layout, sizeof(meta.layout), opt->layout == DH_LAYOUT_AUTO ? "rpls" : dh_layout_name(opt->layout));
 

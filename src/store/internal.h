@@ -134,6 +134,23 @@ extern const dh_identity_ops dh_sqlite_identity_ops;
 	" created_at TEXT NOT NULL);"
 
 /*
+ * Partner audiences bound to a level as well as a code (issue 10, point 7): partner_level
+ * beside partner. An agreement recorded with a bare code gets the level of its own scope
+ * when the scope has that code, else the level the code's shape names (9 characters: EPCI,
+ * 5: commune), else département (two digits were meant for a département: a région
+ * partner needs an agreement naming the région).
+ */
+#define DH_SQLITE_PARTNER_LEVEL_MIGRATION                                                          \
+	"ALTER TABLE agreement ADD COLUMN partner_level TEXT NOT NULL DEFAULT '';"                  \
+	"UPDATE agreement SET partner_level = CASE"                                                \
+	" WHEN territory_code = partner"                                                           \
+	"  AND territory_level IN ('commune', 'epci', 'departement', 'region') THEN territory_level"\
+	" WHEN length(partner) = 9 THEN 'epci'"                                                    \
+	" WHEN length(partner) = 5 THEN 'commune'"                                                 \
+	" ELSE 'departement' END"                                                                  \
+	" WHERE audience = 'partner' AND partner <> '';"
+
+/*
  * sqlite_audit.h - internal to the SQLite backend: the audit chain and pseudonym tables
  * (sqlite_audit.c), hooked into sqlite.c's ops table and migrations[].
  */

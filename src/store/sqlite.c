@@ -13,6 +13,7 @@
 #include "store/internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <sqlite3.h>
@@ -94,6 +95,8 @@ static const char *const migrations[] = {
 	DH_SQLITE_AUDIT_MIGRATION,
 	/* 3: users, API tokens, sharing agreements (identity_backend.h). */
 	DH_SQLITE_IDENTITY_MIGRATION,
+	/* 4: partner audiences bound to a level (store/internal.h). */
+	DH_SQLITE_PARTNER_LEVEL_MIGRATION,
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -249,6 +252,30 @@ static void sqlite_setup(void)
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); /* SQLITE_MISUSE if already initialised: harmless */
 }
 
+/*
+ * Create the database file 0600 whatever the umask when it does not exist yet: holding the
+ * file is reading every dwelling, unsuppressed figures and password hashes. SQLite gives
+ * the WAL, SHM and journal the mode of the database file (robust_open fixes the umask's
+ * effect), so they are 0600 too. An existing file is left as it is.
+ */
+static int create_private(const char *path, dh_error *err)
+{
+	if (!path[0] || strcmp(path, ":memory:") == 0)
+		return DH_OK;
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return errno == EEXIST ? DH_OK
+				       : dh_error_set(err, DH_STORE, "base « %s » : création impossible : %s", path,
+						      strerror(errno));
+	int ok = fchmod(fd, 0600) == 0;
+	close(fd);
+	if (!ok) {
+		unlink(path);
+		return dh_error_set(err, DH_STORE, "base « %s » : droits 0600 impossibles", path);
+	}
+	return DH_OK;
+}
+
 static int sq_open(void **state, const char *path, unsigned flags, int *created, dh_error *err)
 {
 	*created = 0;
@@ -258,6 +285,11 @@ static int sq_open(void **state, const char *path, unsigned flags, int *created,
 	int oflags = flags & DH_STORE_READONLY ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
 	if ((flags & DH_STORE_CREATE) && !(flags & DH_STORE_READONLY))
 		oflags |= SQLITE_OPEN_CREATE;
+	if (oflags & SQLITE_OPEN_CREATE) {
+		int rc = create_private(path, err);
+		if (rc != DH_OK)
+			return rc;
+	}
 	sqlite3 *db = NULL;
 	int s = sqlite3_open_v2(path, &db, oflags | SQLITE_OPEN_NOMUTEX, NULL);
 	if (s != SQLITE_OK) {

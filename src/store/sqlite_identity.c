@@ -258,14 +258,14 @@ static int sq_agreement_insert(void *state, dh_agreement *a, dh_error *err)
 	sqlite3_stmt *st;
 	int rc = sq_prepare(db,
 			    "INSERT INTO agreement(audience, partner, territory_level, territory_code,"
-			    " indicators, purpose, legal_basis, start_date, end_date, created_at)"
-			    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			    " indicators, purpose, legal_basis, start_date, end_date, created_at,"
+			    " partner_level) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			    &st, err);
 	if (rc != DH_OK)
 		return rc;
 	dh_store_now_utc(a->created_at, sizeof(a->created_at));
 	sqlite3_bind_text(st, 1, dh_audience_name(a->audience), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, a->partner, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, a->partner.code, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, dh_level_name(a->territory.level), -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, a->territory.code, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, a->indicators, -1, SQLITE_STATIC);
@@ -274,6 +274,8 @@ static int sq_agreement_insert(void *state, dh_agreement *a, dh_error *err)
 	sqlite3_bind_text(st, 8, a->start, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 9, a->end, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 10, a->created_at, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 11, a->audience == DH_AUDIENCE_PARTNER ? dh_level_name(a->partner.level) : "",
+			  -1, SQLITE_STATIC);
 	rc = step_done(db, st, DH_INVAL, err, "ajout de la convention");
 	if (rc == DH_OK)
 		a->id = sqlite3_last_insert_rowid(db);
@@ -287,7 +289,8 @@ static int sq_agreement_list(void *state, dh_agreement_cb cb, void *ctx, dh_erro
 	sqlite3_stmt *st;
 	int rc = sq_prepare(db,
 			    "SELECT id, audience, partner, territory_level, territory_code, indicators,"
-			    " purpose, legal_basis, start_date, end_date, created_at FROM agreement ORDER BY id",
+			    " purpose, legal_basis, start_date, end_date, created_at, partner_level, partner"
+			    " FROM agreement ORDER BY id",
 			    &st, err);
 	if (rc != DH_OK)
 		return rc;
@@ -300,7 +303,7 @@ static int sq_agreement_list(void *state, dh_agreement_cb cb, void *ctx, dh_erro
 		a.audience = !aud || strcmp((const char *)aud, "public") == 0 ? DH_AUDIENCE_PUBLIC
 			     : strcmp((const char *)aud, "members") == 0      ? DH_AUDIENCE_MEMBERS
 									      : DH_AUDIENCE_PARTNER;
-		copy_text(a.partner, sizeof(a.partner), st, 2);
+		read_territory(&a.partner, st, 11); /* partner_level, partner: level ALL if none */
 		read_territory(&a.territory, st, 3);
 		copy_text(a.indicators, sizeof(a.indicators), st, 5);
 		copy_text(a.purpose, sizeof(a.purpose), st, 6);

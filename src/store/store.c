@@ -244,14 +244,8 @@ int dh_store_org_add(dh_store *store, dh_org *org, dh_error *err)
 	int rc = check_siren(org->siren, err);
 	if (rc != DH_OK)
 		return rc;
-	const char *p = org->name;
-	while (*p == ' ' || *p == '\t')
-		p++;
-	if (!*p) {
-		if (err)
-			dh_strlcpy(err->field, sizeof(err->field), "name");
-		return dh_error_set(err, DH_INVAL, "nom de l'organisme vide");
-	}
+	if (dh_text_check(org->name, DH_NAME_MAX, "nom de l'organisme", err) != DH_OK)
+		return DH_INVAL;
 	if (!dh_org_kind_name(org->kind)) {
 		if (err)
 			dh_strlcpy(err->field, sizeof(err->field), "kind");
