@@ -452,7 +452,7 @@ int dh__plan_build(const dh_cube *c, const dh_cube_query *q, int with_keys, plan
 {
 	plan *p = calloc(1, sizeof(*p));
 	if (!p)
-		return dh_error_set(err, DH_NOMEM, "cube : mémoire insuffisante");
+		return dh_error_nomem(err);
 	int rc = DH_OK;
 	p->cube = c;
 	p->ncols = q->indicators ? q->nindicators : dh_indicator_count();
@@ -460,7 +460,7 @@ int dh__plan_build(const dh_cube *c, const dh_cube_query *q, int with_keys, plan
 	p->terms = calloc(2 * p->ncols + 1, sizeof(*p->terms));
 	tref **order = calloc(2 * p->ncols + 1, sizeof(*order));
 	if (!p->cols || !p->terms || !order) {
-		rc = dh_error_set(err, DH_NOMEM, "cube : mémoire insuffisante");
+		rc = dh_error_nomem(err);
 		goto done;
 	}
 	int32_t d = q->reference_date;
@@ -468,8 +468,8 @@ int dh__plan_build(const dh_cube *c, const dh_cube_query *q, int with_keys, plan
 	p->year[1] = p->year[0] - 1;
 	p->month[0] = month_of(d);
 	p->month[1] = p->month[0] - 12;
-	p->e0 = cube_epoch(c, d);
-	p->e1 = cube_epoch(c, date_minus_year(d));
+	p->e0 = dh__cube_epoch(c, d);
+	p->e1 = dh__cube_epoch(c, date_minus_year(d));
 	for (int s = 0; s < 2; s++)
 		for (int y = 0; y < CUBE_YEAR_DOMAIN; y++)
 			p->age[s][y] = y ? p->year[s] - y : 0;
@@ -610,7 +610,7 @@ filters:
 		dh__dim_column(c, pr->dim, &fl->col, &fl->wide, &domain);
 		fl->lut = malloc(domain);
 		if (!fl->lut) {
-			rc = dh_error_set(err, DH_NOMEM, "cube : mémoire insuffisante");
+			rc = dh_error_nomem(err);
 			goto done;
 		}
 		dh__pred_lut(p, pr, 0, fl->lut, domain);

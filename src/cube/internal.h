@@ -158,19 +158,19 @@ static inline uint16_t cube_month_index(int32_t date)
 }
 
 /* Fill cube->cache and cube->bits (cube_cache.c). Returns DH_OK or DH_NOMEM. */
-int cube_cache_build(dh_cube *cube);
-void cube_cache_free(cube_cache *cache);
-void cube_bits_free(cube_bits *bits);
+int dh__cube_cache_build(dh_cube *cube);
+void dh__cube_cache_free(cube_cache *cache);
+void dh__cube_bits_free(cube_bits *bits);
 
 /* Build the per-date commune counters of `date` now (cube not yet shared). DH_OK or DH_NOMEM. */
-int cube_dateplan_warm(dh_cube *cube, int32_t date);
+int dh__cube_dateplan_warm(dh_cube *cube, int32_t date);
 /* Drop every per-date entry (when the cube is freed). */
-void cube_dateplans_free(dh_cube *cube);
+void dh__cube_dateplans_free(dh_cube *cube);
 /* Bytes held by the per-date entries. Thread-safe. */
-size_t cube_dateplans_memory(const dh_cube *cube);
+size_t dh__cube_dateplans_memory(const dh_cube *cube);
 
 /* Epoch of a date: number of distinct validity bounds <= date. */
-uint16_t cube_epoch(const dh_cube *cube, int32_t date);
+uint16_t dh__cube_epoch(const dh_cube *cube, int32_t date);
 
 /* ---------------------------------------------------------------- query engine */
 
