@@ -34,8 +34,8 @@ typedef struct dh_audit_entry {
 	int64_t agreement;    /* sharing agreement id that allowed it, 0 if none */
 	char purpose[128];    /* purpose given or taken from the agreement, "" if none */
 	char result[32];      /* "ok", "denied", "refused", "error" */
-	char prev_hash[65];   /* hex MAC of the previous entry ("" for the first; filled by append) */
-	char hash[65];        /* hex MAC of this entry's canonical form (SHA-256 before the key; filled by append) */
+	char prev_hash[DH_HASH_HEX_SIZE];   /* hex MAC of the previous entry ("" for the first; filled by append) */
+	char hash[DH_HASH_HEX_SIZE];        /* hex MAC of this entry's canonical form (SHA-256 before the key; filled by append) */
 } dh_audit_entry;
 
 /* Checkpoint interval used when the audit key is created without one. */
@@ -110,7 +110,7 @@ int dh_audit_verify_checkpoints(dh_store *store, const char *path, const char *p
 int dh_audit_checkpoint(dh_store *store, char line[DH_AUDIT_CHECKPOINT_SIZE], dh_error *err);
 
 /* The store's audit public key (Ed25519) as 64 hex digits into hex. DH_OK, DH_NOTFOUND, ... */
-int dh_audit_public_key(dh_store *store, char hex[65], dh_error *err);
+int dh_audit_public_key(dh_store *store, char hex[DH_HASH_HEX_SIZE], dh_error *err);
 
 /* The audit key file of the store ("PATH.audit-key") into buf. DH_OK, DH_INVAL, DH_TOOBIG. */
 int dh_audit_key_path(dh_store *store, char *buf, size_t size, dh_error *err);

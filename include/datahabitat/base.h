@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: EUPL-1.2 */
 /*
- * base.h - result codes, error details and string views shared by the whole library.
+ * base.h - result codes, error details, string views, the version, the sizes of the fixed
+ * text fields and the calendar helper shared by the whole library.
  *
  * Every function of libdatahabitat that can fail returns an int result code (DH_OK on
  * success) and, when the caller passes a dh_error, fills it with the detail: for input
@@ -23,6 +24,22 @@
 
 /* DH_VERSION of the headers the library was compiled with (compare with the caller's). */
 const char *dh_version(void);
+
+/* Sizes of the fixed text fields of the API, terminating NUL included. */
+#define DH_SIREN_SIZE 10     /* SIREN: 9 digits */
+#define DH_DATE_SIZE 11      /* "YYYY-MM-DD" */
+#define DH_TIMESTAMP_SIZE 21 /* UTC "YYYY-MM-DDTHH:MM:SSZ" */
+#define DH_HASH_HEX_SIZE 65  /* SHA-256 (or a MAC of that size) in lowercase hex */
+
+/* Days in month `month` (1..12) of `year`, Gregorian calendar; 0 when month is out of range. */
+static inline int dh_days_in_month(int year, int month)
+{
+	static const unsigned char days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	if (month < 1 || month > 12)
+		return 0;
+	int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+	return month == 2 && leap ? 29 : days[month - 1];
+}
 
 /* X(NAME, French message, HTTP status, CLI exit code) */
 #define DH_RESULT_MAP(X)                                                              \
@@ -75,6 +92,18 @@ typedef struct dh_str {
 /* Byte-wise equality of a view and a NUL-terminated string. */
 int dh_str_eq(dh_str a, const char *b);
 
+/* The view without its leading and trailing spaces and tabs. */
+static inline dh_str dh_str_trim(dh_str s)
+{
+	while (s.len && (s.ptr[0] == ' ' || s.ptr[0] == '\t')) {
+		s.ptr++;
+		s.len--;
+	}
+	while (s.len && (s.ptr[s.len - 1] == ' ' || s.ptr[s.len - 1] == '\t'))
+		s.len--;
+	return s;
+}
+
 /*
  * Detail of a failure. Caller-owned, fixed size, no heap: safe to keep and copy.
  * Fields that do not apply are 0 / empty. Text is UTF-8, truncated to fit.
@@ -103,6 +132,9 @@ int dh_error_set(dh_error *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)))
 #endif
 	;
+
+/* The one out-of-memory error: dh_error_set(err, DH_NOMEM, <the table's message>). */
+int dh_error_nomem(dh_error *err);
 
 /* Copy a NUL-terminated string or a view into a fixed buffer, truncating on a UTF-8 boundary. */
 void dh_strlcpy(char *dst, size_t size, const char *src);

@@ -64,17 +64,17 @@ typedef struct dh_user {
 	int64_t id;                   /* set by the store */
 	char login[DH_LOGIN_MAX + 1]; /* unique, [a-z0-9._-] */
 	dh_role role;
-	char org_siren[10];           /* member: its organisation; "" otherwise */
+	char org_siren[DH_SIREN_SIZE];           /* member: its organisation; "" otherwise */
 	dh_territory territory;       /* partner: its territory; level ALL otherwise */
 	int disabled;                 /* 1: can no longer log in nor use its tokens */
-	char created_at[21];          /* UTC "YYYY-MM-DDTHH:MM:SSZ", set by the store */
+	char created_at[DH_TIMESTAMP_SIZE];          /* UTC "YYYY-MM-DDTHH:MM:SSZ", set by the store */
 } dh_user;
 
 /* The caller of the access function: an authenticated user (or the anonymous public). */
 typedef struct dh_identity {
 	char login[DH_LOGIN_MAX + 1]; /* "public" for the anonymous caller */
 	dh_role role;
-	char org_siren[10];           /* member: its organisation */
+	char org_siren[DH_SIREN_SIZE];           /* member: its organisation */
 	dh_territory territory;       /* partner: its territory */
 	char scope[32];               /* token scope, "" when authenticated by password */
 	int64_t token_id;             /* the token that authenticated it, 0 for a password or the public */
@@ -138,8 +138,8 @@ typedef struct dh_token {
 	int64_t id;                   /* set by the store */
 	char login[DH_LOGIN_MAX + 1]; /* owner */
 	char scope[32];               /* "read:indicators", "write:import", "admin" */
-	char created_at[21];          /* UTC, set by the store */
-	char expires_at[21];          /* UTC "YYYY-MM-DDTHH:MM:SSZ" */
+	char created_at[DH_TIMESTAMP_SIZE];          /* UTC, set by the store */
+	char expires_at[DH_TIMESTAMP_SIZE];          /* UTC "YYYY-MM-DDTHH:MM:SSZ" */
 	int revoked;                  /* 1 once revoked */
 } dh_token;
 
@@ -190,9 +190,9 @@ typedef struct dh_agreement {
 	char indicators[512];     /* "all", "public" (structure class only) or "id,id,..." */
 	char purpose[DH_TEXT_SIZE(DH_PURPOSE_MAX)];     /* required text (dh_text_check) */
 	char legal_basis[DH_TEXT_SIZE(DH_PURPOSE_MAX)]; /* required text (dh_text_check) */
-	char start[11];           /* "YYYY-MM-DD", first day of validity */
-	char end[11];             /* "YYYY-MM-DD", last day of validity */
-	char created_at[21];      /* set by the store */
+	char start[DH_DATE_SIZE];           /* "YYYY-MM-DD", first day of validity */
+	char end[DH_DATE_SIZE];             /* "YYYY-MM-DD", last day of validity */
+	char created_at[DH_TIMESTAMP_SIZE];      /* set by the store */
 } dh_agreement;
 
 /*

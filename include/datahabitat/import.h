@@ -61,6 +61,6 @@ void dh_import_result_release(dh_import_result *result);
  * SHA-256 of a whole file as 64 lowercase hex digits plus NUL in hex (65 bytes).
  * Returns DH_OK, DH_NOTFOUND, DH_IO. Thread-safe.
  */
-int dh_sha256_file(const char *path, char hex[65], uint64_t *size, dh_error *err);
+int dh_sha256_file(const char *path, char hex[DH_HASH_HEX_SIZE], uint64_t *size, dh_error *err);
 
 #endif

@@ -97,10 +97,10 @@ int dh_siren_valid(const char *siren);
 
 typedef struct dh_org {
 	int64_t id;          /* store identifier, set by the store */
-	char siren[10];      /* 9 digits */
+	char siren[DH_SIREN_SIZE];      /* 9 digits */
 	char name[DH_TEXT_SIZE(DH_NAME_MAX)]; /* dh_text_check: at most DH_NAME_MAX characters */
 	dh_org_kind kind;
-	char created_at[21]; /* UTC "YYYY-MM-DDTHH:MM:SSZ", set by the store */
+	char created_at[DH_TIMESTAMP_SIZE]; /* UTC "YYYY-MM-DDTHH:MM:SSZ", set by the store */
 } dh_org;
 
 /*
@@ -133,13 +133,13 @@ const char *dh_delivery_status_name(dh_delivery_status status);
 
 typedef struct dh_delivery {
 	int64_t id;                 /* set by the store */
-	char siren[10];             /* organisation */
+	char siren[DH_SIREN_SIZE];             /* organisation */
 	char layout[16];            /* "rpls", "rpls-opendata" */
-	char reference_date[11];    /* "YYYY-MM-DD": the stock is the one at this date */
-	char received_at[21];       /* UTC "YYYY-MM-DDTHH:MM:SSZ", set by the store */
+	char reference_date[DH_DATE_SIZE];    /* "YYYY-MM-DD": the stock is the one at this date */
+	char received_at[DH_TIMESTAMP_SIZE];       /* UTC "YYYY-MM-DDTHH:MM:SSZ", set by the store */
 	char file_name[DH_TEXT_SIZE(DH_NAME_MAX)]; /* base name of the delivered file (dh_text_check) */
 	uint64_t file_size;         /* bytes */
-	char sha256[65];            /* lowercase hex of the file's SHA-256 */
+	char sha256[DH_HASH_HEX_SIZE];            /* lowercase hex of the file's SHA-256 */
 	uint64_t rows_read;         /* data records */
 	uint64_t rows_accepted;     /* stored */
 	uint64_t rows_rejected;     /* with at least one error */

@@ -75,6 +75,11 @@ int dh_error_set(dh_error *err, int code, const char *fmt, ...)
 	return code;
 }
 
+int dh_error_nomem(dh_error *err)
+{
+	return dh_error_set(err, DH_NOMEM, "%s", dh_result_message(DH_NOMEM));
+}
+
 void dh_strlcpy_view(char *dst, size_t size, dh_str src)
 {
 	if (size == 0)

@@ -48,7 +48,7 @@ static int bsrc_get(bitplan *bp, const plan *p, const dh_predicate *pr, int shif
 		shift = 0;
 	for (int i = 0; i < bp->nsrc; i++) {
 		const bsrc *s = &bp->src[i];
-		if (s->pr && s->shift == shift && dh__pred_equal(s->pr, pr))
+		if (s->pr && s->shift == shift && pred_equal(s->pr, pr))
 			return i;
 	}
 	if (bp->nsrc == MAX_BSRC)
@@ -61,7 +61,7 @@ static int bsrc_get(bitplan *bp, const plan *p, const dh_predicate *pr, int shif
 	dh__dim_column(c, pr->dim, &s->col, &s->wide, &domain);
 	if (!rel) {
 		for (int k = 0; k < c->bits.n; k++)
-			if (dh__pred_equal(&c->bits.preds[k], pr)) {
+			if (pred_equal(&c->bits.preds[k], pr)) {
 				s->kind = SRC_STATIC;
 				s->words = c->bits.words + (size_t)k * c->bits.nwords;
 				return bp->nsrc++;
@@ -106,7 +106,7 @@ static int same_term(const dh_term *a, const dh_term *b)
 	    a->year_shift != b->year_shift || n != term_npreds(b))
 		return 0;
 	for (int i = 0; i < n; i++)
-		if (!dh__pred_equal(&a->where[i], &b->where[i]))
+		if (!pred_equal(&a->where[i], &b->where[i]))
 			return 0;
 	return 1;
 }

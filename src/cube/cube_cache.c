@@ -66,7 +66,7 @@ static void cache_entry_free(cube_cache_entry *e)
 	memset(e, 0, sizeof(*e));
 }
 
-void cube_cache_free(cube_cache *cache)
+void dh__cube_cache_free(cube_cache *cache)
 {
 	for (int i = 0; i < cache->nkeys; i++)
 		cache_entry_free(&cache->keys[i]);
@@ -108,7 +108,7 @@ static void cache_entry_columns(const dh_cube *cube, const cube_cache_entry *e,
 
 /* ---------------------------------------------------------------- static bitmaps */
 
-void cube_bits_free(cube_bits *bits)
+void dh__cube_bits_free(cube_bits *bits)
 {
 	free(bits->words);
 	free(bits->sum_rent);
@@ -134,7 +134,7 @@ static int bits_build(dh_cube *cube, const plan *p)
 				continue;
 			int seen = 0;
 			for (int k = 0; k < cb->n && !seen; k++)
-				seen = dh__pred_equal(&cb->preds[k], pr);
+				seen = pred_equal(&cb->preds[k], pr);
 			if (!seen && cb->n < CUBE_BITS_MAX)
 				cb->preds[cb->n++] = *pr;
 		}
@@ -144,7 +144,7 @@ static int bits_build(dh_cube *cube, const plan *p)
 	cb->sum_surf = calloc(nw + 1, sizeof(uint64_t));
 	cb->sum_construct = calloc(nw + 1, sizeof(uint64_t));
 	if (!cb->words || !cb->sum_rent || !cb->sum_surf || !cb->sum_construct) {
-		cube_bits_free(cb);
+		dh__cube_bits_free(cb);
 		return DH_NOMEM;
 	}
 	for (int k = 0; k < cb->n; k++) {
@@ -155,7 +155,7 @@ static int bits_build(dh_cube *cube, const plan *p)
 		dh__dim_column(cube, pr->dim, &col, &wide, &domain);
 		uint8_t *lut = malloc(domain ? domain : 1);
 		if (!lut) {
-			cube_bits_free(cb);
+			dh__cube_bits_free(cb);
 			return DH_NOMEM;
 		}
 		dh__pred_lut(p, pr, 0, lut, domain);
@@ -175,7 +175,7 @@ static int bits_build(dh_cube *cube, const plan *p)
 	return DH_OK;
 }
 
-int cube_cache_build(dh_cube *cube)
+int dh__cube_cache_build(dh_cube *cube)
 {
 	cube_cache *cc = &cube->cache;
 	memset(cc, 0, sizeof(*cc));
@@ -254,6 +254,6 @@ int cube_cache_build(dh_cube *cube)
 done:
 	dh__plan_free(p);
 	if (rc != DH_OK)
-		cube_cache_free(cc);
+		dh__cube_cache_free(cc);
 	return rc;
 }

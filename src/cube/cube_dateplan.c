@@ -118,7 +118,7 @@ static void dateplan_insert(dh_cube *c, cube_dateplan *dp)
 	c->dateplans[i] = dp;
 }
 
-int cube_dateplan_warm(dh_cube *cube, int32_t date)
+int dh__cube_dateplan_warm(dh_cube *cube, int32_t date)
 {
 	if (!valid_ref_date(date))
 		return DH_OK; /* not a usable reference date: nothing to prepare */
@@ -132,7 +132,7 @@ int cube_dateplan_warm(dh_cube *cube, int32_t date)
 	return DH_OK;
 }
 
-void cube_dateplans_free(dh_cube *cube)
+void dh__cube_dateplans_free(dh_cube *cube)
 {
 	for (unsigned i = 0; i < CUBE_DATE_SLOTS; i++) {
 		dh__dateplan_release(cube->dateplans[i]);
@@ -140,7 +140,7 @@ void cube_dateplans_free(dh_cube *cube)
 	}
 }
 
-size_t cube_dateplans_memory(const dh_cube *cube)
+size_t dh__cube_dateplans_memory(const dh_cube *cube)
 {
 	dh_cube *c = (dh_cube *)(uintptr_t)cube; /* the lock is not part of the value */
 	size_t m = 0;
@@ -256,7 +256,7 @@ int dh__dateplan_table(const dh_cube *c, const cube_dateplan *dp, const dh_cube_
 	uint32_t *ranks = NULL;
 	size_t ng = 0;
 	if (rank_groups(c, dp, q->level, &rg, &ng, &ranks) != DH_OK)
-		return dh_error_set(err, DH_NOMEM, "cube : mémoire insuffisante");
+		return dh_error_nomem(err);
 	if (q->territory && q->level != DH_LEVEL_ALL) {
 		size_t k = 0;
 		while (k < ng && strcmp(rg[k].code, q->territory) != 0)

@@ -170,17 +170,6 @@ void dh__pred_lut(const plan *p, const dh_predicate *pr, int shift, uint8_t *lut
 	}
 }
 
-int dh__pred_equal(const dh_predicate *a, const dh_predicate *b)
-{
-	if (a->dim != b->dim || a->op != b->op)
-		return 0;
-	if (a->op == DH_OP_RANGE)
-		return a->lo == b->lo && a->hi == b->hi;
-	if (a->op == DH_OP_IN || a->op == DH_OP_NOT_IN)
-		return strcmp(a->set ? a->set : "", b->set ? b->set : "") == 0;
-	return 1;
-}
-
 int dh__pred_valid(const dh_predicate *pr)
 {
 	if (pr->dim <= DH_DIM_NONE || pr->dim >= DH_DIM_COUNT)
@@ -285,7 +274,7 @@ static uint64_t term_need(const tref *t, const kfield *f)
 		if (pr->dim != f->dim)
 			continue;
 		for (int j = 0; j < f->npreds; j++)
-			if (dh__pred_equal(f->preds[j], pr))
+			if (pred_equal(f->preds[j], pr))
 				need |= 1ull << j;
 	}
 	return need;
@@ -463,7 +452,7 @@ int dh__plan_build(const dh_cube *c, const dh_cube_query *q, int with_keys, plan
 {
 	plan *p = calloc(1, sizeof(*p));
 	if (!p)
-		return dh_error_set(err, DH_NOMEM, "cube : mémoire insuffisante");
+		return dh_error_nomem(err);
 	int rc = DH_OK;
 	p->cube = c;
 	p->ncols = q->indicators ? q->nindicators : dh_indicator_count();
@@ -471,7 +460,7 @@ int dh__plan_build(const dh_cube *c, const dh_cube_query *q, int with_keys, plan
 	p->terms = calloc(2 * p->ncols + 1, sizeof(*p->terms));
 	tref **order = calloc(2 * p->ncols + 1, sizeof(*order));
 	if (!p->cols || !p->terms || !order) {
-		rc = dh_error_set(err, DH_NOMEM, "cube : mémoire insuffisante");
+		rc = dh_error_nomem(err);
 		goto done;
 	}
 	int32_t d = q->reference_date;
@@ -479,8 +468,8 @@ int dh__plan_build(const dh_cube *c, const dh_cube_query *q, int with_keys, plan
 	p->year[1] = p->year[0] - 1;
 	p->month[0] = month_of(d);
 	p->month[1] = p->month[0] - 12;
-	p->e0 = cube_epoch(c, d);
-	p->e1 = cube_epoch(c, date_minus_year(d));
+	p->e0 = dh__cube_epoch(c, d);
+	p->e1 = dh__cube_epoch(c, date_minus_year(d));
 	for (int s = 0; s < 2; s++)
 		for (int y = 0; y < CUBE_YEAR_DOMAIN; y++)
 			p->age[s][y] = y ? p->year[s] - y : 0;
@@ -555,7 +544,7 @@ int dh__plan_build(const dh_cube *c, const dh_cube_query *q, int with_keys, plan
 					continue;
 				int seen = 0;
 				for (int m = 0; m < kf->npreds && !seen; m++)
-					seen = dh__pred_equal(kf->preds[m], pr);
+					seen = pred_equal(kf->preds[m], pr);
 				if (!seen) {
 					if (kf->npreds == MAX_FIELD_PREDS) {
 						rc = dh_error_set(err, DH_TOOBIG, "cube : trop de prédicats");
@@ -621,7 +610,7 @@ filters:
 		dh__dim_column(c, pr->dim, &fl->col, &fl->wide, &domain);
 		fl->lut = malloc(domain);
 		if (!fl->lut) {
-			rc = dh_error_set(err, DH_NOMEM, "cube : mémoire insuffisante");
+			rc = dh_error_nomem(err);
 			goto done;
 		}
 		dh__pred_lut(p, pr, 0, fl->lut, domain);

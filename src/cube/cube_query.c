@@ -273,7 +273,7 @@ static int run_range_groups(const dh_cube *c, const plan *p, const bitplan *bp,
 	size_t ng = 0;
 	uint32_t(*ranges)[2] = NULL;
 	if (dh__range_groups(c, q->level, &groups, &ng, &ranges) != DH_OK)
-		return dh_error_set(err, DH_NOMEM, "cube : mémoire insuffisante");
+		return dh_error_nomem(err);
 	if (q->territory) {
 		size_t k = dh__group_find(groups, ng, q->territory);
 		if (k == ng) {
@@ -289,7 +289,7 @@ static int run_range_groups(const dh_cube *c, const plan *p, const bitplan *bp,
 	if (!ti) {
 		free(groups);
 		free(ranges);
-		return dh_error_set(err, DH_NOMEM, "cube : mémoire insuffisante");
+		return dh_error_nomem(err);
 	}
 	uint64_t total = 0;
 	for (size_t g = 0; g < ng; g++)

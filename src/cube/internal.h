@@ -12,6 +12,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <string.h>
 
 /* Categorical columns: one byte per row, code into a per-column dictionary (0 = absent). */
 enum cube_cat {
@@ -157,19 +158,19 @@ static inline uint16_t cube_month_index(int32_t date)
 }
 
 /* Fill cube->cache and cube->bits (cube_cache.c). Returns DH_OK or DH_NOMEM. */
-int cube_cache_build(dh_cube *cube);
-void cube_cache_free(cube_cache *cache);
-void cube_bits_free(cube_bits *bits);
+int dh__cube_cache_build(dh_cube *cube);
+void dh__cube_cache_free(cube_cache *cache);
+void dh__cube_bits_free(cube_bits *bits);
 
 /* Build the per-date commune counters of `date` now (cube not yet shared). DH_OK or DH_NOMEM. */
-int cube_dateplan_warm(dh_cube *cube, int32_t date);
+int dh__cube_dateplan_warm(dh_cube *cube, int32_t date);
 /* Drop every per-date entry (when the cube is freed). */
-void cube_dateplans_free(dh_cube *cube);
+void dh__cube_dateplans_free(dh_cube *cube);
 /* Bytes held by the per-date entries. Thread-safe. */
-size_t cube_dateplans_memory(const dh_cube *cube);
+size_t dh__cube_dateplans_memory(const dh_cube *cube);
 
 /* Epoch of a date: number of distinct validity bounds <= date. */
-uint16_t cube_epoch(const dh_cube *cube, int32_t date);
+uint16_t dh__cube_epoch(const dh_cube *cube, int32_t date);
 
 /* ---------------------------------------------------------------- query engine */
 
@@ -372,6 +373,18 @@ static inline double indicator_combine(dh_ind_kind kind, double num, double den)
 	}
 }
 
+/* Same predicate (inline: the plan and bitmap compilers call it in their inner loops). */
+static inline int pred_equal(const dh_predicate *a, const dh_predicate *b)
+{
+	if (a->dim != b->dim || a->op != b->op)
+		return 0;
+	if (a->op == DH_OP_RANGE)
+		return a->lo == b->lo && a->hi == b->hi;
+	if (a->op == DH_OP_IN || a->op == DH_OP_NOT_IN)
+		return strcmp(a->set ? a->set : "", b->set ? b->set : "") == 0;
+	return 1;
+}
+
 /* A reference date the engine accepts (yyyymmdd, years 1801..2140). */
 static inline int valid_ref_date(int32_t d)
 {
@@ -384,7 +397,6 @@ static inline int valid_ref_date(int32_t d)
 void dh__dim_column(const dh_cube *c, dh_dim d, const void **col, int *wide, uint32_t *domain);
 /* lut[x] = pr holds for column value x (x < domain) at year shift `shift` of plan p's dates. */
 void dh__pred_lut(const plan *p, const dh_predicate *pr, int shift, uint8_t *lut, uint32_t domain);
-int dh__pred_equal(const dh_predicate *a, const dh_predicate *b);
 int dh__pred_valid(const dh_predicate *pr);
 /* Compile a query; with_keys: also the counter keys of the counter scan. */
 int dh__plan_build(const dh_cube *c, const dh_cube_query *q, int with_keys, plan **out,

@@ -400,12 +400,12 @@ int dh_gdpr_register(dh_store *store, const dh_actor *actor, dh_gdpr_format form
 	int rc = DH_OK;
 	json_t *root = build(store, today, err, &rc);
 	if (rc == DH_OK && !root)
-		rc = dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
+		rc = dh_error_nomem(err);
 	if (rc == DH_OK) {
 		*out = format == DH_GDPR_JSON ? json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER)
 					      : render_markdown(root);
 		if (!*out)
-			rc = dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
+			rc = dh_error_nomem(err);
 	}
 	json_decref(root);
 	/* The register lists organisations and agreements: its reading is logged (fail closed). */

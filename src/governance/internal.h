@@ -73,15 +73,15 @@ static inline int cell_hidden(const dh_disclosure_cell *c)
 
 /* Hide cell as SECONDARY with reason, update relation counts, queue relations that now
  * have a single hidden member. */
-void disclosure_hide(secondary_state *s, uint32_t cell, uint8_t reason);
+void dh__disclosure_hide(secondary_state *s, uint32_t cell, uint8_t reason);
 /* Best published member of relation rel to hide next, or UINT32_MAX if none. */
-uint32_t disclosure_pick(const secondary_state *s, uint32_t rel);
+uint32_t dh__disclosure_pick(const secondary_state *s, uint32_t rel);
 /* Best published cell sharing a relation with cell, or UINT32_MAX if none. */
-uint32_t disclosure_pick_around(const secondary_state *s, uint32_t cell);
+uint32_t dh__disclosure_pick_around(const secondary_state *s, uint32_t cell);
 /* Run the queue to the fixpoint. */
-void disclosure_fixpoint(secondary_state *s);
+void dh__disclosure_fixpoint(secondary_state *s);
 /* The audit (disclosure_audit.c): hide more cells until no hidden cell of an audited group
  * is determined by the published system. DH_OK or DH_NOMEM. */
-int disclosure_audit(secondary_state *s, uint32_t max_unknowns, dh_disclosure_stats *stats);
+int dh__disclosure_audit(secondary_state *s, uint32_t max_unknowns, dh_disclosure_stats *stats);
 
 #endif

@@ -45,7 +45,7 @@ void dh_import_result_release(dh_import_result *result)
 
 /* SHA-256 with OpenSSL's EVP interface: it uses the processor's SHA instructions (about
  * 1.5 GB/s here, five times libsodium's portable code), which matters on a 1 GB file. */
-int dh_sha256_file(const char *path, char hex[65], uint64_t *size, dh_error *err)
+int dh_sha256_file(const char *path, char hex[DH_HASH_HEX_SIZE], uint64_t *size, dh_error *err)
 {
 	int fd = open(path, O_RDONLY);
 	if (fd < 0)
@@ -57,7 +57,7 @@ int dh_sha256_file(const char *path, char hex[65], uint64_t *size, dh_error *err
 		free(buf);
 		EVP_MD_CTX_free(md);
 		close(fd);
-		return dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
+		return dh_error_nomem(err);
 	}
 	uint64_t total = 0;
 	int rc = DH_OK;
@@ -96,7 +96,7 @@ int dh_sha256_file(const char *path, char hex[65], uint64_t *size, dh_error *err
 
 typedef struct hash_job {
 	const char *path;
-	char hex[65];
+	char hex[DH_HASH_HEX_SIZE];
 	uint64_t size;
 	int rc;
 	dh_error err;
@@ -418,7 +418,7 @@ static int import_file(dh_store *store, const dh_geo *geo, const char *path, con
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.geo = geo;
 	if (dh_report_new(&ctx.report, opt->max_report_issues) != DH_OK)
-		return dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
+		return dh_error_nomem(err);
 
 	hash_job job;
 	memset(&job, 0, sizeof(job));
@@ -472,7 +472,7 @@ static int import_file(dh_store *store, const dh_geo *geo, const char *path, con
 		if (ctx.store_err.code != DH_OK)
 			*err = ctx.store_err;
 		else if (ctx.nomem)
-			dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
+			dh_error_nomem(err);
 		else if (err)
 			*err = verr;
 		rc = ctx.store_err.code != DH_OK ? ctx.store_err.code : vrc;

@@ -120,7 +120,7 @@ int dh_validate_csv(dh_csv *csv, const dh_validate_options *opt, const dh_geo *g
 	if (rc == DH_OK && pending)
 		rc = dh__check_record(v, &rec);
 	uint64_t size = 0;
-	int parallel = rc == DH_OK && !(cb && cb->on_row) && dh_csv_rereadable(csv, &size) &&
+	int parallel = rc == DH_OK && !(cb && cb->on_row) && dh__csv_rereadable(csv, &size) &&
 		       dh__validate_parallel_wanted(size);
 	if (parallel)
 		rc = dh__validate_parallel(v, csv, size, err);

@@ -15,7 +15,7 @@
 
 static int is_siren(dh_str s)
 {
-	s = dh__trim(s);
+	s = dh_str_trim(s);
 	if (s.len != 9)
 		return 0;
 	for (size_t i = 0; i < 9; i++)
@@ -29,7 +29,7 @@ static int looks_like_header(const dh_csv_record *rec)
 {
 	size_t known = 0;
 	for (size_t i = 0; i < rec->nfields; i++) {
-		dh_str s = dh__trim(rec->fields[i]);
+		dh_str s = dh_str_trim(rec->fields[i]);
 		if (dh_rpls_field_find(s) >= 0 || (s.len >= 3 && dh__opendata_column(s) != DH__OPENDATA_UNKNOWN))
 			known++;
 	}
@@ -82,13 +82,13 @@ static int header_layout(validator *v, const dh_csv_record *rec, dh_layout layou
 {
 	size_t bytes = 0;
 	for (size_t i = 0; i < rec->nfields; i++)
-		bytes += dh__trim(rec->fields[i]).len + 1;
+		bytes += dh_str_trim(rec->fields[i]).len + 1;
 	int rc = alloc_columns(v, rec->nfields, bytes);
 	if (rc)
 		return rc;
 	char *p = v->names;
 	for (size_t i = 0; i < rec->nfields; i++) {
-		dh_str s = dh__trim(rec->fields[i]);
+		dh_str s = dh_str_trim(rec->fields[i]);
 		memcpy(p, s.ptr ? s.ptr : "", s.len);
 		p[s.len] = '\0';
 		v->cols[i].name = p;
@@ -96,7 +96,7 @@ static int header_layout(validator *v, const dh_csv_record *rec, dh_layout layou
 		p += s.len + 1;
 	}
 	for (size_t i = 0; i < rec->nfields; i++) {
-		dh_str s = dh__trim(rec->fields[i]);
+		dh_str s = dh_str_trim(rec->fields[i]);
 		int f = layout == DH_LAYOUT_RPLS_OPENDATA ? dh__opendata_column(s) : dh_rpls_field_find(s);
 		uint32_t column = (uint32_t)i + 1;
 		if (f >= 0 && (v->mapped & DH__FIELD_BIT(f))) {
@@ -162,9 +162,9 @@ int dh__validate_start(validator *v, dh_csv *csv, const dh_validate_options *opt
 	int landlord = 0;
 	uint64_t landlord_line = 0;
 	size_t landlord_fields = 0;
-	char siren[10] = "";
+	char siren[DH_SIREN_SIZE] = "";
 	if (rec->problem == DH_CSV_FINE && rec->nfields >= 1 && rec->nfields <= 4 && is_siren(rec->fields[0])) {
-		dh_strlcpy_view(siren, sizeof(siren), dh__trim(rec->fields[0]));
+		dh_strlcpy_view(siren, sizeof(siren), dh_str_trim(rec->fields[0]));
 		landlord_line = rec->line;
 		landlord_fields = rec->nfields;
 		rc = dh_csv_next(csv, rec, err);

@@ -183,10 +183,10 @@ static void process_block(validator *w, dh_csv *rd, block *b)
 	b->first_line = b->next_line = 1;
 	dh_error_clear(&b->err);
 	w->sink = b;
-	dh_csv_seek(rd, b->exact ? b->start : b->start - 1, b->enc_in);
+	dh__csv_seek(rd, b->exact ? b->start : b->start - 1, b->enc_in);
 	if (b->exact)
 		b->first_off = b->start;
-	else if ((b->rc = dh_csv_skip_line(rd, &b->err)) != DH_OK)
+	else if ((b->rc = dh__csv_skip_line(rd, &b->err)) != DH_OK)
 		return;
 	int first = !b->exact;
 	dh_csv_record rec;
@@ -195,7 +195,7 @@ static void process_block(validator *w, dh_csv *rd, block *b)
 		if (rc == DH_EOF) {
 			b->at_eof = 1;
 			b->next_off = dh_csv_bytes(rd);
-			b->next_line = dh_csv_line(rd);
+			b->next_line = dh__csv_line(rd);
 			if (first) {
 				b->first_off = b->next_off;
 				b->first_line = b->next_line;
@@ -368,7 +368,7 @@ static int worker_init(worker *w, const validator *v, const dh_csv *csv, dh_erro
 	w->v = *v;
 	memset(&w->v.ids, 0, sizeof(w->v.ids));
 	w->v.commune_lookups = DH__DENSE_AFTER + 1; /* the tables are shared, never built by a worker */
-	return dh_csv_open_like(&w->rd, csv, 0, err);
+	return dh__csv_open_like(&w->rd, csv, 0, err);
 }
 
 /*
@@ -403,7 +403,7 @@ int dh__validate_parallel(validator *v, dh_csv *csv, uint64_t size, dh_error *er
 	p->enc = dh_csv_encoding(csv);
 	p->saw_non_ascii = dh_csv_saw_non_ascii(csv);
 	p->prev_next_off = s0;
-	p->line = dh_csv_line(csv);
+	p->line = dh__csv_line(csv);
 	p->bytes = s0;
 	int rc = worker_init(&ws[0], v, csv, err);
 	pthread_t thread;

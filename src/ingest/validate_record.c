@@ -184,14 +184,6 @@ static inline int two(const char *p)
 	return (int)(digit(p[0]) * 10 + digit(p[1]));
 }
 
-static inline int month_days(int y, int m)
-{
-	static const unsigned char days[13] = { 0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-		return 29;
-	return days[m];
-}
-
 static inline int fast_check(const colspec *col, const char *p, size_t len, int reference_year, dh_rpls_value *out)
 {
 	switch (col->check) {
@@ -246,7 +238,7 @@ static inline int fast_check(const colspec *col, const char *p, size_t len, int 
 			d = two(p);
 			m = two(p + 3);
 			y = two(p + 6) * 100 + two(p + 8);
-			if (m >= 1 && m <= 12 && (d < 1 || d > month_days(y, m)))
+			if (m >= 1 && m <= 12 && (d < 1 || d > dh_days_in_month(y, m)))
 				return 0;
 		} else {
 			return 0;
@@ -492,7 +484,7 @@ uint64_t dh__id_hash_field(const validator *v, int col, int problem, size_t nfie
 {
 	if (col < 0 || problem != DH_CSV_FINE || nfields != v->ncols)
 		return 0;
-	s = dh__trim(s);
+	s = dh_str_trim(s);
 	unsigned maxlen = v->cols[col].maxlen;
 	if (s.len == 0 || (s.len > maxlen && dh__utf8_chars(s.ptr, s.len) > maxlen))
 		return 0;
@@ -647,7 +639,7 @@ int dh__check_record(validator *v, const dh_csv_record *rec)
 			continue;
 		dh_str s = rec->fields[c];
 		if (s.len && (s.ptr[0] == ' ' || s.ptr[0] == '\t' || s.ptr[s.len - 1] == ' ' || s.ptr[s.len - 1] == '\t'))
-			s = dh__trim(s);
+			s = dh_str_trim(s);
 		if (s.len == 0) {
 			row->text[f] = s;
 			if (col->required) {

@@ -55,7 +55,7 @@ typedef struct dh_store_ops {
 	const struct dh_identity_ops *identity;
 } dh_store_ops;
 
-extern const dh_store_ops dh_store_sqlite_ops;
+extern const dh_store_ops dh__store_sqlite_ops;
 
 /* The governance dispatchers (audit, pseudonyms, identities) are public:
  * datahabitat/store_governance.h. Shared helpers for backends (store.c): */
@@ -66,8 +66,8 @@ extern const dh_store_ops dh_store_sqlite_ops;
  * transmission text "mm/aaaa" or "jj/mm/aaaa" and the value. Return 0 on success, -1 if the
  * input is not of that shape.
  */
-int dh_store_date_to_iso(int64_t value, char *buf, size_t size);
-int dh_store_date_from_iso(const char *iso, size_t len, char *text, size_t size, int64_t *value);
+int dh__store_date_to_iso(int64_t value, char *buf, size_t size);
+int dh__store_date_from_iso(const char *iso, size_t len, char *text, size_t size, int64_t *value);
 
 /*
  * The part of a storage backend's ops table that keeps users, API tokens and sharing
@@ -95,7 +95,7 @@ typedef struct dh_identity_ops {
 	int (*agreement_set_end)(void *state, int64_t id, const char *end, dh_error *err);
 } dh_identity_ops;
 
-extern const dh_identity_ops dh_sqlite_identity_ops;
+extern const dh_identity_ops dh__sqlite_identity_ops;
 
 /*
  * Migration adding users, tokens and agreements (sqlite_identity.c), appended to sqlite.c's
@@ -159,7 +159,7 @@ extern const dh_identity_ops dh_sqlite_identity_ops;
 #include <sqlite3.h>
 
 /* The connection of a SQLite backend state (defined in sqlite.c). */
-sqlite3 *dh_sqlite_db(void *state);
+sqlite3 *dh__sqlite_db(void *state);
 
 /*
  * Migration adding the audit chain (append-only table guarded by triggers), the registry of
@@ -188,12 +188,12 @@ sqlite3 *dh_sqlite_db(void *state);
 	" PRIMARY KEY (table_name, column_name));"                                                 \
 	"CREATE TABLE pseudo_key(id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);"
 
-int dh_sq_audit_append(void *state, dh_audit_entry *e, dh_audit_seal_fn seal, void *seal_ctx, dh_error *err);
-int dh_sq_audit_scan(void *state, int64_t from, dh_audit_cb cb, void *ctx, dh_error *err);
-int dh_sq_audit_last(void *state, dh_audit_entry *out, dh_error *err);
-int dh_sq_pseudo_rehash(void *state, int64_t new_version, dh_pseudo_map_fn map, void *ctx,
+int dh__sq_audit_append(void *state, dh_audit_entry *e, dh_audit_seal_fn seal, void *seal_ctx, dh_error *err);
+int dh__sq_audit_scan(void *state, int64_t from, dh_audit_cb cb, void *ctx, dh_error *err);
+int dh__sq_audit_last(void *state, dh_audit_entry *out, dh_error *err);
+int dh__sq_pseudo_rehash(void *state, int64_t new_version, dh_pseudo_map_fn map, void *ctx,
 			int (*before_commit)(void *ctx, dh_error *err), dh_error *err);
-int dh_sq_pseudo_version(void *state, int64_t *version, dh_error *err);
-int dh_sq_pseudo_register(void *state, const char *table, const char *column, dh_error *err);
+int dh__sq_pseudo_version(void *state, int64_t *version, dh_error *err);
+int dh__sq_pseudo_register(void *state, const char *table, const char *column, dh_error *err);
 
 #endif

@@ -132,9 +132,9 @@ typedef struct sq_session {
 	sq_store *store;
 	int64_t org_id;
 	int64_t delivery_id;
-	char ref_new[11];   /* this delivery's reference date */
-	char ref_prev[11];  /* latest accepted delivery before it, "" if none */
-	char ref_next[11];  /* earliest accepted delivery after it, "" if none */
+	char ref_new[DH_DATE_SIZE];   /* this delivery's reference date */
+	char ref_prev[DH_DATE_SIZE];  /* latest accepted delivery before it, "" if none */
+	char ref_next[DH_DATE_SIZE];  /* earliest accepted delivery after it, "" if none */
 	int64_t day_new, day_prev, day_next; /* the same as yyyymmdd integers, 0 if none */
 	int fast;           /* no history around: every row is a new version */
 	int rebuild_index;  /* dwelling was empty: its index is dropped and built at the end */
@@ -144,7 +144,7 @@ typedef struct sq_session {
 	sqlite3_stmt *extend_next; /* move its start back to ref_new */
 	sqlite3_stmt *keep;        /* remember a version kept as is */
 	sqlite3_stmt *delivered;   /* remember an IDENT_INT of this delivery */
-	char dates[DH_RPLS_NFIELDS][11]; /* DATE fields converted to ISO for binding */
+	char dates[DH_RPLS_NFIELDS][DH_DATE_SIZE]; /* DATE fields converted to ISO for binding */
 	dh_field_kind kind[DH_RPLS_NFIELDS]; /* kind of each RPLS field, looked up once */
 	unsigned char hashbuf[1 << 15];
 } sq_session;
@@ -350,14 +350,14 @@ static int sq_open(void **state, const char *path, unsigned flags, int *created,
 	sq_store *st = calloc(1, sizeof(*st));
 	if (!st) {
 		sqlite3_close(db);
-		return dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
+		return dh_error_nomem(err);
 	}
 	st->db = db;
 	*state = st;
 	return DH_OK;
 }
 
-sqlite3 *dh_sqlite_db(void *state)
+sqlite3 *dh__sqlite_db(void *state)
 {
 	return ((sq_store *)state)->db;
 }
@@ -656,7 +656,7 @@ static int sq_delivery_report(void *state, int64_t id, char **json_out, dh_error
 		const unsigned char *t = sqlite3_column_text(st, 0);
 		*json_out = strdup(t ? (const char *)t : "");
 		if (!*json_out)
-			rc = dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
+			rc = dh_error_nomem(err);
 	} else if (step == SQLITE_DONE) {
 		rc = dh_error_set(err, DH_NOTFOUND, "livraison %lld introuvable", (long long)id);
 	} else {
@@ -700,7 +700,7 @@ static int64_t day_number(const char *date)
 }
 
 /* One date bound of the organisation's accepted deliveries around ref ("" if none). */
-static int neighbour_date(sqlite3 *db, const char *sql, int64_t org, const char *ref, char out[11], dh_error *err)
+static int neighbour_date(sqlite3 *db, const char *sql, int64_t org, const char *ref, char out[DH_DATE_SIZE], dh_error *err)
 {
 	sqlite3_stmt *st;
 	int rc = prepare(db, sql, &st, err);
@@ -726,7 +726,7 @@ static int sq_import_begin(void *state, const dh_delivery *meta, void **session,
 		return dh_error_set(err, DH_CONFLICT, "un import est déjà en cours sur cette connexion");
 	sq_session *ss = calloc(1, sizeof(*ss));
 	if (!ss)
-		return dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
+		return dh_error_nomem(err);
 	ss->store = s;
 	s->in_session = 1;
 	dh_strlcpy(ss->ref_new, sizeof(ss->ref_new), meta->reference_date);
@@ -744,7 +744,7 @@ static int sq_import_begin(void *state, const dh_delivery *meta, void **session,
 	if (rc != DH_OK)
 		goto fail;
 	ss->org_id = org.id;
-	char same[11];
+	char same[DH_DATE_SIZE];
 	rc = neighbour_date(db, "SELECT reference_date FROM delivery WHERE organisation_id = ?1 AND status = 'accepted'"
 				" AND reference_date = ?2", org.id, ss->ref_new, same, err);
 	if (rc != DH_OK)
@@ -870,7 +870,7 @@ static int bind_row(sq_session *ss, sqlite3_stmt *st, const dh_rpls_row *row)
 			sqlite3_bind_double(st, col, row->value[f].d);
 			break;
 		case DH_KIND_DATE:
-			if (dh_store_date_to_iso(row->value[f].i, ss->dates[f], sizeof(ss->dates[f])) != 0)
+			if (dh__store_date_to_iso(row->value[f].i, ss->dates[f], sizeof(ss->dates[f])) != 0)
 				return -1;
 			sqlite3_bind_text(st, col, ss->dates[f], ss->dates[f][7] ? 10 : 7, SQLITE_STATIC);
 			break;
@@ -1115,7 +1115,7 @@ static int decode_field(sqlite3_stmt *st, int col, int f, dh_rpls_row *row, char
 	case DH_KIND_DATE: {
 		const char *iso = (const char *)sqlite3_column_text(st, col);
 		size_t n = (size_t)sqlite3_column_bytes(st, col);
-		if (!iso || dh_store_date_from_iso(iso, n, nums[f], 40, &row->value[f].i) != 0)
+		if (!iso || dh__store_date_from_iso(iso, n, nums[f], 40, &row->value[f].i) != 0)
 			return dh_error_set(err, DH_CORRUPT, "date stockée mal formée (champ %s)", dh_rpls_field(f)->name);
 		row->text[f] = (dh_str){ nums[f], strlen(nums[f]) };
 		break;
@@ -1220,7 +1220,7 @@ static int sq_versions_scan(void *state, uint64_t fields, dh_version_cb cb, void
 	rc = prepare(db, sql, &st, err);
 	if (rc == DH_OK) {
 		char nums[DH_RPLS_NFIELDS][40];
-		char siren[10];
+		char siren[DH_SIREN_SIZE];
 		dh_rpls_row row;
 		dh_stock_version v;
 		uint64_t rank = 0;
@@ -1251,7 +1251,7 @@ static int sq_versions_scan(void *state, uint64_t fields, dh_version_cb cb, void
 	return rc;
 }
 
-const dh_store_ops dh_store_sqlite_ops = {
+const dh_store_ops dh__store_sqlite_ops = {
 	.name = "sqlite",
 	.open = sq_open,
 	.close = sq_close,
@@ -1270,11 +1270,11 @@ const dh_store_ops dh_store_sqlite_ops = {
 	.import_abort = sq_import_abort,
 	.stock_read = sq_stock_read,
 	.versions_scan = sq_versions_scan,
-	.audit_append = dh_sq_audit_append,
-	.audit_scan = dh_sq_audit_scan,
-	.audit_last = dh_sq_audit_last,
-	.pseudo_rehash = dh_sq_pseudo_rehash,
-	.pseudo_version = dh_sq_pseudo_version,
-	.pseudo_register = dh_sq_pseudo_register,
-	.identity = &dh_sqlite_identity_ops,
+	.audit_append = dh__sq_audit_append,
+	.audit_scan = dh__sq_audit_scan,
+	.audit_last = dh__sq_audit_last,
+	.pseudo_rehash = dh__sq_pseudo_rehash,
+	.pseudo_version = dh__sq_pseudo_version,
+	.pseudo_register = dh__sq_pseudo_register,
+	.identity = &dh__sqlite_identity_ops,
 };

@@ -54,9 +54,9 @@ static void col_copy(char *dst, size_t size, sqlite3_stmt *st, int col)
 	dh_strlcpy(dst, size, t ? (const char *)t : "");
 }
 
-int dh_sq_audit_append(void *state, dh_audit_entry *e, dh_audit_seal_fn seal, void *seal_ctx, dh_error *err)
+int dh__sq_audit_append(void *state, dh_audit_entry *e, dh_audit_seal_fn seal, void *seal_ctx, dh_error *err)
 {
-	sqlite3 *db = dh_sqlite_db(state);
+	sqlite3 *db = dh__sqlite_db(state);
 	int nested, rc = tx_begin(db, &nested, err);
 	if (rc != DH_OK)
 		return rc;
@@ -135,9 +135,9 @@ static void read_entry(sqlite3_stmt *st, dh_audit_entry *e)
 		e->hash[0] = '!';
 }
 
-int dh_sq_audit_scan(void *state, int64_t from, dh_audit_cb cb, void *ctx, dh_error *err)
+int dh__sq_audit_scan(void *state, int64_t from, dh_audit_cb cb, void *ctx, dh_error *err)
 {
-	sqlite3 *db = dh_sqlite_db(state);
+	sqlite3 *db = dh__sqlite_db(state);
 	sqlite3_stmt *st;
 	/* CAST keeps a tampered non-integer cell from being read as something else silently:
 	 * the text form is what is hashed. */
@@ -158,9 +158,9 @@ int dh_sq_audit_scan(void *state, int64_t from, dh_audit_cb cb, void *ctx, dh_er
 	return rc;
 }
 
-int dh_sq_audit_last(void *state, dh_audit_entry *out, dh_error *err)
+int dh__sq_audit_last(void *state, dh_audit_entry *out, dh_error *err)
 {
-	sqlite3 *db = dh_sqlite_db(state);
+	sqlite3 *db = dh__sqlite_db(state);
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(db, AUDIT_SELECT " ORDER BY seq DESC LIMIT 1", -1, &st, NULL) != SQLITE_OK)
 		return sq_fail(db, err, "lecture du journal d'audit");
@@ -187,11 +187,11 @@ static int identifier_ok(const char *s)
 	return 1;
 }
 
-int dh_sq_pseudo_register(void *state, const char *table, const char *column, dh_error *err)
+int dh__sq_pseudo_register(void *state, const char *table, const char *column, dh_error *err)
 {
 	if (!identifier_ok(table) || !identifier_ok(column))
 		return dh_error_set(err, DH_INVAL, "nom de table ou de colonne invalide");
-	sqlite3 *db = dh_sqlite_db(state);
+	sqlite3 *db = dh__sqlite_db(state);
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO pseudo_column(table_name, column_name) VALUES (?, ?)", -1,
 			       &st, NULL) != SQLITE_OK)
@@ -203,9 +203,9 @@ int dh_sq_pseudo_register(void *state, const char *table, const char *column, dh
 	return rc;
 }
 
-int dh_sq_pseudo_version(void *state, int64_t *version, dh_error *err)
+int dh__sq_pseudo_version(void *state, int64_t *version, dh_error *err)
 {
-	sqlite3 *db = dh_sqlite_db(state);
+	sqlite3 *db = dh__sqlite_db(state);
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(db, "SELECT version FROM pseudo_key WHERE id = 1", -1, &st, NULL) != SQLITE_OK)
 		return sq_fail(db, err, "version de la clé");
@@ -244,10 +244,10 @@ static void sql_rehash(sqlite3_context *c, int argc, sqlite3_value **argv)
 	sqlite3_result_text(c, out, -1, SQLITE_TRANSIENT);
 }
 
-int dh_sq_pseudo_rehash(void *state, int64_t new_version, dh_pseudo_map_fn map, void *ctx,
+int dh__sq_pseudo_rehash(void *state, int64_t new_version, dh_pseudo_map_fn map, void *ctx,
 			int (*before_commit)(void *ctx, dh_error *err), dh_error *err)
 {
-	sqlite3 *db = dh_sqlite_db(state);
+	sqlite3 *db = dh__sqlite_db(state);
 	if (!sqlite3_get_autocommit(db))
 		return dh_error_set(err, DH_CONFLICT, "une transaction est déjà ouverte sur cette connexion");
 	rehash_ctx rctx = { map, ctx, err, DH_OK };

@@ -72,7 +72,7 @@ static void read_user(sqlite3_stmt *st, dh_user *u)
 
 static int sq_user_insert(void *state, dh_user *user, const char *pwhash, dh_error *err)
 {
-	sqlite3 *db = dh_sqlite_db(state);
+	sqlite3 *db = dh__sqlite_db(state);
 	sqlite3_stmt *st;
 	int rc = sq_prepare(db,
 			    "INSERT INTO app_user(login, role, org_siren, territory_level, territory_code,"
@@ -100,7 +100,7 @@ static int sq_user_insert(void *state, dh_user *user, const char *pwhash, dh_err
 static int sq_user_get(void *state, const char *login, dh_user *out, char pwhash[DH_PWHASH_SIZE],
 		       dh_error *err)
 {
-	sqlite3 *db = dh_sqlite_db(state);
+	sqlite3 *db = dh__sqlite_db(state);
 	sqlite3_stmt *st;
 	int rc = sq_prepare(db, "SELECT " USER_COLS ", pwhash FROM app_user WHERE login = ?", &st, err);
 	if (rc != DH_OK)
@@ -122,7 +122,7 @@ static int sq_user_get(void *state, const char *login, dh_user *out, char pwhash
 
 static int sq_user_list(void *state, dh_user_cb cb, void *ctx, dh_error *err)
 {
-	sqlite3 *db = dh_sqlite_db(state);
+	sqlite3 *db = dh__sqlite_db(state);
 	sqlite3_stmt *st;
 	int rc = sq_prepare(db, "SELECT " USER_COLS " FROM app_user ORDER BY login", &st, err);
 	if (rc != DH_OK)
@@ -141,7 +141,7 @@ static int sq_user_list(void *state, dh_user_cb cb, void *ctx, dh_error *err)
 
 static int sq_user_disable(void *state, const char *login, dh_error *err)
 {
-	sqlite3 *db = dh_sqlite_db(state);
+	sqlite3 *db = dh__sqlite_db(state);
 	sqlite3_stmt *st;
 	int rc = sq_prepare(db, "UPDATE app_user SET disabled = 1 WHERE login = ?", &st, err);
 	if (rc != DH_OK)
@@ -173,7 +173,7 @@ static void read_token(sqlite3_stmt *st, dh_token *t)
 
 static int sq_token_insert(void *state, dh_token *token, const unsigned char hash[32], dh_error *err)
 {
-	sqlite3 *db = dh_sqlite_db(state);
+	sqlite3 *db = dh__sqlite_db(state);
 	sqlite3_stmt *st;
 	int rc = sq_prepare(db,
 			    "INSERT INTO api_token(user_id, hash, scope, created_at, expires_at, revoked)"
@@ -197,7 +197,7 @@ static int sq_token_insert(void *state, dh_token *token, const unsigned char has
 
 static int sq_token_find(void *state, const unsigned char hash[32], dh_token *out, dh_error *err)
 {
-	sqlite3 *db = dh_sqlite_db(state);
+	sqlite3 *db = dh__sqlite_db(state);
 	sqlite3_stmt *st;
 	int rc = sq_prepare(db, TOKEN_SELECT " WHERE t.hash = ?", &st, err);
 	if (rc != DH_OK)
@@ -216,7 +216,7 @@ static int sq_token_find(void *state, const unsigned char hash[32], dh_token *ou
 
 static int sq_token_revoke(void *state, int64_t id, dh_error *err)
 {
-	sqlite3 *db = dh_sqlite_db(state);
+	sqlite3 *db = dh__sqlite_db(state);
 	sqlite3_stmt *st;
 	int rc = sq_prepare(db, "UPDATE api_token SET revoked = 1 WHERE id = ?", &st, err);
 	if (rc != DH_OK)
@@ -231,7 +231,7 @@ static int sq_token_revoke(void *state, int64_t id, dh_error *err)
 
 static int sq_token_list(void *state, const char *login, dh_token_cb cb, void *ctx, dh_error *err)
 {
-	sqlite3 *db = dh_sqlite_db(state);
+	sqlite3 *db = dh__sqlite_db(state);
 	sqlite3_stmt *st;
 	int rc = sq_prepare(db, TOKEN_SELECT " WHERE ?1 IS NULL OR u.login = ?1 ORDER BY t.id", &st, err);
 	if (rc != DH_OK)
@@ -254,7 +254,7 @@ static int sq_token_list(void *state, const char *login, dh_token_cb cb, void *c
 
 static int sq_agreement_insert(void *state, dh_agreement *a, dh_error *err)
 {
-	sqlite3 *db = dh_sqlite_db(state);
+	sqlite3 *db = dh__sqlite_db(state);
 	sqlite3_stmt *st;
 	int rc = sq_prepare(db,
 			    "INSERT INTO agreement(audience, partner, territory_level, territory_code,"
@@ -285,7 +285,7 @@ static int sq_agreement_insert(void *state, dh_agreement *a, dh_error *err)
 
 static int sq_agreement_list(void *state, dh_agreement_cb cb, void *ctx, dh_error *err)
 {
-	sqlite3 *db = dh_sqlite_db(state);
+	sqlite3 *db = dh__sqlite_db(state);
 	sqlite3_stmt *st;
 	int rc = sq_prepare(db,
 			    "SELECT id, audience, partner, territory_level, territory_code, indicators,"
@@ -321,7 +321,7 @@ static int sq_agreement_list(void *state, dh_agreement_cb cb, void *ctx, dh_erro
 
 static int sq_agreement_set_end(void *state, int64_t id, const char *end, dh_error *err)
 {
-	sqlite3 *db = dh_sqlite_db(state);
+	sqlite3 *db = dh__sqlite_db(state);
 	sqlite3_stmt *st;
 	/* min(): ending an agreement that has already ended must not extend it */
 	int rc = sq_prepare(db, "UPDATE agreement SET end_date = min(end_date, ?) WHERE id = ?", &st, err);
@@ -336,7 +336,7 @@ static int sq_agreement_set_end(void *state, int64_t id, const char *end, dh_err
 	return rc;
 }
 
-const dh_identity_ops dh_sqlite_identity_ops = {
+const dh_identity_ops dh__sqlite_identity_ops = {
 	.user_insert = sq_user_insert,
 	.user_get = sq_user_get,
 	.user_list = sq_user_list,

@@ -69,17 +69,6 @@ int dh_siren_valid(const char *siren)
 	return sum % 10 == 0;
 }
 
-static int is_leap(int y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static int days_in_month(int y, int m)
-{
-	static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	return m == 2 && is_leap(y) ? 29 : days[m - 1];
-}
-
 int dh_date_valid(const char *date)
 {
 	if (!date || strlen(date) != 10 || date[4] != '-' || date[7] != '-')
@@ -88,7 +77,7 @@ int dh_date_valid(const char *date)
 		if (i != 4 && i != 7 && !isdigit((unsigned char)date[i]))
 			return 0;
 	int y = atoi(date), m = atoi(date + 5), d = atoi(date + 8);
-	return y >= 1900 && m >= 1 && m <= 12 && d >= 1 && d <= days_in_month(y, m);
+	return y >= 1900 && m >= 1 && m <= 12 && d >= 1 && d <= dh_days_in_month(y, m);
 }
 
 void dh_store_now_utc(char *buf, size_t size)
@@ -99,7 +88,7 @@ void dh_store_now_utc(char *buf, size_t size)
 	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-int dh_store_date_to_iso(int64_t value, char *buf, size_t size)
+int dh__store_date_to_iso(int64_t value, char *buf, size_t size)
 {
 	int64_t y = value / 10000, m = value / 100 % 100, d = value % 100;
 	if (value < 0 || y > 9999 || m < 1 || m > 12 || d < 0 || d > 31 || size < 11)
@@ -131,7 +120,7 @@ static int digits(const char *s, size_t n)
 	return 1;
 }
 
-int dh_store_date_from_iso(const char *iso, size_t len, char *text, size_t size, int64_t *value)
+int dh__store_date_from_iso(const char *iso, size_t len, char *text, size_t size, int64_t *value)
 {
 	if (size < 11 || (len != 7 && len != 10) || !digits(iso, 4) || iso[4] != '-' ||
 	    !digits(iso + 5, 2) || (len == 10 && (iso[7] != '-' || !digits(iso + 8, 2))))
@@ -152,7 +141,7 @@ int dh_store_open(dh_store **out, const char *location, unsigned flags, dh_error
 	if (!out || !location || !*location)
 		return dh_error_set(err, DH_INVAL, "emplacement de la base manquant");
 	*out = NULL;
-	const dh_store_ops *ops = &dh_store_sqlite_ops;
+	const dh_store_ops *ops = &dh__store_sqlite_ops;
 	const char *rest = location;
 	if (strncmp(location, "sqlite:", 7) == 0) {
 		rest = location + 7;
@@ -170,12 +159,12 @@ int dh_store_open(dh_store **out, const char *location, unsigned flags, dh_error
 		return dh_error_set(err, DH_INVAL, "« %s » : chemin de la base manquant", location);
 	dh_store *s = calloc(1, sizeof(*s));
 	if (!s)
-		return dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
+		return dh_error_nomem(err);
 	s->ops = ops;
 	s->path = strdup(rest);
 	if (!s->path) {
 		free(s);
-		return dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
+		return dh_error_nomem(err);
 	}
 	int rc = ops->open(&s->state, rest, flags, &s->created, err);
 	if (rc != DH_OK) {
@@ -334,7 +323,7 @@ int dh_store_import_begin(dh_store *store, const dh_delivery *meta, dh_store_imp
 				    meta->reference_date);
 	dh_store_import *imp = calloc(1, sizeof(*imp));
 	if (!imp)
-		return dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
+		return dh_error_nomem(err);
 	rc = store->ops->import_begin(store->state, meta, &imp->session, err);
 	if (rc != DH_OK) {
 		free(imp);
