@@ -37,8 +37,8 @@ typedef struct dh_figures_request {
 	const dh_predicate *filters; /* only BAILLEUR=<own SIREN> for a member; others refused
 	                                outside the member's own data (see docs/governance.md) */
 	size_t nfilters;
-	const int *indicators;       /* registry positions; NULL: all the agreement allows */
-	size_t nindicators;
+	const int *indicators;       /* registry positions, each once; NULL: all the agreement allows */
+	size_t nindicators;          /* at most DH_QUERY_MAX_INDICATORS (indicators.h) */
 	const char *today;           /* "YYYY-MM-DD" to check agreements against; NULL: today UTC */
 } dh_figures_request;
 
@@ -63,7 +63,10 @@ typedef struct dh_figures_result {
  * Returns DH_OK; DH_AUTH (who NULL); DH_DENIED (role without figures, landlord singled out,
  * no agreement in force covering audience, territory, indicators and date, territory out of
  * the caller's scope, unsupported level or filter for this audience: err says which);
- * DH_INVAL, DH_NOTFOUND (as dh_cube_query_run); DH_NOMEM; DH_STORE (audit log).
+ * DH_INVAL (checked first, nothing logged: an indicator list refused by
+ * dh_indicator_list_check, more than DH_CUBE_MAX_FILTERS filters or a value set refused by
+ * dh_predicate_set_check, a territory code that is not 1 to 15 letters or digits; and as
+ * dh_cube_query_run), DH_NOTFOUND (as dh_cube_query_run); DH_NOMEM; DH_STORE (audit log).
  */
 int dh_figures_query(dh_store *store, const dh_geo *geo, const dh_cube *cube, const dh_identity *who,
 		     const dh_figures_request *req, dh_figures_result **out, dh_error *err);

@@ -136,8 +136,8 @@ int dh_indicator_list_check(const int *positions, size_t n, dh_error *err);
 
 /*
  * Check the value set of a DH_OP_IN / DH_OP_NOT_IN predicate (other operators: DH_OK):
- * present, at most DH_FILTER_MAX_BYTES bytes and DH_FILTER_MAX_VALUES values, no empty
- * value, none twice. Returns DH_OK or DH_INVAL (err says why, in French).
+ * present (the empty set "" is allowed), at most DH_FILTER_MAX_BYTES bytes and
+ * DH_FILTER_MAX_VALUES values, no empty value, none twice. Returns DH_OK or DH_INVAL (err says why, in French).
  */
 int dh_predicate_set_check(const dh_predicate *p, dh_error *err);
 

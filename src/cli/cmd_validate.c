@@ -91,6 +91,30 @@ static int parse_encoding(const char *s, dh_encoding *out)
 	return 1;
 }
 
+/* The text report, its lines passed through cli_text(): the values it quotes come from the
+ * file checked (a field may hold a terminal escape). */
+static int write_text(const dh_report *report)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&text, &len);
+	if (!mem)
+		return DH_NOMEM;
+	int rc = dh_report_write_text(report, mem);
+	if (fclose(mem) != 0 && rc == DH_OK)
+		rc = DH_NOMEM;
+	for (char *line = text; rc == DH_OK && line && *line;) {
+		char *nl = strchr(line, '\n');
+		if (nl)
+			*nl = '\0';
+		if (printf("%s%s", cli_text(line), nl ? "\n" : "") < 0)
+			rc = DH_IO;
+		line = nl ? nl + 1 : NULL;
+	}
+	free(text);
+	return rc;
+}
+
 int cmd_validate(int argc, char **argv)
 {
 	if (cli_wants_help(argc, argv)) {
@@ -201,7 +225,7 @@ int cmd_validate(int argc, char **argv)
 			else if (format == FORMAT_CSV)
 				wrc = dh_report_write_csv(report, stdout);
 			else
-				wrc = dh_report_write_text(report, stdout);
+				wrc = write_text(report);
 		}
 		if (fflush(stdout) != 0)
 			wrc = DH_IO;

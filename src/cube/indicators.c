@@ -236,8 +236,10 @@ int dh_predicate_set_check(const dh_predicate *p, dh_error *err)
 	if (p->op != DH_OP_IN && p->op != DH_OP_NOT_IN)
 		return DH_OK;
 	const char *name = dh_dim_name(p->dim);
-	if (!p->set || !*p->set)
+	if (!p->set)
 		return dh_error_set(err, DH_INVAL, "filtre %s : valeurs manquantes", name);
+	if (!*p->set)
+		return DH_OK; /* the empty set: IN holds for no row, NOT IN for every row */
 	size_t len = strnlen(p->set, DH_FILTER_MAX_BYTES + 1), nvalues = 1;
 	if (len > DH_FILTER_MAX_BYTES)
 		return dh_error_set(err, DH_INVAL, "filtre %s : liste de valeurs trop longue (au plus %d octets)",
