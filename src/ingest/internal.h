@@ -96,6 +96,11 @@ void dh__validate_parallel_counts(uint64_t *runs, uint64_t *reparsed);
 #define DH__RULES(X)                                                                              \
 	X(NONE, "", 0, "")                                                                            \
 	X(EMPTY_FILE, "empty-file", 0, "fichier vide")                                                \
+	X(NO_RECORDS, "no-records", 0, "aucun enregistrement logement après l'en-tête")              \
+	X(AMBIGUOUS_LAYOUT, "ambiguous-layout", 0, "format ambigu : préciser --layout")              \
+	X(LAYOUT_MISMATCH, "layout-mismatch", 0, "premières lignes contraires au format demandé")     \
+	X(ARRETE_SIRET, "arrete-siret", 0, "SIRET de l'en-tête de l'arrêté invalide")                 \
+	X(ARRETE_COUNT, "arrete-count", 0, "nombre d'enregistrements de l'en-tête faux")              \
 	X(MISSING_COLUMN, "missing-column", 0, "colonne obligatoire absente")                         \
 	X(DUPLICATE_COLUMN, "duplicate-column", 0, "colonne en double dans l'en-tête")                \
 	X(UNKNOWN_COLUMN, "unknown-column", 1, "colonne inconnue, ignorée")                           \
@@ -118,11 +123,20 @@ void dh__validate_parallel_counts(uint64_t *runs, uint64_t *reparsed);
 	X(PATRIMOINE_BEFORE_CONSTRUCT, "patrimoine-before-construct", 0,                              \
 	  "entrée dans le patrimoine antérieure à la construction")                                   \
 	X(BAIL_MISSING, "bail-missing", 0, "logement loué sans date de bail")                         \
-	X(REMLOCDATE_MISSING, "remlocdate-missing", 0, "logement vacant sans date de mise en location") \
+	X(REMLOCDATE_MISSING, "remlocdate-missing", 0, "logement loué ou vacant sans date de mise en location") \
+	X(REMLOCDATE_AFTER_BAIL, "remlocdate-after-bail", 0, "mise en location postérieure au bail")  \
+	X(LOYERPRINC_MISSING, "loyerprinc-missing", 0, "logement loué sans loyer principal")          \
+	X(EXIT_MODE, "exit-mode", 0, "sortie du patrimoine et MODE 9 incohérents")                    \
+	X(OLDLOGT_EXIT, "oldlogt-exit", 0, "logement disparu (OLDLOGT) et sorti du patrimoine à la fois") \
+	X(CONV_MISSING, "conv-missing", 0, "logement conventionné sans numéro ou date de convention") \
+	X(SURFMODE_MISSING, "surfmode-missing", 0, "surface utile ou corrigée sans sa valeur")        \
+	X(RENT_ABOVE_MAX, "rent-above-max", 0, "loyer principal au-dessus du loyer maximal")          \
+	X(QUALACQ_MISSING, "qualacq-missing", 0, "logement vendu sans type de vente")                 \
 	X(DPE_INCONSISTENT, "dpe-inconsistent", 0, "DPE incohérent (classes et date)")                \
 	X(SURFACE_IMPLAUSIBLE, "surface-implausible", 1, "surface peu plausible pour le nombre de pièces") \
 	X(COMMUNE_UNKNOWN, "commune-unknown", 0, "commune inconnue du COG")                           \
 	X(COMMUNE_FORMER, "commune-former", 1, "ancienne commune, rattachée à la commune actuelle")   \
+	X(CODE_UNPADDED, "code-unpadded", 1, "code sans son zéro initial (open data), complété")       \
 	X(POSTCODE_MISMATCH, "postcode-mismatch", 1, "code postal différent de ceux de la commune")   \
 	X(DUPLICATE_IDENT_REP, "duplicate-ident-rep", 0, "IDENT_REP en double dans le fichier")       \
 	X(DUPLICATE_IDENT_INT, "duplicate-ident-int", 0, "IDENT_INT en double dans le fichier")
@@ -194,11 +208,37 @@ size_t dh__utf8_chars(const char *s, size_t len);
 #define DH__OPENDATA_EXTRA (-2)   /* a known open-data column without RPLS counterpart: ignored */
 /* Field of an open-data column name (case-insensitive, trimmed), or one of the two codes above. */
 int dh__opendata_column(dh_str name);
-/* 1 if the name is specific to the open-data file (REG_CODE, *_LIBELLE, TYPECONST_CODE...):
- * a header with one of them is detected as the open-data layout. */
-int dh__opendata_marker(dh_str name);
+/* A header name without surrounding spaces, tabs and CR. */
+dh_str dh__header_name(dh_str s);
+/* 1 when s equals the upper-case `name`, ignoring case. */
+int dh__name_is(dh_str s, const char *name);
+/* Bit of a layout in the sets below. */
+#define DH__LAYOUT_BIT(l) (1 << (l))
+/* The open-data vintage a column name is specific to, as DH__LAYOUT_BIT(layout)
+ * (DH__LAYOUT_BIT(DH_LAYOUT_AUTO): open data of an undecided vintage, e.g. X, Y), 0 when
+ * the name is not specific to open data (every landlord name, QPV_CODE included). */
+int dh__opendata_vintage(dh_str name);
 /* 1 if field f must be a column of an open-data file. */
 int dh__opendata_required(int f);
+
+/* Landlord layouts (layout_rpls.c). */
+#define DH__ARRETE_HEADER_FIELDS 12 /* year ... SIRET (10), record count (11), comment (12) */
+#define DH__ARRETE_POSITIONS 64     /* fields of a dwelling record in the annex's order */
+/* Field at position 1..64 of the arrêté's record, -1 for a position not checked (20, 64). */
+int dh__arrete_field(int position);
+/* Name shown for a position (the field's, PROGRAMME, COMMENTAIRE). */
+const char *dh__arrete_name(int position);
+/* 1 when the record is the arrêté's header line (12 fields, or 11 without the comment: a
+ * year first, the SIRET (14 digits) or at least a numeric record count after it). */
+int dh__arrete_header(const dh_csv_record *rec);
+/* 1 for a column of SDES's full dwelling file accepted without checks (IDENT_ORG, PMR...). */
+int dh__rpls_unchecked_column(dh_str name);
+/* The layouts a header line can be, as DH__LAYOUT_BIT()s: DH_LAYOUT_RPLS when it has a
+ * column open data never has (IDENT_INT, MODE, BAIL, LOYERPRINC...) or no open-data column,
+ * plus each open-data vintage one of its columns is specific to. More than one bit: the
+ * file is ambiguous. The first column that decided each side is returned (not NUL-terminated). */
+int dh__header_layouts(const dh_csv_record *rec, const char **landlord_column, const char **opendata_column,
+		       size_t *landlord_len, size_t *opendata_len);
 
 /*
  * The validator's stages (validate*.c), one file each: the driver (validate.c), the first
@@ -260,6 +300,7 @@ typedef struct colspec {
 	double min, max;  /* INT / NUMBER range (dh__rpls_range) */
 	int min_open;     /* NUMBER: min excluded */
 	int has_max;      /* INT / NUMBER: max applies */
+	int pad;          /* open data: a 4-digit DEPCOM or CODEPOSTAL lost its leading zero */
 	const char *name; /* as in the header (or the canonical name), NUL-terminated */
 } colspec;
 
@@ -276,7 +317,7 @@ typedef struct validator {
 	size_t ncols;
 	char *names;          /* storage of the header names */
 	uint64_t mapped;      /* bit f: field f has a column */
-	int col_of[DH_RPLS_NFIELDS]; /* 0-based column of field f, -1 if none */
+	int col_of[DH_RPLS_NALL]; /* 0-based column of field f, -1 if none */
 	uint64_t first_offset; /* offset of the first data record (size estimate) */
 	uint64_t id_rows;     /* records counted for the size estimate */
 	int sized;            /* duplicate sets sized from the input size */
@@ -290,6 +331,8 @@ typedef struct validator {
 	uint32_t *postcodes;  /* first postcode of each current commune as a number, 0 if none */
 	uint64_t commune_lookups;
 	int tables_failed;    /* no memory for the tables: the geography's lookups are used */
+	uint64_t arrete_line; /* rpls-arrete: line of the header line */
+	char padded[2][6];    /* DEPCOM, CODEPOSTAL with their leading zero put back (open data) */
 } validator;
 
 #define DH__FIELD_BIT(f) ((uint64_t)1 << (f))
