@@ -899,6 +899,8 @@ static int inject(fault_ctx *fc, int kind, row *r)
 					      DH_RPLS_CONSTRUCT, DH_RPLS_MODE, DH_RPLS_FINAN, DH_RPLS_DEPCOM,
 					      DH_RPLS_DROIT, DH_RPLS_ORIGINE, DH_RPLS_CONV, DH_RPLS_SORTIEPATRIM };
 		int field = fields[pick(fc, (int)COUNT(fields))];
+		if (field == DH_RPLS_DROIT && dw->sortie != 9) /* DROIT may be empty once sold or demolished */
+			field = DH_RPLS_ORIGINE;
 		f[field] = empty_str;
 		return field;
 	}

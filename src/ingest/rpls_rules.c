@@ -66,7 +66,7 @@ typedef struct field_rule {
 static const field_rule field_rules[DH_RPLS_NALL] = {
 	[DH_RPLS_IDENT_REP] = { .check = DH__CHECK_TEXT },
 	[DH_RPLS_IDENT_INT] = { .check = DH__CHECK_TEXT, .required = 1 },
-	[DH_RPLS_DROIT] = { .check = DH__CHECK_CODE1, .required = 1, .codes = "12345", .mask = CODES_1_5 },
+	[DH_RPLS_DROIT] = { .check = DH__CHECK_CODE1, .codes = "12345", .mask = CODES_1_5 },
 	[DH_RPLS_DEPCOM] = { .check = DH__CHECK_DEPCOM, .required = 1 },
 	[DH_RPLS_CODEPOSTAL] = { .check = DH__CHECK_POSTCODE },
 	[DH_RPLS_LIBCOM] = { .check = DH__CHECK_TEXT },

@@ -51,10 +51,10 @@ static int alloc_columns(validator *v, size_t n, size_t names_bytes)
 }
 
 /* Fields whose value the arrêté makes mandatory in a landlord's file, but that open data may
- * leave empty. */
+ * leave empty (DROIT: a cross-field rule, validate_record.c). */
 static int landlord_value(int f)
 {
-	return f == DH_RPLS_DROIT || f == DH_RPLS_ORIGINE || f == DH_RPLS_CONV || f == DH_RPLS_SORTIEPATRIM;
+	return f == DH_RPLS_ORIGINE || f == DH_RPLS_CONV || f == DH_RPLS_SORTIEPATRIM;
 }
 
 static void map_column(validator *v, size_t c, int f)

@@ -431,6 +431,12 @@ static int check_cross_arrete(validator *v, uint64_t line, char mode)
 	char sortie = DH__PRESENT(v, DH_RPLS_SORTIEPATRIM) ? row->text[DH_RPLS_SORTIEPATRIM].ptr[0] : 0;
 	int left = sortie >= '1' && sortie <= '5';
 	int gone = DH__PRESENT(v, DH_RPLS_OLDLOGT);
+	if (!left && !dh_layout_is_opendata(v->stats->layout) && OK_OR_EMPTY(v, DH_RPLS_DROIT) &&
+	    !DH__PRESENT(v, DH_RPLS_DROIT) &&
+	    (rc = emit_on(v, DH__RULE_REQUIRED, line, DH_RPLS_DROIT,
+			  "%s est vide : attendu le droit réel du bailleur (1 à 5), obligatoire sauf pour un logement "
+			  "sorti du patrimoine", v->cols[v->col_of[DH_RPLS_DROIT]].name)) != DH_OK)
+		return rc;
 	if (mode && mode != '9' && (left || gone) &&
 	    (rc = emit_on(v, DH__RULE_EXIT_MODE, line, DH_RPLS_MODE,
 			  "MODE vaut « %c » alors que le logement %s : attendu MODE 9 (sans objet)", mode,
