@@ -25,6 +25,12 @@ int dh_csv_open_mem_sized(dh_csv **out, const void *data, size_t len, const char
 int dh_csv_open_fd_sized(dh_csv **out, int fd, const char *name, const dh_csv_options *opt,
                          size_t read_size, dh_error *err);
 
+/* 1 when the file started with a UTF-16 BOM and was transcoded to UTF-8 at open. */
+int dh_csv_was_utf16(const dh_csv *csv);
+
+/* The reader's resolved limits: fields per record and bytes per record. */
+void dh_csv_limits(const dh_csv *csv, size_t *max_fields, size_t *max_record);
+
 /* Bytes allocated by the reader for its buffers (buffer, fields, scratch). */
 size_t dh_csv_memory(const dh_csv *csv);
 
@@ -249,6 +255,8 @@ int dh__header_layouts(const dh_csv_record *rec, const char **landlord_column, c
 
 #include "datahabitat/validate.h"
 
+#include <string.h>
+
 /* Duplicate-id set: open addressing over 12-byte slots (64-bit hash, first line). */
 typedef struct idset {
 	uint32_t *slots; /* 3 words per slot: hash low, hash high, first line (saturated) */
@@ -258,13 +266,52 @@ typedef struct idset {
 	size_t bytes;    /* allocated bytes of slots */
 } idset;
 
-/* 64-bit hash of a value, never 0; a bijection for a given length. */
-uint64_t dh__hash_value(const char *p, size_t n);
 /* Make room for `rows` values in total (load 0.7) when it is more than the current room. */
 int dh__idset_reserve(idset *s, uint64_t rows);
-/* Add h first seen at `line`; if already there, return 1 and its first line in *first. */
-int dh__idset_add(idset *s, uint64_t h, uint64_t line, uint64_t *first, int *nomem);
+/* Rehash into `cap` slots. Returns DH_OK or DH_NOMEM. */
+int dh__idset_alloc(idset *s, size_t cap);
 void dh__idset_release(idset *s);
+#define DH__IDSET_MIN 1024
+
+/* The hot half of the sets, inline (one call per id and row). */
+
+static inline uint64_t dh__slot_key(const uint32_t *slot)
+{
+	uint64_t k;
+	memcpy(&k, slot, 8);
+	return k;
+}
+
+/* 64-bit hash of a value, never 0; a bijection for a given length. */
+static inline uint64_t dh__hash_value(const char *p, size_t n)
+{
+	uint64_t h = 0x9E3779B97F4A7C15u ^ ((uint64_t)n * 0xD6E8FEB86659FD93u);
+	while (n >= 8) {
+		uint64_t w;
+		memcpy(&w, p, 8);
+		h = (h ^ w) * 0xBF58476D1CE4E5B9u;
+		h ^= h >> 29;
+		p += 8;
+		n -= 8;
+	}
+	/* The last 1-7 bytes as one word without a variable-length copy: two overlapping 4-byte
+	 * loads, or bytes 0, n/2 and n-1; either holds every byte, so it stays a bijection. */
+	uint64_t w = 0;
+	if (n >= 4) {
+		uint32_t a, b;
+		memcpy(&a, p, 4);
+		memcpy(&b, p + n - 4, 4);
+		w = a | (uint64_t)b << 32;
+	} else if (n) {
+		w = (uint64_t)(unsigned char)p[0] | (uint64_t)(unsigned char)p[n / 2] << 8 |
+		    (uint64_t)(unsigned char)p[n - 1] << 16;
+	}
+	h = (h ^ w) * 0x94D049BB133111EBu;
+	h ^= h >> 31;
+	h *= 0xBF58476D1CE4E5B9u;
+	h ^= h >> 32;
+	return h ? h : 1;
+}
 
 /* Slot of hash h among cap slots: the high half of h * cap (no modulo, any cap). */
 static inline size_t dh__slot_of(uint64_t h, size_t cap)
@@ -275,6 +322,28 @@ static inline size_t dh__slot_of(uint64_t h, size_t cap)
 #else
 	return (size_t)(h % cap);
 #endif
+}
+
+/* Add h first seen at `line`; if already there, return 1 and its first line in *first. */
+static inline int dh__idset_add(idset *s, uint64_t h, uint64_t line, uint64_t *first, int *nomem)
+{
+	if (s->count >= s->limit && dh__idset_alloc(s, s->cap ? s->cap * 2 : DH__IDSET_MIN) != DH_OK) {
+		*nomem = 1;
+		return 0;
+	}
+	size_t j = dh__slot_of(h, s->cap);
+	uint64_t k;
+	while ((k = dh__slot_key(s->slots + 3 * j)) != 0) {
+		if (k == h) {
+			*first = s->slots[3 * j + 2];
+			return 1;
+		}
+		j = j + 1 == s->cap ? 0 : j + 1;
+	}
+	memcpy(s->slots + 3 * j, &h, 8);
+	s->slots[3 * j + 2] = line > UINT32_MAX ? UINT32_MAX : (uint32_t)line;
+	s->count++;
+	return 0;
 }
 
 /* Ask the cache for the slot of h ahead of dh__idset_add (the probe is the one cache miss). */

@@ -286,6 +286,22 @@ int dh__validate_start(validator *v, dh_csv *csv, const dh_validate_options *opt
 	if (rc != DH_OK)
 		return rc;
 
+	if (rec->problem == DH_CSV_RECORD_TOO_LONG) {
+		/* The first line (a header, most likely) is beyond what the reader holds. */
+		size_t max_fields, max_record;
+		dh_csv_limits(csv, &max_fields, &max_record);
+		int erc = dh__emit(v, DH__RULE_RECORD_TOO_LONG, rec->line, 0, -1, "", DH__NO_VALUE,
+				   "la première ligne dépasse les limites du lecteur : plus de %zu champs "
+				   "(limite max_fields) ou plus de %zu octets (limite max_record) ; un en-tête RPLS "
+				   "compte au plus quelques dizaines de colonnes", max_fields, max_record);
+		if (erc)
+			return erc;
+		if (err)
+			err->line = rec->line;
+		return dh_error_set(err, DH_INVALID_DATA,
+				    "première ligne illisible : plus de %zu champs ou de %zu octets", max_fields,
+				    max_record);
+	}
 	if ((opt->layout == DH_LAYOUT_AUTO || opt->layout == DH_LAYOUT_RPLS_ARRETE) && dh__arrete_header(rec))
 		return arrete_start(v, rec);
 	if (opt->layout == DH_LAYOUT_RPLS_ARRETE) {
