@@ -3,8 +3,8 @@
  * csv.h - streaming CSV reader for the files landlords' software produces.
  *
  * RFC 4180 plus the French variants: delimiter detected among ';' ',' TAB '|' on the
- * first 8 lines together (the count that agrees on most lines wins: a landlord line
- * before the header does not decide), quoted fields with embedded delimiters, quotes ("")
+ * first 8 lines together (the count repeated on most lines, weighted by itself, wins: a
+ * landlord line before the header does not decide, nor regular decimal commas), quoted fields with embedded delimiters, quotes ("")
  * and newlines, CRLF or LF, UTF-8 with or without BOM (a UTF-8 BOM is skipped even when
  * an encoding is forced), Windows-1252 / ISO-8859-1 transcoded to UTF-8. Detection looks
  * at the first 64 KiB (or max_record + 1 bytes): UTF-8 when its valid multi-byte

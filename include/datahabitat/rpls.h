@@ -120,6 +120,11 @@ typedef struct dh_field_info {
 	const char *label;  /* French label */
 } dh_field_info;
 
+/* The arrêté's dwelling record (rpls-arrete layout, domain.md §3a): 64 positions; the field
+ * at position 1..64, -1 for a position without field (20: programme, 64: comment). */
+#define DH_RPLS_ARRETE_POSITIONS 64
+int dh_rpls_arrete_field(int position);
+
 /* Static description of field `f` (0 <= f < DH_RPLS_NALL), NULL out of range. */
 const dh_field_info *dh_rpls_field(int f);
 /* Field id of a column name (case-insensitive, surrounding spaces ignored), or -1. */

@@ -388,9 +388,11 @@ static int refill(dh_csv *csv, dh_error *err)
 /*
  * Pick the delimiter among ; , TAB | from the first DETECT_LINES lines (at most the first
  * max_record + 1 bytes, so that the choice does not depend on the buffer size), quotes
- * considered: the candidate found the same number of times (at least once) on the most lines,
- * then the most frequent, ';' first on ties. So neither a landlord line with commas in its
- * raison sociale nor a SIREN-only first line decides. Returns 0 when more bytes are needed.
+ * considered. Each candidate scores, over the counts c > 0 it has on a line, the largest
+ * c x (lines where it appears exactly c times): the separator is frequent and regular, where
+ * decimal commas are regular but rare; then the most frequent, ';' first on ties. So neither
+ * a landlord line with commas in its raison sociale nor a SIREN-only first line decides.
+ * Returns 0 when more bytes are needed.
  */
 static int detect_delimiter(dh_csv *csv)
 {
@@ -424,9 +426,9 @@ static int detect_delimiter(dh_csv *csv)
 	if (started && lines < DETECT_LINES)
 		lines++; /* the last line, without its line break */
 	int best = 0;
-	size_t best_agree = 0, best_total = 0;
+	size_t best_score = 0, best_total = 0;
 	for (int i = 0; i < 4; i++) {
-		size_t agree = 0, total = 0;
+		size_t score = 0, total = 0;
 		for (size_t a = 0; a < lines; a++) {
 			total += count[a][i];
 			if (count[a][i] == 0)
@@ -434,12 +436,12 @@ static int detect_delimiter(dh_csv *csv)
 			size_t same = 0;
 			for (size_t b = 0; b < lines; b++)
 				same += count[b][i] == count[a][i];
-			if (same > agree)
-				agree = same;
+			if (same * count[a][i] > score)
+				score = same * count[a][i];
 		}
-		if (agree > best_agree || (agree == best_agree && total > best_total)) {
+		if (score > best_score || (score == best_score && total > best_total)) {
 			best = i;
-			best_agree = agree;
+			best_score = score;
 			best_total = total;
 		}
 	}

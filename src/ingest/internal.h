@@ -229,9 +229,6 @@ int dh__opendata_required(int f);
 
 /* Landlord layouts (layout_rpls.c). */
 #define DH__ARRETE_HEADER_FIELDS 12 /* year ... SIRET (10), record count (11), comment (12) */
-#define DH__ARRETE_POSITIONS 64     /* fields of a dwelling record in the annex's order */
-/* Field at position 1..64 of the arrêté's record, -1 for a position not checked (20, 64). */
-int dh__arrete_field(int position);
 /* Name shown for a position (the field's, PROGRAMME, COMMENTAIRE). */
 const char *dh__arrete_name(int position);
 /* 1 when the record is the arrêté's header line (12 fields, or 11 without the comment: a

@@ -14,7 +14,7 @@
  * text of the arrêté). -1: a position the validator does not check (20: name of the housing
  * programme, 64: comment), named below.
  */
-static const int arrete_fields[DH__ARRETE_POSITIONS] = {
+static const int arrete_fields[DH_RPLS_ARRETE_POSITIONS] = {
 	DH_RPLS_IDENT_REP,    DH_RPLS_IDENT_INT,   DH_RPLS_DROIT,        DH_RPLS_DEPCOM,
 	DH_RPLS_CODEPOSTAL,   DH_RPLS_LIBCOM,      DH_RPLS_NUMVOIE,      DH_RPLS_INDREP,
 	DH_RPLS_TYPVOIE,      DH_RPLS_NOMVOIE,     DH_RPLS_NUMAPPT,      DH_RPLS_NUMBOITE,
@@ -33,18 +33,18 @@ static const int arrete_fields[DH__ARRETE_POSITIONS] = {
 	DH_RPLS_PRODFIN,      DH_RPLS_REMLOCDATE,  DH_RPLS_CONTRESLOG,   -1,
 };
 
-int dh__arrete_field(int position)
+int dh_rpls_arrete_field(int position)
 {
-	return position >= 1 && position <= DH__ARRETE_POSITIONS ? arrete_fields[position - 1] : -1;
+	return position >= 1 && position <= DH_RPLS_ARRETE_POSITIONS ? arrete_fields[position - 1] : -1;
 }
 
 const char *dh__arrete_name(int position)
 {
 	if (position == 20)
 		return "PROGRAMME";
-	if (position == DH__ARRETE_POSITIONS)
+	if (position == DH_RPLS_ARRETE_POSITIONS)
 		return "COMMENTAIRE";
-	int f = dh__arrete_field(position);
+	int f = dh_rpls_arrete_field(position);
 	return f >= 0 ? dh_rpls_field(f)->name : "";
 }
 

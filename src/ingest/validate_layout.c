@@ -92,12 +92,12 @@ static int canonical_layout(validator *v)
 /* The 64 positions of the arrêté's dwelling record. */
 static int arrete_layout(validator *v)
 {
-	int rc = alloc_columns(v, DH__ARRETE_POSITIONS, 1);
+	int rc = alloc_columns(v, DH_RPLS_ARRETE_POSITIONS, 1);
 	if (rc)
 		return rc;
-	for (int pos = 1; pos <= DH__ARRETE_POSITIONS; pos++) {
+	for (int pos = 1; pos <= DH_RPLS_ARRETE_POSITIONS; pos++) {
 		size_t c = (size_t)pos - 1;
-		int f = dh__arrete_field(pos);
+		int f = dh_rpls_arrete_field(pos);
 		v->cols[c].name = dh__arrete_name(pos);
 		v->cols[c].field = -1;
 		if (f >= 0)
