@@ -108,8 +108,10 @@ typedef struct dh_validate_callbacks {
  * (defaults: detect everything, current year).
  * Returns DH_OK when the file could be read to the end (whatever errors it has:
  * see stats->errors), DH_IO / DH_NOTFOUND when it cannot be read, DH_INVALID_DATA when
- * the file cannot be checked at all (empty file, missing required columns, open-data
- * layout without header: the issues and err say which), DH_NOMEM, or the code a callback
+ * the file cannot be checked at all (empty file, missing required columns, an ambiguous
+ * header (ambiguous-layout), first lines contrary to the layout given (layout-mismatch), a
+ * first line beyond the reader's limits: the issues and err say which), DH_NOMEM, or the
+ * code a callback
  * returned. stats is overwritten and filled in all cases, even on error (release it with
  * dh_validate_stats_release()); err is filled on failure.
  *
