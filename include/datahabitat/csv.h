@@ -2,10 +2,16 @@
 /*
  * csv.h - streaming CSV reader for the files landlords' software produces.
  *
- * RFC 4180 plus the French variants: delimiter detected among ';' ',' TAB '|',
- * quoted fields with embedded delimiters, quotes ("") and newlines, CRLF or LF,
- * UTF-8 with or without BOM, Windows-1252 / ISO-8859-1 detected and transcoded
- * to UTF-8, trailing blank lines ignored. Memory is constant whatever the file
+ * RFC 4180 plus the French variants: delimiter detected among ';' ',' TAB '|' on the
+ * first 8 lines together (the count repeated on most lines, weighted by itself, wins: a
+ * landlord line before the header does not decide, nor regular decimal commas), quoted fields with embedded delimiters, quotes ("")
+ * and newlines, CRLF or LF, UTF-8 with or without BOM (a UTF-8 BOM is skipped even when
+ * an encoding is forced), Windows-1252 / ISO-8859-1 transcoded to UTF-8. Detection looks
+ * at the first 64 KiB (or max_record + 1 bytes): UTF-8 when its valid multi-byte
+ * sequences are at least as many as the stray bytes (which then give DH_CSV_BAD_UTF8),
+ * Windows-1252 otherwise; without non-ASCII bytes there, the first non-ASCII field decides.
+ * A file opened by path that starts with a UTF-16 BOM (LE or BE) is read whole and
+ * transcoded to UTF-8 first. Trailing blank lines ignored. Memory is constant whatever the file
  * size: the reader holds one buffer of bounded size, and a record too long for
  * it is reported and skipped, never grown without limit.
  *
@@ -37,10 +43,13 @@ typedef enum dh_encoding {
 
 /* "utf-8", "windows-1252", or "ascii" when AUTO met no non-ASCII byte. */
 const char *dh_encoding_name(dh_encoding enc, int saw_non_ascii);
+/* Encoding of a name, case-insensitive: "auto", "utf-8"/"utf8", "windows-1252"/"cp1252"/
+ * "iso-8859-1"/"latin1" (ISO-8859-1 is read as its superset Windows-1252); -1 if unknown. */
+int dh_encoding_parse(const char *name);
 
 typedef struct dh_csv_options {
 	char delimiter;       /* 0: detect from the first record among ; , TAB | */
-	dh_encoding encoding; /* DH_ENC_AUTO: detect */
+	dh_encoding encoding; /* DH_ENC_AUTO: detect (see dh_encoding_parse for names) */
 	size_t max_field;     /* bytes in one field after transcoding; 0: 64 KiB */
 	size_t max_record;    /* bytes in one record; 0: 1 MiB */
 	size_t max_fields;    /* fields in one record; 0: 1024 */

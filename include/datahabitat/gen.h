@@ -46,6 +46,7 @@
 #include "datahabitat/base.h"
 #include "datahabitat/csv.h"
 #include "datahabitat/geo.h"
+#include "datahabitat/validate.h"
 
 typedef struct dh_gen_options {
 	const char *region;   /* région code ("53"); NULL or "all": every commune of the geography */
@@ -62,6 +63,10 @@ typedef struct dh_gen_options {
 	int from_year;        /* 0: a first vintage; else the next vintage of the stock at this */
 	int from_month;       /* date, which must be the reference date one year earlier (same */
 	int from_day;         /* month and day); rows at most 9,000,000,000 */
+	int layout;           /* dh_layout of the landlord files: DH_LAYOUT_AUTO or DH_LAYOUT_RPLS
+				 (a header line of the 46 stored fields), DH_LAYOUT_RPLS_ARRETE (the
+				 arrêté's header line, then its 64 positions), DH_LAYOUT_RPLS_OPENDATA_DIDO
+				 (the public columns with DiDo's names, no landlord identity; no faults) */
 } dh_gen_options;
 
 /* Defaults: all of France, 1000 rows, 1 landlord, seed 1, UTF-8, no fault, 2025-01-01,

@@ -33,6 +33,9 @@ static const char usage_text[] =
 	"  --landlords K          nombre de bailleurs, un fichier chacun (défaut : 10)\n"
 	"  --seed S               graine du générateur (défaut : 1)\n"
 	"  --encoding ENC         utf-8 (défaut) ou latin1 (Windows-1252)\n"
+	"  --layout L             rpls (défaut : en-tête de noms de colonnes), rpls-arrete\n"
+	"                         (ligne d'en-tête de l'arrêté, 64 positions) ou rpls-opendata-dido\n"
+	"                         (colonnes publiques, sans anomalies)\n"
 	"  --faults TAUX          part des lignes avec une anomalie, entre 0 et 1 (défaut : 0)\n"
 	"  --date AAAA-MM-JJ      date de référence du patrimoine (défaut : 2025-01-01)\n"
 	"  --evolve-from AAAA-MM-JJ\n"
@@ -126,7 +129,7 @@ static int gen_stock(int argc, char **argv)
 		}
 		static const char *const with_value[] = { "--out", "--region", "--rows", "--landlords", "--seed",
 							  "--encoding", "--faults", "--date", "--evolve-from", "--threads",
-							  "--ref" };
+							  "--ref", "--layout" };
 		int known = 0;
 		for (size_t k = 0; k < sizeof(with_value) / sizeof(with_value[0]); k++)
 			known |= strcmp(name, with_value[k]) == 0;
@@ -150,6 +153,11 @@ static int gen_stock(int argc, char **argv)
 			opt.region = value;
 		else if (strcmp(name, "--ref") == 0)
 			ref_dir = value;
+		else if (strcmp(name, "--layout") == 0) {
+			opt.layout = dh_layout_parse(value);
+			bad = opt.layout != DH_LAYOUT_RPLS && opt.layout != DH_LAYOUT_RPLS_ARRETE &&
+			      opt.layout != DH_LAYOUT_RPLS_OPENDATA_DIDO;
+		}
 		else if (strcmp(name, "--rows") == 0)
 			bad = parse_u64(value, UINT64_C(10000000000), &opt.rows) < 0 || opt.rows == 0;
 		else if (strcmp(name, "--landlords") == 0) {

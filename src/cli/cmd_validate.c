@@ -24,11 +24,15 @@ static const char usage_text[] =
 	"communes du COG, identifiants en double. FICHIER « - » lit l'entrée standard.\n"
 	"\n"
 	"Options :\n"
-	"  --layout L          format : auto (défaut, d'après l'en-tête), rpls, rpls-opendata\n"
+	"  --layout L          format : auto (défaut, d'après les premières lignes), rpls-arrete\n"
+	"                      (fichier de l'arrêté du 5 janvier 2010), rpls (en-tête de noms\n"
+	"                      de colonnes), rpls-opendata-2017, rpls-opendata (2018-2022),\n"
+	"                      rpls-opendata-dido (2023 et après)\n"
 	"  --format F          rapport : text (défaut), json, csv\n"
 	"  --max-errors N      nombre maximal de problèmes détaillés (défaut 100 ; 0 : aucun) ;\n"
 	"                      les comptes par règle restent complets\n"
-	"  --encoding E        auto (défaut), utf-8, windows-1252\n"
+	"  --encoding E        auto (défaut), utf-8, windows-1252 (aussi : UTF-8, ISO-8859-1,\n"
+	"                      latin1, CP1252 ; majuscules ou minuscules)\n"
 	"  --delimiter C       séparateur : ';', ',', '|' ou tab (défaut : détecté)\n"
 	"  --reference-year A  année de référence des dates (défaut : l'année en cours)\n"
 	"  --ref DIR           dossier des fichiers de référence (défaut : $DATAHABITAT_REF\n"
@@ -75,20 +79,6 @@ static int parse_delimiter(const char *s, char *out)
 		return 1;
 	}
 	return 0;
-}
-
-static int parse_encoding(const char *s, dh_encoding *out)
-{
-	if (strcmp(s, "auto") == 0)
-		*out = DH_ENC_AUTO;
-	else if (strcmp(s, "utf-8") == 0 || strcmp(s, "utf8") == 0)
-		*out = DH_ENC_UTF8;
-	else if (strcmp(s, "windows-1252") == 0 || strcmp(s, "cp1252") == 0 || strcmp(s, "latin1") == 0 ||
-		 strcmp(s, "iso-8859-1") == 0)
-		*out = DH_ENC_WINDOWS1252;
-	else
-		return 0;
-	return 1;
 }
 
 /* The text report, its lines passed through cli_text(): the values it quotes come from the
@@ -180,7 +170,10 @@ int cmd_validate(int argc, char **argv)
 			if (!parse_count(value, 0, 100000000, &max_errors))
 				return usage_error("--max-errors attend un entier positif ou nul, reçu", value);
 		} else if (strcmp(name, "--encoding") == 0) {
-			if (!parse_encoding(value, &opt.csv.encoding))
+			int enc = dh_encoding_parse(value);
+			if (enc >= 0)
+				opt.csv.encoding = (dh_encoding)enc;
+			if (enc < 0)
 				return usage_error("encodage inconnu (auto, utf-8, windows-1252) :", value);
 		} else if (strcmp(name, "--delimiter") == 0) {
 			if (!parse_delimiter(value, &opt.csv.delimiter))

@@ -122,6 +122,12 @@ static int check_options(const dh_gen_options *opt, dh_error *err)
 		return dh_error_set(err, DH_INVAL, "nombre de lignes hors limites (1 à 10 000 000 000)");
 	if (opt->landlords < 1 || opt->landlords > 100000)
 		return dh_error_set(err, DH_INVAL, "nombre de bailleurs hors limites (1 à 100 000)");
+	if (opt->layout != DH_LAYOUT_AUTO && opt->layout != DH_LAYOUT_RPLS && opt->layout != DH_LAYOUT_RPLS_ARRETE &&
+	    opt->layout != DH_LAYOUT_RPLS_OPENDATA_DIDO)
+		return dh_error_set(err, DH_INVAL, "format de sortie non pris en charge : rpls, rpls-arrete ou "
+				    "rpls-opendata-dido");
+	if (opt->layout == DH_LAYOUT_RPLS_OPENDATA_DIDO && opt->fault_rate > 0.0)
+		return dh_error_set(err, DH_INVAL, "pas d'anomalies injectées dans un fichier open data");
 	if (!(opt->fault_rate >= 0.0 && opt->fault_rate <= 1.0))
 		return dh_error_set(err, DH_INVAL, "taux d'anomalies hors limites (0 à 1)");
 	if (opt->encoding != DH_ENC_AUTO && opt->encoding != DH_ENC_UTF8 &&

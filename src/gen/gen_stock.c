@@ -64,7 +64,8 @@ enum fault_kind {
 	F_TYPE, F_CODE_LIST, F_RANGE, F_DATE, F_DATE_FUTURE, F_REQUIRED, F_LENGTH,
 	F_LOCAT_BEFORE, F_PATRIMOINE_BEFORE, F_BAIL_MISSING, F_REMLOC_MISSING, F_DPE,
 	F_SURFACE, F_COMMUNE_UNKNOWN, F_COMMUNE_FORMER, F_POSTCODE, F_DUP_REP, F_DUP_INT,
-	F_TOO_MANY, F_TOO_FEW, F_INVALID_UTF8, F_COUNT
+	F_TOO_MANY, F_TOO_FEW, F_INVALID_UTF8, F_REMLOC_AFTER_BAIL, F_LOYERPRINC_MISSING, F_EXIT_MODE,
+	F_CONV_MISSING, F_COUNT
 };
 
 static const char *const fault_codes[F_COUNT] = {
@@ -72,7 +73,8 @@ static const char *const fault_codes[F_COUNT] = {
 	"locat-before-construct", "patrimoine-before-construct", "bail-missing",
 	"remlocdate-missing", "dpe-inconsistent", "surface-implausible", "commune-unknown",
 	"commune-former", "postcode-mismatch", "duplicate-ident-rep", "duplicate-ident-int",
-	"too-many-fields", "too-few-fields", "invalid-utf8",
+	"too-many-fields", "too-few-fields", "invalid-utf8", "remlocdate-after-bail", "loyerprinc-missing",
+	"exit-mode", "conv-missing",
 };
 
 size_t dh_gen_fault_kind_count(void)
@@ -88,7 +90,7 @@ const char *dh_gen_fault_kind(size_t i)
 /* ---- Row assembly ---- */
 
 typedef struct row {
-	dh_str f[DH_RPLS_NFIELDS]; /* field values, in the output encoding */
+	dh_str f[DH_RPLS_NALL];    /* field values, in the output encoding (extra fields: rpls-arrete) */
 	int nfields;               /* fields to write (DH_RPLS_NFIELDS, one less or one more) */
 	size_t used;               /* bytes of scratch in use */
 	char scratch[1024];
@@ -764,7 +766,7 @@ static void render_row(const dh_gen_plan *plan, const gen_landlord *ll, const pr
 	f[DH_RPLS_ORIGINE] = digit_str(p->origine);
 	f[DH_RPLS_FINAN] = put_uint(r, (uint64_t)p->finan, 2);
 	f[DH_RPLS_CONV] = digit_str(p->conv);
-	if (p->conv == 1 && ll->numconv) {
+	if (p->conv == 1) { /* the arrêté requires the number of an APL agreement */
 		char *start = r->scratch + r->used;
 		put_bytes(r, plan->depts[c->dept].code, strlen(plan->depts[c->dept].code));
 		r->scratch[r->used++] = '/';
@@ -809,6 +811,12 @@ static void render_row(const dh_gen_plan *plan, const gen_landlord *ll, const pr
 	f[DH_RPLS_SORTIEPATRIM] = digit_str(dw->sortie);
 	f[DH_RPLS_NEWLOGT] = p->newlogt ? digit_str(1) : empty_str;
 	f[DH_RPLS_CONTRESLOG] = digit_str(dw->contreslog);
+	for (int e = DH_RPLS_NFIELDS; e < DH_RPLS_NALL; e++)
+		f[e] = empty_str;
+	/* A sale needs its type (annex, 58): to the tenant, to an HLM body, to another person. */
+	static const char *const qualacq[4] = { "", "01", "06", "05" };
+	if (dw->sortie >= 1 && dw->sortie <= 3)
+		f[DH_RPLS_QUALACQ] = (dh_str){ qualacq[dw->sortie], 2 };
 }
 
 /* ---- Faults ---- */
@@ -894,14 +902,17 @@ static int inject(fault_ctx *fc, int kind, row *r)
 	}
 	case F_REQUIRED: {
 		static const int fields[] = { DH_RPLS_TYPECONST, DH_RPLS_NBPIECE, DH_RPLS_SURFHAB,
-					      DH_RPLS_CONSTRUCT, DH_RPLS_MODE, DH_RPLS_FINAN, DH_RPLS_DEPCOM };
+					      DH_RPLS_CONSTRUCT, DH_RPLS_MODE, DH_RPLS_FINAN, DH_RPLS_DEPCOM,
+					      DH_RPLS_DROIT, DH_RPLS_ORIGINE, DH_RPLS_CONV, DH_RPLS_SORTIEPATRIM };
 		int field = fields[pick(fc, (int)COUNT(fields))];
+		if (field == DH_RPLS_DROIT && dw->sortie != 9) /* DROIT may be empty once sold or demolished */
+			field = DH_RPLS_ORIGINE;
 		f[field] = empty_str;
 		return field;
 	}
 	case F_LENGTH: {
 		static const struct { int field; const char *value; } v[] = {
-			{ DH_RPLS_NUMVOIE, "123456789012" }, { DH_RPLS_BAT, "BATIMENT DES HORTENSIAS NORD" },
+			{ DH_RPLS_NUMVOIE, "123456789012" }, { DH_RPLS_BAT, "BATIMENT DES HORTENSIAS NORD ET DES GLYCINES DU PARC SUD" },
 			{ DH_RPLS_ETAGE, "REZ-DE-CHAUSSEE" }, { DH_RPLS_NUMAPPT, "APPARTEMENT 12 ESCALIER B" },
 			{ DH_RPLS_ESC, "ESCALIER NORD" },
 		};
@@ -915,11 +926,14 @@ static int inject(fault_ctx *fc, int kind, row *r)
 	case F_PATRIMOINE_BEFORE:
 		f[DH_RPLS_PATRIMOINE] = put_uint(r, (uint64_t)(p->construct - 1 - pick(fc, 5)), 4);
 		return DH_RPLS_PATRIMOINE;
-	case F_BAIL_MISSING:
-		f[DH_RPLS_MODE] = digit_str(1);
+	case F_BAIL_MISSING: /* a let dwelling (it has its rent and REMLOCDATE) without its lease date */
+		if (dw->mode != 1)
+			return -1;
 		f[DH_RPLS_BAIL] = empty_str;
 		return DH_RPLS_BAIL;
 	case F_REMLOC_MISSING:
+		if (dw->mode == 9) /* MODE 2 would contradict its exit from the stock */
+			return -1;
 		f[DH_RPLS_MODE] = digit_str(2);
 		f[DH_RPLS_BAIL] = empty_str;
 		f[DH_RPLS_REMLOCDATE] = empty_str;
@@ -999,6 +1013,28 @@ static int inject(fault_ctx *fc, int kind, row *r)
 		/* A valid accent first, so that encoding detection settles on UTF-8. */
 		f[DH_RPLS_NOMVOIE] = put_cstr(r, "ALL\xC3\x89" "E DU CH\xC2TEAU");
 		return DH_RPLS_NOMVOIE;
+	case F_REMLOC_AFTER_BAIL: /* offered for rent a month after its lease began */
+		if (dw->mode != 1 || dw->bail < 0 || (dw->bail + 1) / 12 > plan->opt.ref_year)
+			return -1;
+		f[DH_RPLS_REMLOCDATE] = put_date(r, dw->bail + 1, dw->bail_day);
+		return DH_RPLS_REMLOCDATE;
+	case F_LOYERPRINC_MISSING:
+		if (dw->mode != 1)
+			return -1;
+		f[DH_RPLS_LOYERPRINC] = empty_str;
+		return DH_RPLS_LOYERPRINC;
+	case F_EXIT_MODE: /* demolished in N-1 but still occupied on 1 January */
+		if (dw->mode == 9)
+			return -1;
+		f[DH_RPLS_SORTIEPATRIM] = digit_str(4);
+		return DH_RPLS_MODE;
+	case F_CONV_MISSING: /* an APL agreement without its number */
+		if (p->conv != 1) {
+			f[DH_RPLS_CONV] = digit_str(1);
+			f[DH_RPLS_DATCONV] = put_month(r, p->construct * 12 + 5);
+		}
+		f[DH_RPLS_NUMCONV] = empty_str;
+		return DH_RPLS_NUMCONV;
 	}
 	return -1;
 }
@@ -1055,19 +1091,81 @@ static inline void copy_field(char *dst, const char *src, size_t n)
 	}
 }
 
-/* Append a row (at most ~2 KiB: bounded field lengths). */
-static void out_row(out *o, const row *r, int crlf)
+/* The open-data columns written by the rpls-opendata-dido layout, and the field of each
+ * (-1: a column computed apart). */
+static const struct {
+	const char *name;
+	int field;
+} dido_columns[] = {
+	{ "DEP_CODE", -1 },		    { "DEPCOM_CODE", DH_RPLS_DEPCOM },	    { "DEPCOM_LIBELLE", DH_RPLS_LIBCOM },
+	{ "CODEPOSTAL", DH_RPLS_CODEPOSTAL }, { "NUMVOIE", DH_RPLS_NUMVOIE },	    { "TYPVOIE", DH_RPLS_TYPVOIE },
+	{ "NOMVOIE", DH_RPLS_NOMVOIE },	    { "QPV_CODE", DH_RPLS_QPV_CODE },	    { "DROIT_CODE", DH_RPLS_DROIT },
+	{ "TYPECONST_CODE", DH_RPLS_TYPECONST }, { "NBPIECE", DH_RPLS_NBPIECE },   { "SURFHAB", DH_RPLS_SURFHAB },
+	{ "CONSTRUCT", DH_RPLS_CONSTRUCT },   { "LOCAT", DH_RPLS_LOCAT },	    { "PATRIMOINE", DH_RPLS_PATRIMOINE },
+	{ "ORIGINE_CODE", DH_RPLS_ORIGINE },  { "FINAN_CODE", DH_RPLS_FINAN },	    { "CONV_CODE", DH_RPLS_CONV },
+	{ "DPEDATE", DH_RPLS_DPEDATE },	    { "DPEENERGIE", DH_RPLS_DPEENERGIE },   { "DPESERRE", DH_RPLS_DPESERRE },
+};
+
+/* Position (1-64) of field f in the arrêté's record, 0 if none. */
+static int arrete_position(int f)
+{
+	static int pos[DH_RPLS_NALL];
+	static int done;
+	if (!done) { /* same result on every thread: a benign race writes the same values */
+		for (int p = 1; p <= DH_RPLS_ARRETE_POSITIONS; p++) {
+			int g = dh_rpls_arrete_field(p);
+			if (g >= 0)
+				pos[g] = p;
+		}
+		done = 1;
+	}
+	return f >= 0 && f < DH_RPLS_NALL ? pos[f] : 0;
+}
+
+/* Append field i of the row (or nothing for -1) and a delimiter. */
+static char *put_field(char *p, const row *r, int f)
+{
+	if (f >= 0 && f < DH_RPLS_NALL) {
+		copy_field(p, r->f[f].ptr, r->f[f].len);
+		p += r->f[f].len;
+	}
+	*p++ = ';';
+	return p;
+}
+
+/* Append a row (at most ~2 KiB: bounded field lengths) in the file's layout. A record-level
+ * fault (nfields one more or one less than DH_RPLS_NFIELDS) gives one field more or less in
+ * any layout. dep: the département code of the row (open data). */
+static void out_row(out *o, const row *r, int crlf, int layout, const char *dep)
 {
 	if (o->len + 4096 > OUT_CAP)
 		out_flush(o);
 	char *p = o->buf + o->len;
-	int n = r->nfields < DH_RPLS_NFIELDS ? r->nfields : DH_RPLS_NFIELDS;
-	for (int i = 0; i < n; i++) {
-		copy_field(p, r->f[i].ptr, r->f[i].len);
-		p += r->f[i].len;
-		*p++ = ';';
+	int extra = r->nfields - DH_RPLS_NFIELDS; /* -1, 0 or 1 */
+	if (layout == DH_LAYOUT_RPLS_ARRETE) {
+		for (int pos = 1; pos <= DH_RPLS_ARRETE_POSITIONS + (extra < 0 ? -1 : 0); pos++)
+			p = put_field(p, r, dh_rpls_arrete_field(pos));
+	} else if (layout == DH_LAYOUT_RPLS_OPENDATA_DIDO) {
+		for (size_t c = 0; c < sizeof(dido_columns) / sizeof(dido_columns[0]); c++) {
+			int f = dido_columns[c].field;
+			if (f < 0) {
+				size_t n = strlen(dep);
+				memcpy(p, dep, n);
+				p += n;
+				*p++ = ';';
+			} else if (f == DH_RPLS_QPV_CODE && r->f[f].len == 0) {
+				memcpy(p, "HZ;", 3); /* DiDo's "hors zone" */
+				p += 3;
+			} else {
+				p = put_field(p, r, f);
+			}
+		}
+	} else {
+		int n = extra < 0 ? r->nfields : DH_RPLS_NFIELDS;
+		for (int i = 0; i < n; i++)
+			p = put_field(p, r, i);
 	}
-	if (r->nfields > DH_RPLS_NFIELDS)
+	if (extra > 0)
 		*p++ = 'X';
 	else
 		p--; /* no delimiter after the last field */
@@ -1113,8 +1211,10 @@ static void emit(emitter *em, const program *p, uint32_t k, uint64_t j, uint64_t
 			field = inject(fc, kind, r);
 		}
 		if (field != -1 && sink->fault) {
-			dh_gen_fault fl = { ll->pub.file_name, em->line + em->rank + 1,
-					    field >= 0 ? (uint32_t)field + 1 : 0,
+			uint32_t column = field < 0				       ? 0
+					  : plan->opt.layout == DH_LAYOUT_RPLS_ARRETE ? (uint32_t)arrete_position(field)
+										       : (uint32_t)field + 1;
+			dh_gen_fault fl = { ll->pub.file_name, em->line + em->rank + 1, column,
 					    field >= 0 ? dh_rpls_field(field)->name : "", fault_codes[kind] };
 			int rc = sink->fault(sink->ctx, &fl);
 			if (rc != DH_OK && em->o->rc == DH_OK)
@@ -1127,7 +1227,7 @@ static void emit(emitter *em, const program *p, uint32_t k, uint64_t j, uint64_t
 		fc->last_int_len = r->f[DH_RPLS_IDENT_INT].len;
 		memcpy(fc->last_int, r->f[DH_RPLS_IDENT_INT].ptr, fc->last_int_len);
 	}
-	out_row(em->o, r, em->crlf);
+	out_row(em->o, r, em->crlf, plan->opt.layout, plan->depts[plan->communes[p->commune].dept].code);
 	em->rank++;
 }
 
@@ -1178,7 +1278,31 @@ int dh_gen_landlord_write(const dh_gen_plan *plan, size_t i, const dh_gen_sink *
 	if (ll->pub.bom)
 		out_bytes(&o, "\xEF\xBB\xBF", 3);
 	uint64_t line = 0;
-	if (ll->pub.landlord_record) {
+	int layout = plan->opt.layout;
+	if (layout == DH_LAYOUT_RPLS_ARRETE) {
+		/* The arrêté's header line: year, identifier, raison sociale, enseigne, address (5),
+		 * SIRET of the head office (SIREN + NIC 00010), record count, comment. */
+		char head[160];
+		snprintf(head, sizeof(head), "%04d;%s;", plan->opt.ref_year, ll->pub.siren);
+		out_bytes(&o, head, strlen(head));
+		out_bytes(&o, ll->name_enc.ptr, ll->name_enc.len);
+		snprintf(head, sizeof(head), ";;;;;;;%s00010;%llu;livraison RPLS", ll->pub.siren,
+			 (unsigned long long)ll->pub.rows);
+		out_bytes(&o, head, strlen(head));
+		out_bytes(&o, crlf ? "\r\n" : "\n", crlf ? 2 : 1);
+		line++;
+	} else if (layout == DH_LAYOUT_RPLS_OPENDATA_DIDO) {
+		for (size_t c = 0; c < sizeof(dido_columns) / sizeof(dido_columns[0]); c++) {
+			out_bytes(&o, dido_columns[c].name, strlen(dido_columns[c].name));
+			if (c + 1 < sizeof(dido_columns) / sizeof(dido_columns[0]))
+				out_bytes(&o, ";", 1);
+		}
+		out_bytes(&o, crlf ? "\r\n" : "\n", crlf ? 2 : 1);
+		line++;
+	}
+	if (layout == DH_LAYOUT_RPLS_ARRETE || layout == DH_LAYOUT_RPLS_OPENDATA_DIDO) {
+		/* no landlord record, no line of column names */
+	} else if (ll->pub.landlord_record) {
 		char date[16];
 		snprintf(date, sizeof(date), "%02d/%02d/%04d", plan->opt.ref_day, plan->opt.ref_month,
 			 plan->opt.ref_year);
@@ -1190,14 +1314,16 @@ int dh_gen_landlord_write(const dh_gen_plan *plan, size_t i, const dh_gen_sink *
 		out_bytes(&o, crlf ? "\r\n" : "\n", crlf ? 2 : 1);
 		line++;
 	}
-	for (int f = 0; f < DH_RPLS_NFIELDS; f++) {
-		const char *name = dh_rpls_field(f)->name;
-		out_bytes(&o, name, strlen(name));
-		if (f + 1 < DH_RPLS_NFIELDS)
-			out_bytes(&o, ";", 1);
+	if (layout != DH_LAYOUT_RPLS_ARRETE && layout != DH_LAYOUT_RPLS_OPENDATA_DIDO) {
+		for (int f = 0; f < DH_RPLS_NFIELDS; f++) {
+			const char *name = dh_rpls_field(f)->name;
+			out_bytes(&o, name, strlen(name));
+			if (f + 1 < DH_RPLS_NFIELDS)
+				out_bytes(&o, ";", 1);
+		}
+		out_bytes(&o, crlf ? "\r\n" : "\n", crlf ? 2 : 1);
+		line++;
 	}
-	out_bytes(&o, crlf ? "\r\n" : "\n", crlf ? 2 : 1);
-	line++;
 
 	emitter em;
 	memset(&em, 0, sizeof(em));

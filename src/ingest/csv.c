@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -57,7 +58,8 @@ struct dh_csv {
 	int own_fd;               /* close fd in dh_csv_free() */
 	int use_pread;            /* range reader (dh__csv_open_like): read at file_off with pread */
 	uint64_t file_off;        /* next offset to read when use_pread */
-	const unsigned char *mem; /* memory input (borrowed), NULL for descriptors */
+	const unsigned char *mem; /* memory input (borrowed, or owned), NULL for descriptors */
+	unsigned char *owned;     /* mem when the reader owns it (a UTF-16 file transcoded) */
 	size_t mem_len;           /* bytes of memory input */
 	size_t mem_pos;           /* bytes of memory input already copied into buf */
 	unsigned char *buf;       /* cap + SLACK bytes */
@@ -75,6 +77,7 @@ struct dh_csv {
 	dh_encoding enc;          /* encoding in use, DH_ENC_AUTO until decided */
 	int saw_non_ascii;        /* a byte >= 0x80 was met */
 	int had_bom;              /* the input started with a UTF-8 BOM */
+	int utf16;                /* the file was UTF-16 (with a BOM), transcoded into owned */
 	size_t max_field;         /* resolved limits */
 	size_t max_record;
 	size_t max_fields;
@@ -287,6 +290,40 @@ static int check_utf8(dh_csv *csv, dh_str *f, size_t j)
 /* ------------------------------------------------------------------------------------ */
 /* Input                                                                                */
 
+/* French text of a system error (strerror speaks the C locale's English). */
+static const char *sys_message(int e)
+{
+	switch (e) {
+	case ENOENT:
+		return "fichier ou dossier introuvable";
+	case EACCES:
+	case EPERM:
+		return "permission refusée";
+	case EISDIR:
+		return "c'est un dossier";
+	case ENOTDIR:
+		return "un élément du chemin n'est pas un dossier";
+	case EIO:
+		return "erreur d'entrée-sortie";
+	case ENOMEM:
+		return "mémoire insuffisante";
+	case EMFILE:
+	case ENFILE:
+		return "trop de fichiers ouverts";
+	case ENAMETOOLONG:
+		return "nom de fichier trop long";
+	case ELOOP:
+		return "trop de liens symboliques";
+	case ENXIO:
+	case ENODEV:
+		return "périphérique absent";
+	case EINVAL:
+		return "argument invalide";
+	default:
+		return "erreur système";
+	}
+}
+
 static int fail(dh_csv *csv, dh_error *err, int code, const char *msg)
 {
 	csv->fatal = code;
@@ -332,8 +369,8 @@ static int refill(dh_csv *csv, dh_error *err)
 			continue;
 		if (n < 0) {
 			char msg[320];
-			snprintf(msg, sizeof(msg), "lecture de « %s » impossible : %s", csv->name,
-			         strerror(errno));
+			snprintf(msg, sizeof(msg), "lecture de « %s » impossible : %s (errno %d)", csv->name,
+			         sys_message(errno), errno);
 			return fail(csv, err, DH_IO, msg);
 		}
 		if (n == 0)
@@ -345,40 +382,112 @@ static int refill(dh_csv *csv, dh_error *err)
 	}
 }
 
-/* Pick the delimiter from the first record (at most its first max_record + 1 bytes, so
- * that the choice does not depend on the buffer size): the most frequent of ; , TAB |
- * outside quotes, ';' first on ties. Returns 0 when more bytes are needed. */
+/* Lines the delimiter is chosen from: an optional landlord line, the header, some records. */
+#define DETECT_LINES 8
+
+/*
+ * Pick the delimiter among ; , TAB | from the first DETECT_LINES lines (at most the first
+ * max_record + 1 bytes, so that the choice does not depend on the buffer size), quotes
+ * considered. Each candidate scores, over the counts c > 0 it has on a line, the largest
+ * c x (lines where it appears exactly c times): the separator is frequent and regular, where
+ * decimal commas are regular but rare; then the most frequent, ';' first on ties. So neither
+ * a landlord line with commas in its raison sociale nor a SIREN-only first line decides.
+ * Returns 0 when more bytes are needed.
+ */
 static int detect_delimiter(dh_csv *csv)
 {
 	static const char candidates[4] = {';', ',', '\t', '|'};
-	size_t count[4] = {0, 0, 0, 0};
+	size_t count[DETECT_LINES][4];
+	memset(count, 0, sizeof(count));
 	const unsigned char *p = csv->pos, *end = csv->end;
 	int window_full = (size_t)(end - p) > csv->max_record;
 	if (window_full)
 		end = p + csv->max_record + 1;
-	while (p < end && (*p == '\n' || *p == '\r'))
-		p++;
-	int in_quotes = 0, complete = 0;
-	for (; p < end; p++) {
+	int in_quotes = 0;
+	size_t lines = 0, started = 0;
+	for (; p < end && lines < DETECT_LINES; p++) {
 		unsigned char c = *p;
 		if (c == '"') {
 			in_quotes = !in_quotes;
+			started = 1;
 		} else if (!in_quotes) {
 			if (c == '\n' || c == '\r') {
-				complete = 1;
-				break;
+				lines += started; /* empty lines do not count */
+				started = 0;
+				continue;
 			}
+			started = 1;
 			for (int i = 0; i < 4; i++)
-				count[i] += c == (unsigned char)candidates[i];
+				count[lines][i] += c == (unsigned char)candidates[i];
 		}
 	}
-	if (!complete && !csv->eof && !window_full)
+	if (lines < DETECT_LINES && !csv->eof && !window_full)
 		return 0;
+	if (started && lines < DETECT_LINES)
+		lines++; /* the last line, without its line break */
 	int best = 0;
-	for (int i = 1; i < 4; i++)
-		if (count[i] > count[best])
+	size_t best_score = 0, best_total = 0;
+	for (int i = 0; i < 4; i++) {
+		size_t score = 0, total = 0;
+		for (size_t a = 0; a < lines; a++) {
+			total += count[a][i];
+			if (count[a][i] == 0)
+				continue;
+			size_t same = 0;
+			for (size_t b = 0; b < lines; b++)
+				same += count[b][i] == count[a][i];
+			if (same * count[a][i] > score)
+				score = same * count[a][i];
+		}
+		if (score > best_score || (score == best_score && total > best_total)) {
 			best = i;
+			best_score = score;
+			best_total = total;
+		}
+	}
 	csv->delim = candidates[best];
+	return 1;
+}
+
+/* Bytes examined to decide the encoding at the start (at most max_record + 1). */
+#define ENCODING_WINDOW ((size_t)64 * 1024)
+
+/*
+ * Decide an undecided encoding from the first bytes (ENCODING_WINDOW, or max_record + 1 if
+ * smaller: fixed by the options, not the buffer): UTF-8 when its valid multi-byte sequences
+ * are at least as many as the bytes that are not UTF-8 (those fields then get invalid-utf8),
+ * Windows-1252 when only invalid bytes were seen; undecided (the first non-ASCII field
+ * decides) without any non-ASCII byte. Returns 0 when more bytes are needed.
+ */
+static int detect_encoding(dh_csv *csv)
+{
+	size_t window = csv->max_record + 1 < ENCODING_WINDOW ? csv->max_record + 1 : ENCODING_WINDOW;
+	const unsigned char *p = csv->pos, *e = csv->end;
+	if ((size_t)(e - p) < window && !csv->eof)
+		return 0;
+	if ((size_t)(e - p) > window)
+		e = p + window;
+	size_t valid = 0, invalid = 0;
+	while (p < e) {
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		size_t n = utf8_sequence(p, e);
+		if (n == 0 && e - p < 4 && e != csv->end)
+			break; /* a sequence cut by the window: not counted */
+		if (n) {
+			valid++;
+			p += n;
+		} else {
+			invalid++;
+			p++;
+		}
+	}
+	if (valid && valid >= invalid)
+		csv->enc = DH_ENC_UTF8;
+	else if (invalid)
+		csv->enc = DH_ENC_WINDOWS1252;
 	return 1;
 }
 
@@ -388,12 +497,17 @@ static int start(dh_csv *csv, dh_error *err)
 	while (!csv->eof && csv->end - csv->pos < 3)
 		if ((rc = refill(csv, err)) != DH_OK)
 			return rc;
-	if (csv->enc != DH_ENC_WINDOWS1252 && csv->end - csv->pos >= 3 && csv->pos[0] == 0xEF &&
-	    csv->pos[1] == 0xBB && csv->pos[2] == 0xBF) {
+	/* A UTF-8 BOM is never data: skipped even when an encoding was forced. */
+	if (csv->end - csv->pos >= 3 && csv->pos[0] == 0xEF && csv->pos[1] == 0xBB && csv->pos[2] == 0xBF) {
 		csv->pos += 3;
 		csv->had_bom = 1;
-		csv->enc = DH_ENC_UTF8;
+		if (csv->enc == DH_ENC_AUTO)
+			csv->enc = DH_ENC_UTF8;
 	}
+	if (csv->enc == DH_ENC_AUTO)
+		while (!detect_encoding(csv))
+			if ((rc = refill(csv, err)) != DH_OK)
+				return rc;
 	if (!csv->delim)
 		while (!detect_delimiter(csv))
 			if ((rc = refill(csv, err)) != DH_OK)
@@ -874,6 +988,100 @@ int dh_csv_open_fd(dh_csv **out, int fd, const char *name, const dh_csv_options 
 	return dh__csv_open_fd_sized(out, fd, name, opt, 0, err);
 }
 
+/* Any code point (below U+110000) as UTF-8 at w; returns the end. */
+static unsigned char *put_code_point(unsigned char *w, unsigned cp)
+{
+	if (cp < 0x80) {
+		*w++ = (unsigned char)cp;
+		return w;
+	}
+	if (cp < 0x10000)
+		return put_utf8(w, cp);
+	*w++ = (unsigned char)(0xF0 | (cp >> 18));
+	*w++ = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
+	*w++ = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+	*w++ = (unsigned char)(0x80 | (cp & 0x3F));
+	return w;
+}
+
+/* UTF-8 of UTF-16 (little-endian when le) text, BOM excluded; unpaired surrogates and an odd
+ * last byte become U+FFFD. out holds at least len / 2 * 3 + 3 bytes. Returns the length. */
+static size_t utf16_to_utf8(const unsigned char *in, size_t len, int le, unsigned char *out)
+{
+	unsigned char *w = out;
+	size_t i = 0;
+	while (i + 1 < len) {
+		unsigned u = le ? (unsigned)in[i] | (unsigned)in[i + 1] << 8 : (unsigned)in[i] << 8 | in[i + 1];
+		i += 2;
+		if (u >= 0xD800 && u < 0xDC00 && i + 1 < len) {
+			unsigned lo = le ? (unsigned)in[i] | (unsigned)in[i + 1] << 8 : (unsigned)in[i] << 8 | in[i + 1];
+			if (lo >= 0xDC00 && lo < 0xE000) {
+				i += 2;
+				w = put_code_point(w, 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00));
+				continue;
+			}
+		}
+		w = put_code_point(w, u >= 0xD800 && u < 0xE000 ? 0xFFFD : u);
+	}
+	if (i < len)
+		w = put_code_point(w, 0xFFFD);
+	return (size_t)(w - out);
+}
+
+/* A file starting with a UTF-16 byte order mark ("texte Unicode" of spreadsheets): read
+ * whole, transcoded to UTF-8, then read from memory. */
+static int open_utf16(dh_csv **out, int fd, const char *path, int le, const dh_csv_options *opt, dh_error *err)
+{
+	struct stat st;
+	unsigned char *raw = NULL, *utf8 = NULL;
+	size_t len = 0;
+	int rc = DH_OK;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > LIMIT_MAX_RECORD * (uint64_t)16) {
+		rc = dh_error_set(err, DH_IO, "« %s » : fichier UTF-16 illisible ou trop grand (%s)", path,
+		                  "au plus 4 Gio");
+	} else if (!(raw = malloc((size_t)st.st_size + 1))) {
+		rc = dh_error_set(err, DH_NOMEM, "mémoire insuffisante pour lire « %s »", path);
+	} else {
+		while (len < (size_t)st.st_size) {
+			ssize_t n = pread(fd, raw + len, (size_t)st.st_size - len, (off_t)len);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				rc = dh_error_set(err, DH_IO, "lecture de « %s » impossible : %s", path,
+				                  n < 0 ? sys_message(errno) : "fichier raccourci");
+				break;
+			}
+			len += (size_t)n;
+		}
+	}
+	if (rc == DH_OK && !(utf8 = malloc(len / 2 * 3 + 4)))
+		rc = dh_error_set(err, DH_NOMEM, "mémoire insuffisante pour lire « %s »", path);
+	size_t n = rc == DH_OK ? utf16_to_utf8(raw + 2, len - 2, le, utf8) : 0;
+	free(raw);
+	close(fd);
+	if (rc != DH_OK) {
+		free(utf8);
+		return rc;
+	}
+	dh_csv_options o = {0, DH_ENC_AUTO, 0, 0, 0};
+	if (opt)
+		o = *opt;
+	o.encoding = DH_ENC_UTF8; /* whatever was asked: the bytes are now UTF-8 */
+	rc = open_common(out, -1, 0, utf8, n, path, &o, 0, err);
+	if (rc != DH_OK) {
+		free(utf8);
+		return rc;
+	}
+	(*out)->owned = utf8;
+	(*out)->utf16 = 1;
+	return DH_OK;
+}
+
+int dh_csv_was_utf16(const dh_csv *csv)
+{
+	return csv->utf16;
+}
+
 int dh_csv_open_path(dh_csv **out, const char *path, const dh_csv_options *opt, dh_error *err)
 {
 	*out = NULL;
@@ -887,8 +1095,11 @@ int dh_csv_open_path(dh_csv **out, const char *path, const dh_csv_options *opt, 
 		if (err)
 			dh_strlcpy(err->file, sizeof(err->file), path);
 		return dh_error_set(err, e == ENOENT ? DH_NOTFOUND : DH_IO,
-		                    "ouverture de « %s » impossible : %s", path, strerror(e));
+		                    "ouverture de « %s » impossible : %s", path, sys_message(e));
 	}
+	unsigned char bom[2];
+	if (pread(fd, bom, 2, 0) == 2 && ((bom[0] == 0xFF && bom[1] == 0xFE) || (bom[0] == 0xFE && bom[1] == 0xFF)))
+		return open_utf16(out, fd, path, bom[0] == 0xFF, opt, err);
 	return open_common(out, fd, 1, NULL, 0, path, opt, 0, err);
 }
 
@@ -904,6 +1115,7 @@ void dh_csv_free(dh_csv *csv)
 	free(csv->nonascii);
 	free(csv->scratch);
 	free(csv->name);
+	free(csv->owned);
 	free(csv);
 }
 
@@ -1024,6 +1236,12 @@ int dh__csv_skip_line(dh_csv *csv, dh_error *err)
 	}
 }
 
+void dh__csv_limits(const dh_csv *csv, size_t *max_fields, size_t *max_record)
+{
+	*max_fields = csv->max_fields;
+	*max_record = csv->max_record;
+}
+
 size_t dh__csv_memory(const dh_csv *csv)
 {
 	return sizeof(*csv) + csv->cap + SLACK + csv->max_fields * sizeof(dh_str) +
@@ -1041,6 +1259,25 @@ const char *dh_encoding_name(dh_encoding enc, int saw_non_ascii)
 		return saw_non_ascii ? "inconnu" : "ascii";
 	}
 	return "inconnu";
+}
+
+int dh_encoding_parse(const char *name)
+{
+	static const struct {
+		const char *name;
+		dh_encoding enc;
+	} names[] = {
+		{ "auto", DH_ENC_AUTO },	 { "utf-8", DH_ENC_UTF8 },	       { "utf8", DH_ENC_UTF8 },
+		{ "windows-1252", DH_ENC_WINDOWS1252 }, { "cp1252", DH_ENC_WINDOWS1252 },
+		{ "iso-8859-1", DH_ENC_WINDOWS1252 },	 { "latin1", DH_ENC_WINDOWS1252 },
+		{ "iso8859-1", DH_ENC_WINDOWS1252 },	 { "latin-1", DH_ENC_WINDOWS1252 },
+	};
+	if (!name)
+		return -1;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcasecmp(name, names[i].name) == 0)
+			return (int)names[i].enc;
+	return -1;
 }
 
 const char *dh_csv_problem_message(int problem)

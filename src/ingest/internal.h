@@ -25,6 +25,12 @@ int dh__csv_open_mem_sized(dh_csv **out, const void *data, size_t len, const cha
 int dh__csv_open_fd_sized(dh_csv **out, int fd, const char *name, const dh_csv_options *opt,
                          size_t read_size, dh_error *err);
 
+/* 1 when the file started with a UTF-16 BOM and was transcoded to UTF-8 at open. */
+int dh_csv_was_utf16(const dh_csv *csv);
+
+/* The reader's resolved limits: fields per record and bytes per record. */
+void dh__csv_limits(const dh_csv *csv, size_t *max_fields, size_t *max_record);
+
 /* Bytes allocated by the reader for its buffers (buffer, fields, scratch). */
 size_t dh__csv_memory(const dh_csv *csv);
 
@@ -96,6 +102,11 @@ void dh__validate_parallel_counts(uint64_t *runs, uint64_t *reparsed);
 #define DH__RULES(X)                                                                              \
 	X(NONE, "", 0, "")                                                                            \
 	X(EMPTY_FILE, "empty-file", 0, "fichier vide")                                                \
+	X(NO_RECORDS, "no-records", 0, "aucun enregistrement logement après l'en-tête")              \
+	X(AMBIGUOUS_LAYOUT, "ambiguous-layout", 0, "format ambigu : préciser --layout")              \
+	X(LAYOUT_MISMATCH, "layout-mismatch", 0, "premières lignes contraires au format demandé")     \
+	X(ARRETE_SIRET, "arrete-siret", 0, "SIRET de l'en-tête de l'arrêté invalide")                 \
+	X(ARRETE_COUNT, "arrete-count", 0, "nombre d'enregistrements de l'en-tête faux")              \
 	X(MISSING_COLUMN, "missing-column", 0, "colonne obligatoire absente")                         \
 	X(DUPLICATE_COLUMN, "duplicate-column", 0, "colonne en double dans l'en-tête")                \
 	X(UNKNOWN_COLUMN, "unknown-column", 1, "colonne inconnue, ignorée")                           \
@@ -118,11 +129,20 @@ void dh__validate_parallel_counts(uint64_t *runs, uint64_t *reparsed);
 	X(PATRIMOINE_BEFORE_CONSTRUCT, "patrimoine-before-construct", 0,                              \
 	  "entrée dans le patrimoine antérieure à la construction")                                   \
 	X(BAIL_MISSING, "bail-missing", 0, "logement loué sans date de bail")                         \
-	X(REMLOCDATE_MISSING, "remlocdate-missing", 0, "logement vacant sans date de mise en location") \
+	X(REMLOCDATE_MISSING, "remlocdate-missing", 0, "logement loué ou vacant sans date de mise en location") \
+	X(REMLOCDATE_AFTER_BAIL, "remlocdate-after-bail", 0, "mise en location postérieure au bail")  \
+	X(LOYERPRINC_MISSING, "loyerprinc-missing", 0, "logement loué sans loyer principal")          \
+	X(EXIT_MODE, "exit-mode", 0, "sortie du patrimoine et MODE 9 incohérents")                    \
+	X(OLDLOGT_EXIT, "oldlogt-exit", 0, "logement disparu (OLDLOGT) et sorti du patrimoine à la fois") \
+	X(CONV_MISSING, "conv-missing", 0, "logement conventionné sans numéro ou date de convention") \
+	X(SURFMODE_MISSING, "surfmode-missing", 0, "surface utile ou corrigée sans sa valeur")        \
+	X(RENT_ABOVE_MAX, "rent-above-max", 0, "loyer principal au-dessus du loyer maximal")          \
+	X(QUALACQ_MISSING, "qualacq-missing", 0, "logement vendu sans type de vente")                 \
 	X(DPE_INCONSISTENT, "dpe-inconsistent", 0, "DPE incohérent (classes et date)")                \
 	X(SURFACE_IMPLAUSIBLE, "surface-implausible", 1, "surface peu plausible pour le nombre de pièces") \
 	X(COMMUNE_UNKNOWN, "commune-unknown", 0, "commune inconnue du COG")                           \
 	X(COMMUNE_FORMER, "commune-former", 1, "ancienne commune, rattachée à la commune actuelle")   \
+	X(CODE_UNPADDED, "code-unpadded", 1, "code sans son zéro initial (open data), complété")       \
 	X(POSTCODE_MISMATCH, "postcode-mismatch", 1, "code postal différent de ceux de la commune")   \
 	X(DUPLICATE_IDENT_REP, "duplicate-ident-rep", 0, "IDENT_REP en double dans le fichier")       \
 	X(DUPLICATE_IDENT_INT, "duplicate-ident-int", 0, "IDENT_INT en double dans le fichier")
@@ -194,11 +214,34 @@ size_t dh__utf8_chars(const char *s, size_t len);
 #define DH__OPENDATA_EXTRA (-2)   /* a known open-data column without RPLS counterpart: ignored */
 /* Field of an open-data column name (case-insensitive, trimmed), or one of the two codes above. */
 int dh__opendata_column(dh_str name);
-/* 1 if the name is specific to the open-data file (REG_CODE, *_LIBELLE, TYPECONST_CODE...):
- * a header with one of them is detected as the open-data layout. */
-int dh__opendata_marker(dh_str name);
+/* A header name without surrounding spaces, tabs and CR. */
+dh_str dh__header_name(dh_str s);
+/* 1 when s equals the upper-case `name`, ignoring case. */
+int dh__name_is(dh_str s, const char *name);
+/* Bit of a layout in the sets below. */
+#define DH__LAYOUT_BIT(l) (1 << (l))
+/* The open-data vintage a column name is specific to, as DH__LAYOUT_BIT(layout)
+ * (DH__LAYOUT_BIT(DH_LAYOUT_AUTO): open data of an undecided vintage, e.g. X, Y), 0 when
+ * the name is not specific to open data (every landlord name, QPV_CODE included). */
+int dh__opendata_vintage(dh_str name);
 /* 1 if field f must be a column of an open-data file. */
 int dh__opendata_required(int f);
+
+/* Landlord layouts (layout_rpls.c). */
+#define DH__ARRETE_HEADER_FIELDS 12 /* year ... SIRET (10), record count (11), comment (12) */
+/* Name shown for a position (the field's, PROGRAMME, COMMENTAIRE). */
+const char *dh__arrete_name(int position);
+/* 1 when the record is the arrêté's header line (12 fields, or 11 without the comment: a
+ * year first, the SIRET (14 digits) or at least a numeric record count after it). */
+int dh__arrete_header(const dh_csv_record *rec);
+/* 1 for a column of SDES's full dwelling file accepted without checks (IDENT_ORG, PMR...). */
+int dh__rpls_unchecked_column(dh_str name);
+/* The layouts a header line can be, as DH__LAYOUT_BIT()s: DH_LAYOUT_RPLS when it has a
+ * column open data never has (IDENT_INT, MODE, BAIL, LOYERPRINC...) or no open-data column,
+ * plus each open-data vintage one of its columns is specific to. More than one bit: the
+ * file is ambiguous. The first column that decided each side is returned (not NUL-terminated). */
+int dh__header_layouts(const dh_csv_record *rec, const char **landlord_column, const char **opendata_column,
+		       size_t *landlord_len, size_t *opendata_len);
 
 /*
  * The validator's stages (validate*.c), one file each: the driver (validate.c), the first
@@ -209,6 +252,8 @@ int dh__opendata_required(int f);
 
 #include "datahabitat/validate.h"
 
+#include <string.h>
+
 /* Duplicate-id set: open addressing over 12-byte slots (64-bit hash, first line). */
 typedef struct idset {
 	uint32_t *slots; /* 3 words per slot: hash low, hash high, first line (saturated) */
@@ -218,13 +263,52 @@ typedef struct idset {
 	size_t bytes;    /* allocated bytes of slots */
 } idset;
 
-/* 64-bit hash of a value, never 0; a bijection for a given length. */
-uint64_t dh__hash_value(const char *p, size_t n);
 /* Make room for `rows` values in total (load 0.7) when it is more than the current room. */
 int dh__idset_reserve(idset *s, uint64_t rows);
-/* Add h first seen at `line`; if already there, return 1 and its first line in *first. */
-int dh__idset_add(idset *s, uint64_t h, uint64_t line, uint64_t *first, int *nomem);
+/* Rehash into `cap` slots. Returns DH_OK or DH_NOMEM. */
+int dh__idset_alloc(idset *s, size_t cap);
 void dh__idset_release(idset *s);
+#define DH__IDSET_MIN 1024
+
+/* The hot half of the sets, inline (one call per id and row). */
+
+static inline uint64_t dh__slot_key(const uint32_t *slot)
+{
+	uint64_t k;
+	memcpy(&k, slot, 8);
+	return k;
+}
+
+/* 64-bit hash of a value, never 0; a bijection for a given length. */
+static inline uint64_t dh__hash_value(const char *p, size_t n)
+{
+	uint64_t h = 0x9E3779B97F4A7C15u ^ ((uint64_t)n * 0xD6E8FEB86659FD93u);
+	while (n >= 8) {
+		uint64_t w;
+		memcpy(&w, p, 8);
+		h = (h ^ w) * 0xBF58476D1CE4E5B9u;
+		h ^= h >> 29;
+		p += 8;
+		n -= 8;
+	}
+	/* The last 1-7 bytes as one word without a variable-length copy: two overlapping 4-byte
+	 * loads, or bytes 0, n/2 and n-1; either holds every byte, so it stays a bijection. */
+	uint64_t w = 0;
+	if (n >= 4) {
+		uint32_t a, b;
+		memcpy(&a, p, 4);
+		memcpy(&b, p + n - 4, 4);
+		w = a | (uint64_t)b << 32;
+	} else if (n) {
+		w = (uint64_t)(unsigned char)p[0] | (uint64_t)(unsigned char)p[n / 2] << 8 |
+		    (uint64_t)(unsigned char)p[n - 1] << 16;
+	}
+	h = (h ^ w) * 0x94D049BB133111EBu;
+	h ^= h >> 31;
+	h *= 0xBF58476D1CE4E5B9u;
+	h ^= h >> 32;
+	return h ? h : 1;
+}
 
 /* Slot of hash h among cap slots: the high half of h * cap (no modulo, any cap). */
 static inline size_t dh__slot_of(uint64_t h, size_t cap)
@@ -235,6 +319,28 @@ static inline size_t dh__slot_of(uint64_t h, size_t cap)
 #else
 	return (size_t)(h % cap);
 #endif
+}
+
+/* Add h first seen at `line`; if already there, return 1 and its first line in *first. */
+static inline int dh__idset_add(idset *s, uint64_t h, uint64_t line, uint64_t *first, int *nomem)
+{
+	if (s->count >= s->limit && dh__idset_alloc(s, s->cap ? s->cap * 2 : DH__IDSET_MIN) != DH_OK) {
+		*nomem = 1;
+		return 0;
+	}
+	size_t j = dh__slot_of(h, s->cap);
+	uint64_t k;
+	while ((k = dh__slot_key(s->slots + 3 * j)) != 0) {
+		if (k == h) {
+			*first = s->slots[3 * j + 2];
+			return 1;
+		}
+		j = j + 1 == s->cap ? 0 : j + 1;
+	}
+	memcpy(s->slots + 3 * j, &h, 8);
+	s->slots[3 * j + 2] = line > UINT32_MAX ? UINT32_MAX : (uint32_t)line;
+	s->count++;
+	return 0;
 }
 
 /* Ask the cache for the slot of h ahead of dh__idset_add (the probe is the one cache miss). */
@@ -260,6 +366,7 @@ typedef struct colspec {
 	double min, max;  /* INT / NUMBER range (dh__rpls_range) */
 	int min_open;     /* NUMBER: min excluded */
 	int has_max;      /* INT / NUMBER: max applies */
+	int pad;          /* open data: a 4-digit DEPCOM or CODEPOSTAL lost its leading zero */
 	const char *name; /* as in the header (or the canonical name), NUL-terminated */
 } colspec;
 
@@ -276,7 +383,7 @@ typedef struct validator {
 	size_t ncols;
 	char *names;          /* storage of the header names */
 	uint64_t mapped;      /* bit f: field f has a column */
-	int col_of[DH_RPLS_NFIELDS]; /* 0-based column of field f, -1 if none */
+	int col_of[DH_RPLS_NALL]; /* 0-based column of field f, -1 if none */
 	uint64_t first_offset; /* offset of the first data record (size estimate) */
 	uint64_t id_rows;     /* records counted for the size estimate */
 	int sized;            /* duplicate sets sized from the input size */
@@ -290,6 +397,8 @@ typedef struct validator {
 	uint32_t *postcodes;  /* first postcode of each current commune as a number, 0 if none */
 	uint64_t commune_lookups;
 	int tables_failed;    /* no memory for the tables: the geography's lookups are used */
+	uint64_t arrete_line; /* rpls-arrete: line of the header line */
+	char padded[2][6];    /* DEPCOM, CODEPOSTAL with their leading zero put back (open data) */
 } validator;
 
 #define DH__FIELD_BIT(f) ((uint64_t)1 << (f))

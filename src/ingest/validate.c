@@ -13,6 +13,7 @@
 
 #include "ingest/internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -35,29 +36,34 @@ const char *dh_validate_rule_label(size_t i)
 	return i < DH__RULE_COUNT - 1 ? dh__rule_label((int)i + 1) : NULL;
 }
 
+static const char *const layout_names[] = {
+	[DH_LAYOUT_AUTO] = "auto",
+	[DH_LAYOUT_RPLS] = "rpls",
+	[DH_LAYOUT_RPLS_OPENDATA] = "rpls-opendata",
+	[DH_LAYOUT_RPLS_ARRETE] = "rpls-arrete",
+	[DH_LAYOUT_RPLS_OPENDATA_2017] = "rpls-opendata-2017",
+	[DH_LAYOUT_RPLS_OPENDATA_DIDO] = "rpls-opendata-dido",
+};
+
 const char *dh_layout_name(dh_layout layout)
 {
-	switch (layout) {
-	case DH_LAYOUT_RPLS:
-		return "rpls";
-	case DH_LAYOUT_RPLS_OPENDATA:
-		return "rpls-opendata";
-	default:
-		return "auto";
-	}
+	return (unsigned)layout < sizeof(layout_names) / sizeof(layout_names[0]) ? layout_names[layout] : "auto";
 }
 
 int dh_layout_parse(const char *name)
 {
 	if (!name)
 		return -1;
-	if (strcmp(name, "auto") == 0)
-		return DH_LAYOUT_AUTO;
-	if (strcmp(name, "rpls") == 0)
-		return DH_LAYOUT_RPLS;
-	if (strcmp(name, "rpls-opendata") == 0)
-		return DH_LAYOUT_RPLS_OPENDATA;
+	for (size_t i = 0; i < sizeof(layout_names) / sizeof(layout_names[0]); i++)
+		if (strcmp(name, layout_names[i]) == 0)
+			return (int)i;
 	return -1;
+}
+
+int dh_layout_is_opendata(dh_layout layout)
+{
+	return layout == DH_LAYOUT_RPLS_OPENDATA || layout == DH_LAYOUT_RPLS_OPENDATA_2017 ||
+	       layout == DH_LAYOUT_RPLS_OPENDATA_DIDO;
 }
 
 void dh_validate_stats_release(dh_validate_stats *stats)
@@ -87,6 +93,27 @@ static void fill_reader_stats(dh_validate_stats *stats, const dh_csv *csv)
 }
 
 
+/* File-level rules checked once every record is read: a header without records, the
+ * record count the arrêté's header line declares. */
+static int check_file_end(validator *v)
+{
+	dh_validate_stats *st = v->stats;
+	if (st->rows == 0 && (st->has_header || st->layout == DH_LAYOUT_RPLS_ARRETE))
+		return dh__emit(v, DH__RULE_NO_RECORDS, 0, 0, -1, "", DH__NO_VALUE,
+				"le fichier n'a aucun enregistrement logement après sa ligne d'en-tête : attendu une "
+				"ligne par logement");
+	if (st->layout == DH_LAYOUT_RPLS_ARRETE && st->declared_records >= 0 &&
+	    (uint64_t)st->declared_records != st->rows) {
+		char value[24];
+		int n = snprintf(value, sizeof(value), "%lld", (long long)st->declared_records);
+		return dh__emit(v, DH__RULE_ARRETE_COUNT, v->arrete_line, 11, -1, "NBENREG",
+				(dh_str){ value, n > 0 ? (size_t)n : 0 },
+				"l'en-tête annonce %lld enregistrements logement (position 11) mais le fichier en "
+				"compte %llu", (long long)st->declared_records, (unsigned long long)st->rows);
+	}
+	return DH_OK;
+}
+
 int dh_validate_csv(dh_csv *csv, const dh_validate_options *opt, const dh_geo *geo,
 		    const dh_validate_callbacks *cb, dh_validate_stats *stats, dh_error *err)
 {
@@ -96,6 +123,7 @@ int dh_validate_csv(dh_csv *csv, const dh_validate_options *opt, const dh_geo *g
 	memset(stats, 0, sizeof(*stats));
 	stats->encoding = "ascii";
 	stats->layout = opt->layout;
+	stats->declared_records = -1;
 	stats->rule_counts = calloc(DH__RULE_COUNT, sizeof(uint64_t));
 	if (!stats->rule_counts)
 		return dh_error_set(err, DH_NOMEM, "mémoire insuffisante pour valider « %s »", dh_csv_name(csv));
@@ -110,7 +138,7 @@ int dh_validate_csv(dh_csv *csv, const dh_validate_options *opt, const dh_geo *g
 	v->stats = stats;
 	v->reference_year = opt->reference_year > 0 ? opt->reference_year : current_year();
 	v->input_size = opt->input_size;
-	for (int f = 0; f < DH_RPLS_NFIELDS; f++)
+	for (int f = 0; f < DH_RPLS_NALL; f++)
 		v->col_of[f] = -1;
 	v->row.commune = -1;
 
@@ -137,12 +165,16 @@ int dh_validate_csv(dh_csv *csv, const dh_validate_options *opt, const dh_geo *g
 	}
 	if (rc == DH_EOF)
 		rc = DH_OK;
+	if (rc == DH_OK)
+		rc = check_file_end(v);
 	if (!parallel || rc != DH_OK)
 		fill_reader_stats(stats, csv);
 	else
 		stats->delimiter = dh_csv_delimiter(csv); /* bytes and encoding: dh__validate_parallel */
 	if (stats->layout == DH_LAYOUT_AUTO)
 		stats->layout = DH_LAYOUT_RPLS;
+	if (dh_csv_was_utf16(csv))
+		stats->encoding = "utf-16";
 	if (rc == DH_NOMEM && err && err->code != DH_NOMEM)
 		dh_error_set(err, DH_NOMEM, "mémoire insuffisante pour valider « %s »", dh_csv_name(csv));
 	dh__idset_release(&v->ids[0]);
@@ -166,6 +198,7 @@ int dh_validate_file(const char *path, const dh_validate_options *opt, const dh_
 	if (rc != DH_OK) {
 		memset(stats, 0, sizeof(*stats));
 		stats->encoding = "ascii";
+		stats->declared_records = -1;
 		stats->rule_counts = calloc(DH__RULE_COUNT, sizeof(uint64_t));
 		return rc;
 	}

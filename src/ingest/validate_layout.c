@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: EUPL-1.2 */
 /*
- * validate_layout.c - the first records of a file: optional landlord record, header line
- * or canonical order, and the per-column table built from them.
+ * validate_layout.c - the first records of a file: the arrêté's header line, an optional
+ * landlord record, a header line of column names or the canonical order; the choice of the
+ * layout (layout_rpls.c, layout_opendata.c) and the per-column table built from it.
  */
 #include "datahabitat/validate.h"
 
 #include "ingest/internal.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,11 +50,20 @@ static int alloc_columns(validator *v, size_t n, size_t names_bytes)
 	return DH_OK;
 }
 
+/* Fields whose value the arrêté makes mandatory in a landlord's file, but that open data may
+ * leave empty (DROIT: a cross-field rule, validate_record.c). */
+static int landlord_value(int f)
+{
+	return f == DH_RPLS_ORIGINE || f == DH_RPLS_CONV || f == DH_RPLS_SORTIEPATRIM;
+}
+
 static void map_column(validator *v, size_t c, int f)
 {
+	int opendata = dh_layout_is_opendata(v->stats->layout);
 	v->cols[c].field = f;
 	v->cols[c].check = dh__rpls_check_kind(f);
-	v->cols[c].required = dh__rpls_value_required(f);
+	v->cols[c].required = dh__rpls_value_required(f) && !(opendata && landlord_value(f));
+	v->cols[c].pad = opendata && (f == DH_RPLS_DEPCOM || f == DH_RPLS_CODEPOSTAL);
 	v->cols[c].maxlen = dh_rpls_field(f)->maxlen;
 	v->cols[c].mask = dh__rpls_code1_mask(f);
 	if (v->cols[c].check == DH__CHECK_CODE2) {
@@ -78,6 +89,23 @@ static int canonical_layout(validator *v)
 	return DH_OK;
 }
 
+/* The 64 positions of the arrêté's dwelling record. */
+static int arrete_layout(validator *v)
+{
+	int rc = alloc_columns(v, DH_RPLS_ARRETE_POSITIONS, 1);
+	if (rc)
+		return rc;
+	for (int pos = 1; pos <= DH_RPLS_ARRETE_POSITIONS; pos++) {
+		size_t c = (size_t)pos - 1;
+		int f = dh_rpls_arrete_field(pos);
+		v->cols[c].name = dh__arrete_name(pos);
+		v->cols[c].field = -1;
+		if (f >= 0)
+			map_column(v, c, f);
+	}
+	return DH_OK;
+}
+
 static int header_layout(validator *v, const dh_csv_record *rec, dh_layout layout, dh_error *err)
 {
 	size_t bytes = 0;
@@ -97,7 +125,10 @@ static int header_layout(validator *v, const dh_csv_record *rec, dh_layout layou
 	}
 	for (size_t i = 0; i < rec->nfields; i++) {
 		dh_str s = dh_str_trim(rec->fields[i]);
-		int f = layout == DH_LAYOUT_RPLS_OPENDATA ? dh__opendata_column(s) : dh_rpls_field_find(s);
+		int opendata = dh_layout_is_opendata(layout);
+		int f = opendata ? dh__opendata_column(s) : dh_rpls_field_find(s);
+		if (f < 0 && !opendata && dh__rpls_unchecked_column(s))
+			f = DH__OPENDATA_EXTRA; /* a column of SDES's file accepted unchecked */
 		uint32_t column = (uint32_t)i + 1;
 		if (f >= 0 && (v->mapped & DH__FIELD_BIT(f))) {
 			rc = dh__emit(v, DH__RULE_DUPLICATE_COLUMN, rec->line, column, f, v->cols[i].name, s,
@@ -108,7 +139,7 @@ static int header_layout(validator *v, const dh_csv_record *rec, dh_layout layou
 		} else if (f == DH__OPENDATA_UNKNOWN && s.len > 0) {
 			rc = dh__emit(v, DH__RULE_UNKNOWN_COLUMN, rec->line, column, -1, v->cols[i].name, s,
 				  "la colonne « %s » n'est pas une variable %s : elle est ignorée", v->cols[i].name,
-				  layout == DH_LAYOUT_RPLS_OPENDATA ? "du fichier open data RPLS" : "RPLS");
+				  opendata ? "du fichier open data RPLS" : "RPLS");
 		} else if (f == DH__OPENDATA_UNKNOWN) {
 			rc = dh__emit(v, DH__RULE_UNKNOWN_COLUMN, rec->line, column, -1, "", s,
 				  "la colonne %u n'a pas de nom : elle est ignorée", column);
@@ -118,13 +149,14 @@ static int header_layout(validator *v, const dh_csv_record *rec, dh_layout layou
 	}
 	int missing = 0;
 	char list[512] = "";
-	for (int f = 0; f < DH_RPLS_NFIELDS; f++) {
-		int required = layout == DH_LAYOUT_RPLS_OPENDATA ? dh__opendata_required(f) : dh_rpls_field(f)->required;
+	for (int f = 0; f < DH_RPLS_NALL; f++) {
+		int required = dh_layout_is_opendata(layout) ? dh__opendata_required(f) : dh_rpls_field(f)->required;
 		if (!required || (v->mapped & DH__FIELD_BIT(f)))
 			continue;
 		const char *name = dh_rpls_field(f)->name;
 		rc = dh__emit(v, DH__RULE_MISSING_COLUMN, rec->line, 0, f, name, DH__NO_VALUE,
-			  "la colonne obligatoire %s (%s) est absente de l'en-tête", name, dh_rpls_field(f)->label);
+			  "la colonne obligatoire %s (%s) est absente de l'en-tête (format %s)", name,
+			  dh_rpls_field(f)->label, dh_layout_name(layout));
 		if (rc)
 			return rc;
 		size_t n = strlen(list);
@@ -142,8 +174,104 @@ static int header_layout(validator *v, const dh_csv_record *rec, dh_layout layou
 	return DH_OK;
 }
 
-/* Read the first records: optional landlord record, optional header; builds the columns.
- * On return *pending is 1 when rec holds a data record still to check. */
+/* Digits of a trimmed view as a number, -1 when it is not 1 to 18 digits. */
+static int64_t number_of(dh_str s)
+{
+	s = dh_str_trim(s);
+	if (s.len == 0 || s.len > 18)
+		return -1;
+	int64_t n = 0;
+	for (size_t i = 0; i < s.len; i++) {
+		if ((unsigned char)(s.ptr[i] - '0') > 9)
+			return -1;
+		n = n * 10 + (s.ptr[i] - '0');
+	}
+	return n;
+}
+
+/* The arrêté's header line: year, SIRET (position 10), record count (11); then the columns. */
+static int arrete_start(validator *v, const dh_csv_record *rec)
+{
+	dh_validate_stats *stats = v->stats;
+	stats->layout = DH_LAYOUT_RPLS_ARRETE;
+	v->arrete_line = rec->line;
+	stats->declared_year = (int)number_of(rec->fields[0]);
+	dh_str siret = dh_str_trim(rec->fields[9]);
+	int rc = DH_OK;
+	char value[64];
+	if (siret.len == 14 && number_of(siret) >= 0) {
+		dh_strlcpy_view(stats->landlord_siret, sizeof(stats->landlord_siret), siret);
+		dh_strlcpy_view(stats->landlord_siren, sizeof(stats->landlord_siren), (dh_str){ siret.ptr, 9 });
+	} else {
+		rc = dh__emit(v, DH__RULE_ARRETE_SIRET, rec->line, 10, -1, "SIRET", siret,
+			      "le SIRET de l'en-tête (position 10) vaut « %s » : attendu les 14 chiffres du SIRET de "
+			      "l'établissement siège", dh__shown(siret, value, sizeof(value)));
+	}
+	stats->declared_records = number_of(rec->fields[10]);
+	if (rc == DH_OK && stats->declared_records < 0)
+		rc = dh__emit(v, DH__RULE_ARRETE_COUNT, rec->line, 11, -1, "NBENREG", dh_str_trim(rec->fields[10]),
+			      "le nombre d'enregistrements de l'en-tête (position 11) vaut « %s » : attendu un entier",
+			      dh__shown(dh_str_trim(rec->fields[10]), value, sizeof(value)));
+	return rc ? rc : arrete_layout(v);
+}
+
+/* The first lines cannot be the layout the caller gave: one issue, and DH_INVALID_DATA. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 4, 5)))
+#endif
+static int layout_mismatch(validator *v, uint64_t line, dh_error *err, const char *fmt, ...)
+{
+	char message[400];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+	int rc = dh__emit(v, DH__RULE_LAYOUT_MISMATCH, line, 0, -1, "", DH__NO_VALUE, "%s", message);
+	if (rc)
+		return rc;
+	if (err)
+		err->line = line;
+	return dh_error_set(err, DH_INVALID_DATA, "%s", message);
+}
+
+/* The layout of a header line when none was given: one, or an error naming the candidates. */
+static int choose_layout(validator *v, const dh_csv_record *rec, dh_layout *out, dh_error *err)
+{
+	const char *lcol, *ocol;
+	size_t llen, olen;
+	int set = dh__header_layouts(rec, &lcol, &ocol, &llen, &olen);
+	if ((set & (set - 1)) == 0) {
+		for (int l = 0; l < 31; l++)
+			if (set == DH__LAYOUT_BIT(l))
+				*out = (dh_layout)l;
+		return DH_OK;
+	}
+	char names[160] = "", options[200] = "";
+	for (int l = DH_LAYOUT_RPLS; l <= DH_LAYOUT_RPLS_OPENDATA_DIDO; l++) {
+		if (!(set & DH__LAYOUT_BIT(l)))
+			continue;
+		size_t n = strlen(names), m = strlen(options);
+		snprintf(names + n, sizeof(names) - n, "%s%s", n ? " ou " : "", dh_layout_name((dh_layout)l));
+		snprintf(options + m, sizeof(options) - m, "%s--layout %s", m ? " ou " : "", dh_layout_name((dh_layout)l));
+	}
+	char a[64] = "", b[64] = "";
+	if (lcol)
+		dh_strlcpy_view(a, sizeof(a), (dh_str){ lcol, llen });
+	if (ocol)
+		dh_strlcpy_view(b, sizeof(b), (dh_str){ ocol, olen });
+	int rc = dh__emit(v, DH__RULE_AMBIGUOUS_LAYOUT, rec->line, 0, -1, "", DH__NO_VALUE,
+			  "l'en-tête peut être du format %s (colonnes %s%s%s) : préciser %s", names, a[0] ? a : b,
+			  a[0] && b[0] ? " et " : "", a[0] ? b : "", options);
+	if (rc)
+		return rc;
+	if (err)
+		err->line = rec->line;
+	return dh_error_set(err, DH_INVALID_DATA, "format ambigu : %s ; préciser --layout", names);
+}
+
+/* Read the first records: the arrêté's header line, or an optional landlord record and an
+ * optional header; builds the columns. On return *pending is 1 when rec holds a data record
+ * still to check. */
 int dh__validate_start(validator *v, dh_csv *csv, const dh_validate_options *opt, dh_csv_record *rec, int *pending,
 		 dh_error *err)
 {
@@ -158,8 +286,33 @@ int dh__validate_start(validator *v, dh_csv *csv, const dh_validate_options *opt
 	if (rc != DH_OK)
 		return rc;
 
+	if (rec->problem == DH_CSV_RECORD_TOO_LONG) {
+		/* The first line (a header, most likely) is beyond what the reader holds. */
+		size_t max_fields, max_record;
+		dh__csv_limits(csv, &max_fields, &max_record);
+		int erc = dh__emit(v, DH__RULE_RECORD_TOO_LONG, rec->line, 0, -1, "", DH__NO_VALUE,
+				   "la première ligne dépasse les limites du lecteur : plus de %zu champs "
+				   "(limite max_fields) ou plus de %zu octets (limite max_record) ; un en-tête RPLS "
+				   "compte au plus quelques dizaines de colonnes", max_fields, max_record);
+		if (erc)
+			return erc;
+		if (err)
+			err->line = rec->line;
+		return dh_error_set(err, DH_INVALID_DATA,
+				    "première ligne illisible : plus de %zu champs ou de %zu octets", max_fields,
+				    max_record);
+	}
+	if ((opt->layout == DH_LAYOUT_AUTO || opt->layout == DH_LAYOUT_RPLS_ARRETE) && dh__arrete_header(rec))
+		return arrete_start(v, rec);
+	if (opt->layout == DH_LAYOUT_RPLS_ARRETE) {
+		stats->layout = DH_LAYOUT_RPLS_ARRETE;
+		return layout_mismatch(v, rec->line, err,
+				       "le format rpls-arrete commence par la ligne d'en-tête de l'arrêté (12 champs : "
+				       "année, identifiant, raison sociale, ..., SIRET en position 10, nombre "
+				       "d'enregistrements en position 11)");
+	}
+
 	/* A landlord record counts only when a header follows it. */
-	int landlord = 0;
 	uint64_t landlord_line = 0;
 	size_t landlord_fields = 0;
 	char siren[DH_SIREN_SIZE] = "";
@@ -171,15 +324,14 @@ int dh__validate_start(validator *v, dh_csv *csv, const dh_validate_options *opt
 		if (rc != DH_OK && rc != DH_EOF)
 			return rc;
 		if (rc == DH_OK && looks_like_header(rec)) {
-			landlord = 1;
 			memcpy(stats->landlord_siren, siren, sizeof(siren));
 		} else {
 			/* Not a landlord record: a data record of the canonical layout, too short. */
 			int at_eof = rc == DH_EOF;
 			stats->layout = DH_LAYOUT_RPLS;
-			if (opt->layout == DH_LAYOUT_RPLS_OPENDATA)
-				return dh_error_set(err, DH_INVALID_DATA,
-						    "le format rpls-opendata exige une ligne d'en-tête");
+			if (dh_layout_is_opendata(opt->layout))
+				return layout_mismatch(v, landlord_line, err, "le format %s exige une ligne d'en-tête",
+						       dh_layout_name(opt->layout));
 			if ((rc = canonical_layout(v)) != DH_OK)
 				return rc;
 			stats->rows++;
@@ -199,25 +351,19 @@ int dh__validate_start(validator *v, dh_csv *csv, const dh_validate_options *opt
 			return DH_OK;
 		}
 	}
-	(void)landlord;
 
 	if (looks_like_header(rec)) {
 		dh_layout layout = opt->layout;
-		if (layout == DH_LAYOUT_AUTO) {
-			layout = DH_LAYOUT_RPLS;
-			for (size_t i = 0; i < rec->nfields; i++)
-				if (dh__opendata_marker(rec->fields[i])) {
-					layout = DH_LAYOUT_RPLS_OPENDATA;
-					break;
-				}
-		}
+		if (layout == DH_LAYOUT_AUTO && (rc = choose_layout(v, rec, &layout, err)) != DH_OK)
+			return rc;
 		stats->layout = layout;
 		stats->has_header = 1;
 		return header_layout(v, rec, layout, err);
 	}
 	stats->layout = DH_LAYOUT_RPLS;
-	if (opt->layout == DH_LAYOUT_RPLS_OPENDATA)
-		return dh_error_set(err, DH_INVALID_DATA, "le format rpls-opendata exige une ligne d'en-tête");
+	if (dh_layout_is_opendata(opt->layout))
+		return layout_mismatch(v, rec->line, err, "le format %s exige une ligne d'en-tête",
+				       dh_layout_name(opt->layout));
 	if ((rc = canonical_layout(v)) != DH_OK)
 		return rc;
 	*pending = 1;

@@ -294,6 +294,14 @@ static int problem_rule(int problem)
 	}
 }
 
+/* What the field count of a record is compared with, for messages. */
+static const char *layout_order(const validator *v)
+{
+	if (v->stats->layout == DH_LAYOUT_RPLS_ARRETE)
+		return "ordre de l'annexe de l'arrêté";
+	return v->stats->has_header ? "comme l'en-tête" : "ordre canonique RPLS";
+}
+
 static int report_field(validator *v, int rule, uint64_t line, size_t c, int f, dh_str s)
 {
 	char value[128], expected[160];
@@ -309,6 +317,20 @@ static int report_field(validator *v, int rule, uint64_t line, size_t c, int f, 
 	return dh__emit(v, rule, line, column, f, name, s, "%s vaut « %s » : attendu %s", name,
 		    dh__shown(s, value, sizeof(value)),
 		    dh__rpls_expected(f, rule, v->reference_year, expected, sizeof(expected)));
+}
+
+/* Open data: a 4-digit commune or postal code written without its leading zero (1053 for
+ * 01053) is completed, with a warning; row->text[f] then holds the 5-character code. */
+static int report_unpadded(validator *v, uint64_t line, size_t c, int f, dh_str s)
+{
+	char *buf = v->padded[f == DH_RPLS_DEPCOM ? 0 : 1];
+	buf[0] = '0';
+	memcpy(buf + 1, s.ptr, 4);
+	buf[5] = '\0';
+	v->row.text[f] = (dh_str){ buf, 5 };
+	const char *name = v->cols[c].name;
+	return dh__emit(v, DH__RULE_CODE_UNPADDED, line, (uint32_t)c + 1, f, name, s,
+			"%s vaut « %.4s », sans son zéro initial : lu comme « %s »", name, s.ptr, buf);
 }
 
 static int check_commune(validator *v, uint64_t line, size_t c, dh_str s)
@@ -365,6 +387,122 @@ static int field_column(const validator *v, int f)
 	return v->col_of[f] + 1;
 }
 
+/* Value of field f compared as a month (yyyymm) for dates given as mm/aaaa or jj/mm/aaaa. */
+static int64_t month_of(const dh_rpls_row *row, int f)
+{
+	return row->value[f].i / 100;
+}
+
+/* A cross-field issue on field f (its column must exist). */
+#if defined(__GNUC__)
+__attribute__((format(printf, 5, 6)))
+#endif
+static int emit_on(validator *v, int rule, uint64_t line, int f, const char *fmt, ...);
+
+/* The rules the arrêté's annex states between fields (docs/validation.md, "cross-field"),
+ * beyond the older ones of check_cross. mode: MODE's code, 0 when absent or failed. */
+static int check_cross_arrete(validator *v, uint64_t line, char mode)
+{
+	const dh_rpls_row *row = &v->row;
+	int rc;
+	char a[32], b[32];
+	if (DH__PRESENT(v, DH_RPLS_REMLOCDATE) && DH__PRESENT(v, DH_RPLS_BAIL) &&
+	    month_of(row, DH_RPLS_REMLOCDATE) > month_of(row, DH_RPLS_BAIL) &&
+	    (rc = emit_on(v, DH__RULE_REMLOCDATE_AFTER_BAIL, line, DH_RPLS_REMLOCDATE,
+			  "%s vaut « %s », après la prise d'effet du bail (%s « %s ») : attendu une date de mise "
+			  "en location antérieure au bail", v->cols[v->col_of[DH_RPLS_REMLOCDATE]].name,
+			  dh__shown(row->text[DH_RPLS_REMLOCDATE], a, sizeof(a)), v->cols[v->col_of[DH_RPLS_BAIL]].name,
+			  dh__shown(row->text[DH_RPLS_BAIL], b, sizeof(b)))) != DH_OK)
+		return rc;
+	if (mode == '1' && OK_OR_EMPTY(v, DH_RPLS_LOYERPRINC) && !DH__PRESENT(v, DH_RPLS_LOYERPRINC) &&
+	    (rc = emit_on(v, DH__RULE_LOYERPRINC_MISSING, line, DH_RPLS_LOYERPRINC,
+			  "%s est vide alors que le logement est loué (MODE 1) : attendu le loyer principal de "
+			  "janvier (9999 s'il n'a pas été quittancé tout le mois)",
+			  v->cols[v->col_of[DH_RPLS_LOYERPRINC]].name)) != DH_OK)
+		return rc;
+	char sortie = DH__PRESENT(v, DH_RPLS_SORTIEPATRIM) ? row->text[DH_RPLS_SORTIEPATRIM].ptr[0] : 0;
+	int left = sortie >= '1' && sortie <= '5';
+	int gone = DH__PRESENT(v, DH_RPLS_OLDLOGT);
+	if (!left && !dh_layout_is_opendata(v->stats->layout) && OK_OR_EMPTY(v, DH_RPLS_DROIT) &&
+	    !DH__PRESENT(v, DH_RPLS_DROIT) &&
+	    (rc = emit_on(v, DH__RULE_REQUIRED, line, DH_RPLS_DROIT,
+			  "%s est vide : attendu le droit réel du bailleur (1 à 5), obligatoire sauf pour un logement "
+			  "sorti du patrimoine", v->cols[v->col_of[DH_RPLS_DROIT]].name)) != DH_OK)
+		return rc;
+	if (mode && mode != '9' && (left || gone) &&
+	    (rc = emit_on(v, DH__RULE_EXIT_MODE, line, DH_RPLS_MODE,
+			  "MODE vaut « %c » alors que le logement %s : attendu MODE 9 (sans objet)", mode,
+			  left ? "est sorti du patrimoine (SORTIEPATRIM 1 à 5)"
+			       : "n'existe plus au 1er janvier (OLDLOGT)")) != DH_OK)
+		return rc;
+	if (mode == '9' && sortie == '9' && (v->mapped & DH__FIELD_BIT(DH_RPLS_OLDLOGT)) && !gone &&
+	    OK_OR_EMPTY(v, DH_RPLS_OLDLOGT) &&
+	    (rc = emit_on(v, DH__RULE_EXIT_MODE, line, DH_RPLS_MODE,
+			  "MODE vaut « 9 » mais le logement n'est ni sorti du patrimoine (SORTIEPATRIM 9) ni "
+			  "disparu (OLDLOGT vide) : attendu le mode d'occupation au 1er janvier")) != DH_OK)
+		return rc;
+	if (left && gone &&
+	    (rc = emit_on(v, DH__RULE_OLDLOGT_EXIT, line, DH_RPLS_OLDLOGT,
+			  "OLDLOGT vaut « %c » (surface restée au patrimoine) alors que SORTIEPATRIM vaut « %c » "
+			  "(sortie du patrimoine) : attendu l'un ou l'autre", row->text[DH_RPLS_OLDLOGT].ptr[0],
+			  sortie)) != DH_OK)
+		return rc;
+	if (DH__PRESENT(v, DH_RPLS_CONV) && row->text[DH_RPLS_CONV].ptr[0] == '1') {
+		static const int details[2] = { DH_RPLS_NUMCONV, DH_RPLS_DATCONV };
+		for (int k = 0; k < 2; k++) {
+			int f = details[k];
+			if ((v->mapped & DH__FIELD_BIT(f)) && OK_OR_EMPTY(v, f) && !DH__PRESENT(v, f) &&
+			    (rc = emit_on(v, DH__RULE_CONV_MISSING, line, f,
+					  "%s est vide alors que le logement est conventionné à l'APL (CONV 1) : attendu %s",
+					  v->cols[v->col_of[f]].name,
+					  k == 0 ? "le numéro de la convention" : "la date de prise d'effet de la convention")) !=
+				    DH_OK)
+				return rc;
+		}
+	}
+	if (DH__PRESENT(v, DH_RPLS_MODESURF) && (v->mapped & DH__FIELD_BIT(DH_RPLS_SURFMODE)) &&
+	    (row->text[DH_RPLS_MODESURF].ptr[0] == '1' || row->text[DH_RPLS_MODESURF].ptr[0] == '2') &&
+	    OK_OR_EMPTY(v, DH_RPLS_SURFMODE) && !DH__PRESENT(v, DH_RPLS_SURFMODE) &&
+	    (rc = emit_on(v, DH__RULE_SURFMODE_MISSING, line, DH_RPLS_SURFMODE,
+			  "%s est vide alors que MODESURF vaut « %c » (surface %s) : attendu la surface retenue pour "
+			  "le loyer", v->cols[v->col_of[DH_RPLS_SURFMODE]].name, row->text[DH_RPLS_MODESURF].ptr[0],
+			  row->text[DH_RPLS_MODESURF].ptr[0] == '1' ? "utile" : "corrigée")) != DH_OK)
+		return rc;
+	if (DH__PRESENT(v, DH_RPLS_LOYERPRINC) && row->value[DH_RPLS_LOYERPRINC].d != 9999.0) {
+		int f = DH__PRESENT(v, DH_RPLS_LOYERMAXCUS) ? DH_RPLS_LOYERMAXCUS
+		      : DH__PRESENT(v, DH_RPLS_LOYERMAXAPL) ? DH_RPLS_LOYERMAXAPL
+							     : -1;
+		if (f >= 0 && row->value[DH_RPLS_LOYERPRINC].d > row->value[f].d + 0.5 &&
+		    (rc = emit_on(v, DH__RULE_RENT_ABOVE_MAX, line, DH_RPLS_LOYERPRINC,
+				  "%s vaut « %s », au-dessus du loyer maximal (%s « %s ») : attendu un loyer inférieur "
+				  "ou égal", v->cols[v->col_of[DH_RPLS_LOYERPRINC]].name,
+				  dh__shown(row->text[DH_RPLS_LOYERPRINC], a, sizeof(a)), v->cols[v->col_of[f]].name,
+				  dh__shown(row->text[f], b, sizeof(b)))) != DH_OK)
+			return rc;
+	}
+	if (sortie >= '1' && sortie <= '3' && (v->mapped & DH__FIELD_BIT(DH_RPLS_QUALACQ)) &&
+	    OK_OR_EMPTY(v, DH_RPLS_QUALACQ) && !DH__PRESENT(v, DH_RPLS_QUALACQ) &&
+	    (rc = emit_on(v, DH__RULE_QUALACQ_MISSING, line, DH_RPLS_QUALACQ,
+			  "%s est vide alors que le logement a été vendu (SORTIEPATRIM %c) : attendu le type de "
+			  "vente (01 à 10)", v->cols[v->col_of[DH_RPLS_QUALACQ]].name, sortie)) != DH_OK)
+		return rc;
+	return DH_OK;
+}
+
+static int emit_on(validator *v, int rule, uint64_t line, int f, const char *fmt, ...)
+{
+	int c = v->col_of[f];
+	dh_str value = v->row.text[f];
+	char message[768] = "";
+	if (v->cb && v->cb->on_issue) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(message, sizeof(message), fmt, ap);
+		va_end(ap);
+	}
+	return dh__emit(v, rule, line, (uint32_t)c + 1, f, v->cols[c].name, value, "%s", message);
+}
+
 static int check_cross(validator *v, uint64_t line)
 {
 	dh_rpls_row *row = &v->row;
@@ -402,16 +540,19 @@ static int check_cross(validator *v, uint64_t line)
 		if (rc)
 			return rc;
 	}
-	if (DH__PRESENT(v, DH_RPLS_MODE) && OK_OR_EMPTY(v, DH_RPLS_REMLOCDATE) && !DH__PRESENT(v, DH_RPLS_REMLOCDATE) &&
-	    row->text[DH_RPLS_MODE].ptr[0] == '2') {
+	char mode = DH__PRESENT(v, DH_RPLS_MODE) ? row->text[DH_RPLS_MODE].ptr[0] : 0;
+	if ((mode == '1' || mode == '2') && OK_OR_EMPTY(v, DH_RPLS_REMLOCDATE) && !DH__PRESENT(v, DH_RPLS_REMLOCDATE)) {
 		const char *name = v->cols[v->col_of[DH_RPLS_REMLOCDATE]].name;
 		rc = dh__emit(v, DH__RULE_REMLOCDATE_MISSING, line, (uint32_t)field_column(v, DH_RPLS_REMLOCDATE),
 			  DH_RPLS_REMLOCDATE, name, DH__NO_VALUE,
-			  "%s est vide alors que le logement est vacant et proposé à la location (MODE 2) : attendu "
-			  "la date de dernière mise en location", name);
+			  "%s est vide alors que le logement est %s : attendu la dernière date à laquelle il a pu "
+			  "être offert à la location", name,
+			  mode == '1' ? "loué (MODE 1)" : "vacant et proposé à la location (MODE 2)");
 		if (rc)
 			return rc;
 	}
+	if ((rc = check_cross_arrete(v, line, mode)) != DH_OK)
+		return rc;
 	if (OK_OR_EMPTY(v, DH_RPLS_DPEDATE) && OK_OR_EMPTY(v, DH_RPLS_DPEENERGIE) && OK_OR_EMPTY(v, DH_RPLS_DPESERRE)) {
 		int energy = DH__PRESENT(v, DH_RPLS_DPEENERGIE), ghg = DH__PRESENT(v, DH_RPLS_DPESERRE);
 		int real_date = DH__PRESENT(v, DH_RPLS_DPEDATE) && row->value[DH_RPLS_DPEDATE].i / 100 != 190001;
@@ -620,12 +761,12 @@ int dh__check_record(validator *v, const dh_csv_record *rec)
 		} else if (rec->nfields > v->ncols) {
 			rc = dh__emit(v, DH__RULE_TOO_MANY_FIELDS, line, 0, -1, "", DH__NO_VALUE,
 				  "l'enregistrement compte %zu champs : attendu %zu (%s)", rec->nfields, v->ncols,
-				  v->stats->has_header ? "comme l'en-tête" : "ordre canonique RPLS");
+				  layout_order(v));
 		} else {
 			rc = dh__emit(v, DH__RULE_TOO_FEW_FIELDS, line, 0, -1, "", DH__NO_VALUE,
 				  "l'enregistrement compte %zu champ%s : attendu %zu (%s)", rec->nfields,
 				  rec->nfields > 1 ? "s" : "", v->ncols,
-				  v->stats->has_header ? "comme l'en-tête" : "ordre canonique RPLS");
+				  layout_order(v));
 		}
 		if (rc)
 			return rc;
@@ -640,6 +781,8 @@ int dh__check_record(validator *v, const dh_csv_record *rec)
 		dh_str s = rec->fields[c];
 		if (s.len && (s.ptr[0] == ' ' || s.ptr[0] == '\t' || s.ptr[s.len - 1] == ' ' || s.ptr[s.len - 1] == '\t'))
 			s = dh_str_trim(s);
+		if (s.len == 2 && s.ptr[0] == 'N' && s.ptr[1] == 'A')
+			s.len = 0; /* how SDES files write a missing value */
 		if (s.len == 0) {
 			row->text[f] = s;
 			if (col->required) {
@@ -654,6 +797,17 @@ int dh__check_record(validator *v, const dh_csv_record *rec)
 		int rule = fast_check(col, s.ptr, s.len, v->reference_year, &row->value[f])
 				   ? DH__RULE_NONE
 				   : dh__rpls_check_value(f, s.ptr, s.len, v->reference_year, &row->value[f]);
+		if (rule != DH__RULE_NONE && col->check == DH__CHECK_QPVCODE && s.len == 2 && s.ptr[0] == 'H' &&
+		    s.ptr[1] == 'Z' && dh_layout_is_opendata(v->stats->layout)) {
+			row->text[f] = DH__NO_VALUE; /* DiDo's "hors zone": outside any QPV */
+			continue;
+		}
+		if (rule != DH__RULE_NONE && col->pad && s.len == 4 && digits_ok(s.ptr, 4)) {
+			if ((rc = report_unpadded(v, line, c, f, s)) != DH_OK)
+				return rc;
+			s = row->text[f];
+			rule = dh__rpls_check_value(f, s.ptr, s.len, v->reference_year, &row->value[f]);
+		}
 		if (rule != DH__RULE_NONE) {
 			v->failed |= DH__FIELD_BIT(f);
 			if ((rc = report_field(v, rule, line, c, f, s)) != DH_OK)

@@ -104,7 +104,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const char delims[4] = { 0, ';', ',', '\t' };
 	dh_validate_options opt = { 0 };
 	opt.csv.encoding = (dh_encoding)(sel % 3);
-	opt.layout = (dh_layout)((sel >> 2) % 3);
+	opt.layout = (dh_layout)((sel >> 2) % 6); /* auto, rpls, the open-data vintages, rpls-arrete */
 	opt.csv.delimiter = delims[(sel >> 4) & 3];
 	opt.reference_year = 2025;
 	opt.csv.max_field = 4096;

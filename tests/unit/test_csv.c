@@ -153,6 +153,12 @@ static void test_delimiters_detected(void **state)
 	    {"a;b,c\n", ';'},
 	    {"\"x;y;z\",b,c\n", ','},
 	    {"single\n", ';'},
+	    /* The first lines together decide (issue 8): a landlord line with two commas before a
+	     * ';' file, a SIREN-only line before a tab or comma file, regular decimal commas. */
+	    {"708785050;Habitat, Logement, Services SA\nA;B;C;D\n1;2;3;4\n5;6;7;8\n", ';'},
+	    {"708785050\nA\tB\tC\n1\t2\t3\n", '\t'},
+	    {"708785050\r\nA,B,C\r\n1,2,3\r\n", ','},
+	    {"A;B;C;D;E\n1;65,5;3;4;5\n1;70,2;3;4;5\n1;48,0;3;4;5\n", ';'},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		parsed p;
@@ -168,6 +174,36 @@ static void test_delimiters_detected(void **state)
 	parse("a\tb c\t\n", NULL, &p);
 	expect_fields(&p, 0, FIELDS("a", "b c", ""));
 	parsed_release(&p);
+}
+
+/* Encoding decided over the first bytes: a valid UTF-8 file with one stray Latin-1 byte stays
+ * UTF-8 (that field reported), a Latin-1 file stays Windows-1252; a UTF-8 BOM is skipped under
+ * a forced encoding; encoding names are case-insensitive. */
+static void test_encoding_window(void **state)
+{
+	(void)state;
+	parsed p;
+	parse("NOM;VILLE\nRUE DE L\xC9GLISE;QUIMPER\nALL\xC3\x89" "E;BREST\nCH\xC3\x82TEAU;RENNES\n", NULL, &p);
+	assert_int_equal(p.enc, DH_ENC_UTF8);
+	assert_int_equal(p.recs[1].problem, DH_CSV_BAD_UTF8);
+	assert_int_equal(p.recs[1].problem_column, 1);
+	assert_int_equal(p.recs[2].problem, DH_CSV_FINE);
+	parsed_release(&p);
+	parse("NOM;VILLE\nRUE DE L\xC9GLISE;QUIMPER\nALL\xC9" "E;BREST\n", NULL, &p);
+	assert_int_equal(p.enc, DH_ENC_WINDOWS1252);
+	expect_fields(&p, 2, FIELDS("ALL\xC3\x89" "E", "BREST"));
+	parsed_release(&p);
+	dh_csv_options o = { 0, DH_ENC_WINDOWS1252, 0, 0, 0 };
+	parse("\xEF\xBB\xBFIDENT_REP;X\n1;2\n", &o, &p);
+	assert_int_equal(p.had_bom, 1);
+	expect_fields(&p, 0, FIELDS("IDENT_REP", "X"));
+	parsed_release(&p);
+	assert_int_equal(dh_encoding_parse("UTF-8"), DH_ENC_UTF8);
+	assert_int_equal(dh_encoding_parse("ISO-8859-1"), DH_ENC_WINDOWS1252);
+	assert_int_equal(dh_encoding_parse("Latin1"), DH_ENC_WINDOWS1252);
+	assert_int_equal(dh_encoding_parse("CP1252"), DH_ENC_WINDOWS1252);
+	assert_int_equal(dh_encoding_parse("windows-1252"), DH_ENC_WINDOWS1252);
+	assert_int_equal(dh_encoding_parse("ebcdic"), -1);
 }
 
 static void test_delimiter_forced(void **state)
@@ -711,6 +747,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_delimiters_detected),
 	    cmocka_unit_test(test_delimiter_forced),
+	    cmocka_unit_test(test_encoding_window),
 	    cmocka_unit_test(test_quotes),
 	    cmocka_unit_test(test_line_numbers_after_multiline),
 	    cmocka_unit_test(test_line_endings),
