@@ -465,6 +465,8 @@ static int detect_encoding(dh_csv *csv)
 	const unsigned char *p = csv->pos, *e = csv->end;
 	if ((size_t)(e - p) < window && !csv->eof)
 		return 0;
+	/* cut: input goes on after the window (decided by the input, not by what is buffered) */
+	int cut = !(csv->eof && (size_t)(e - p) <= window);
 	if ((size_t)(e - p) > window)
 		e = p + window;
 	size_t valid = 0, invalid = 0;
@@ -474,7 +476,7 @@ static int detect_encoding(dh_csv *csv)
 			continue;
 		}
 		size_t n = utf8_sequence(p, e);
-		if (n == 0 && e - p < 4 && e != csv->end)
+		if (n == 0 && e - p < 4 && cut)
 			break; /* a sequence cut by the window: not counted */
 		if (n) {
 			valid++;
