@@ -70,6 +70,30 @@ int dh_store_info_get(dh_store *store, dh_store_info *info, dh_error *err);
  */
 int dh_store_load_geo(dh_store *store, const dh_geo *geo, dh_error *err);
 
+/* ---- QPV list ------------------------------------------------------------------------ */
+
+/*
+ * Replace the stored QPV list by the one loaded in `geo` (dh_geo_load_qpv()): codes, names
+ * and current communes, in one transaction. Returns DH_OK, DH_STORE, DH_NOMEM.
+ */
+int dh_store_qpv_save(dh_store *store, const dh_geo *geo, dh_error *err);
+
+/* One stored QPV: code, name, current commune codes separated by single spaces. */
+typedef int (*dh_qpv_row_cb)(void *ctx, const char *code, const char *name, const char *communes);
+
+/* Call cb for each stored QPV in code order (none when no list was loaded, also in a
+ * database older than the QPV table). A non-DH_OK return of cb stops and is returned.
+ * Returns DH_OK, DH_STORE, or cb's code. */
+int dh_store_qpv_list(dh_store *store, dh_qpv_row_cb cb, void *ctx, dh_error *err);
+
+/*
+ * Load the stored QPV list into geo (replacing geo's list; geo keeps an empty list when
+ * the store has none), so that the cube names QPV and their communes are known.
+ * Returns DH_OK, DH_STORE, DH_PARSE (a stored commune unknown to geo), DH_NOMEM.
+ * Not thread-safe for geo: call before sharing it.
+ */
+int dh_store_qpv_apply(dh_store *store, dh_geo *geo, dh_error *err);
+
 /* ---- Organisations ---------------------------------------------------------------- */
 
 typedef enum dh_org_kind {

@@ -59,6 +59,9 @@ int cli_parse_options(const char *command, int argc, char **argv, int first, con
 const char *cli_db_location(const char *given);
 /* Open the store at cli_db_location(given); on failure print why and return the exit code. */
 int cli_open_store(const char *given, unsigned flags, dh_store **out);
+/* Load the reference geography from ref (NULL: the default directory): CLI_EXIT_OK, or
+ * CLI_EXIT_FAILURE after printing why. */
+int cli_load_geo(const char *ref, dh_geo **out);
 /* Print "datahabitat: <command> : <what> « arg »" and the help hint; return CLI_EXIT_USAGE. */
 int cli_usage_error(const char *command, const char *what, const char *arg);
 /* End a listing: report rc's error (from err), else print list as indented JSON when there
@@ -77,6 +80,7 @@ int cmd_import(int argc, char **argv);
 int cmd_deliveries(int argc, char **argv);
 int cmd_stock(int argc, char **argv);
 int cmd_indicators(int argc, char **argv);
+int cmd_qpv(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_key(int argc, char **argv);
 int cmd_gdpr(int argc, char **argv);

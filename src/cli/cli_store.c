@@ -72,6 +72,17 @@ int cli_open_store(const char *given, unsigned flags, dh_store **out)
 	return CLI_EXIT_OK;
 }
 
+int cli_load_geo(const char *ref, dh_geo **out)
+{
+	dh_error err;
+	dh_error_clear(&err);
+	*out = NULL;
+	if (dh_geo_load(out, ref ? ref : dh_geo_default_dir(), &err) == DH_OK)
+		return CLI_EXIT_OK;
+	cli_report_error(&err);
+	return CLI_EXIT_FAILURE;
+}
+
 int cli_usage_error(const char *command, const char *what, const char *arg)
 {
 	if (arg)

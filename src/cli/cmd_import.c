@@ -152,11 +152,8 @@ int cmd_import(int argc, char **argv)
 	dh_error err;
 	dh_error_clear(&err);
 	dh_geo *geo = NULL;
-	int rc = dh_geo_load(&geo, ref ? ref : dh_geo_default_dir(), &err);
-	if (rc != DH_OK) {
-		cli_report_error(&err);
+	if (cli_load_geo(ref, &geo) != CLI_EXIT_OK)
 		return CLI_EXIT_FAILURE;
-	}
 	dh_store *store;
 	int exitcode = cli_open_store(db, 0, &store);
 	if (exitcode != CLI_EXIT_OK) {
@@ -164,7 +161,7 @@ int cmd_import(int argc, char **argv)
 		return exitcode;
 	}
 	dh_import_result result;
-	rc = dh_import_file(store, geo, file, &opt, &result, &err);
+	int rc = dh_import_file(store, geo, file, &opt, &result, &err);
 	if (rc == DH_OK || rc == DH_REFUSED) {
 		if (json)
 			print_json(&result);

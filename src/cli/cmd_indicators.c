@@ -502,6 +502,11 @@ int cmd_indicators(int argc, char **argv)
 	exitcode = cli_open_store(db, as ? 0u : DH_STORE_READONLY, &store);
 	if (exitcode != CLI_EXIT_OK)
 		goto done;
+	rc = dh_store_qpv_apply(store, geo, &err); /* names of the QPV (qpv load) */
+	if (rc != DH_OK) {
+		exitcode = cli_report_error(&err);
+		goto done;
+	}
 	int32_t day = 0;
 	if (date) {
 		day = day_of(date);

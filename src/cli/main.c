@@ -16,6 +16,7 @@ static const cli_command commands[] = {
 	{ "import", cmd_import, "importer une livraison de patrimoine (validation puis enregistrement)" },
 	{ "deliveries", cmd_deliveries, "lister les livraisons reçues" },
 	{ "stock", cmd_stock, "exporter le patrimoine d'un organisme à une date" },
+	{ "qpv", cmd_qpv, "charger et lister la liste officielle des quartiers prioritaires (QPV)" },
 	{ "indicators", cmd_indicators, "calculer les indicateurs du parc par territoire à une date" },
 	{ "audit", cmd_audit, "consulter et vérifier le journal d'audit chaîné" },
 	{ "key", cmd_key, "gérer la clé de pseudonymisation (rotation)" },

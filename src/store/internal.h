@@ -30,6 +30,8 @@ typedef struct dh_store_ops {
 	int (*org_add)(void *state, dh_org *org, dh_error *err);
 	int (*org_get)(void *state, const char *siren, dh_org *out, dh_error *err);
 	int (*org_list)(void *state, dh_org_cb cb, void *ctx, dh_error *err);
+	int (*qpv_save)(void *state, const dh_geo *geo, dh_error *err);
+	int (*qpv_list)(void *state, dh_qpv_row_cb cb, void *ctx, dh_error *err);
 	int (*delivery_find)(void *state, const char *siren, const char *sha256, dh_delivery *out,
 			     dh_error *err);
 	int (*delivery_list)(void *state, const char *siren, dh_delivery_cb cb, void *ctx, dh_error *err);

@@ -91,6 +91,8 @@ static const char *const migrations[] = {
 	DH_SQLITE_AUDIT_MIGRATION,
 	/* 3: users, API tokens, sharing agreements (identity_backend.h). */
 	DH_SQLITE_IDENTITY_MIGRATION,
+	/* 4: the QPV list (codes, names, current communes separated by spaces). */
+	"CREATE TABLE qpv(code TEXT PRIMARY KEY, name TEXT NOT NULL, communes TEXT NOT NULL);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -523,6 +525,80 @@ static int sq_org_list(void *state, dh_org_cb cb, void *ctx, dh_error *err)
 	}
 	if (rc == DH_OK && step != SQLITE_DONE)
 		rc = fail(s->db, err, "liste des organismes");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* ---- QPV list --------------------------------------------------------------------------------------- */
+
+static int sq_qpv_save(void *state, const dh_geo *geo, dh_error *err)
+{
+	sq_store *s = state;
+	sqlite3 *db = s->db;
+	sqlite3_stmt *ins = NULL;
+	int rc = exec(db, "BEGIN IMMEDIATE", err);
+	if (rc != DH_OK)
+		return rc;
+	rc = exec(db, "DELETE FROM qpv", err);
+	if (rc == DH_OK)
+		rc = prepare(db, "INSERT INTO qpv(code, name, communes) VALUES (?, ?, ?)", &ins, err);
+	size_t n = dh_geo_qpv_count(geo);
+	char *list = NULL;
+	for (size_t i = 0; rc == DH_OK && i < n; i++) {
+		const dh_qpv *q = dh_geo_qpv(geo, (int32_t)i);
+		char *grown = realloc(list, (size_t)q->ncommunes * 6 + 1);
+		if (!grown) {
+			rc = dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
+			break;
+		}
+		list = grown;
+		size_t o = 0;
+		for (uint32_t k = 0; k < q->ncommunes; k++) {
+			const dh_commune *c = dh_geo_commune(geo, q->communes[k]);
+			o += (size_t)snprintf(list + o, 7, "%s%s", k ? " " : "", c ? c->code : "");
+		}
+		list[o] = '\0';
+		bind_text(ins, 1, q->code);
+		bind_text(ins, 2, q->name ? q->name : "");
+		bind_text(ins, 3, list);
+		rc = run(db, ins, err, "enregistrement des QPV");
+	}
+	free(list);
+	sqlite3_finalize(ins);
+	if (rc == DH_OK)
+		return exec(db, "COMMIT", err);
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+static int sq_qpv_list(void *state, dh_qpv_row_cb cb, void *ctx, dh_error *err)
+{
+	sq_store *s = state;
+	sqlite3_stmt *st;
+	/* A database opened read-only may predate the table: no list then. */
+	int rc = prepare(s->db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'qpv'",
+			 &st, err);
+	if (rc != DH_OK)
+		return rc;
+	int exists = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
+	sqlite3_finalize(st);
+	if (!exists)
+		return DH_OK;
+	rc = prepare(s->db, "SELECT code, name, communes FROM qpv ORDER BY code", &st, err);
+	if (rc != DH_OK)
+		return rc;
+	int step = SQLITE_DONE;
+	while (rc == DH_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *f[3];
+		for (int k = 0; k < 3; k++) {
+			f[k] = (const char *)sqlite3_column_text(st, k);
+			if (!f[k])
+				f[k] = "";
+		}
+		rc = cb(ctx, f[0], f[1], f[2]);
+	}
+	if (rc == DH_OK && step != SQLITE_DONE)
+		rc = fail(s->db, err, "liste des QPV");
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -1210,6 +1286,8 @@ const dh_store_ops dh_store_sqlite_ops = {
 	.org_add = sq_org_add,
 	.org_get = sq_org_get,
 	.org_list = sq_org_list,
+	.qpv_save = sq_qpv_save,
+	.qpv_list = sq_qpv_list,
 	.delivery_find = sq_delivery_find,
 	.delivery_list = sq_delivery_list,
 	.delivery_report = sq_delivery_report,
