@@ -12,6 +12,7 @@
 typedef struct org_entry {
 	char siren[10];
 	int32_t index;
+	int sem; /* a SEM: its non-conventioned dwellings are outside the parc locatif social */
 } org_entry;
 
 typedef struct build_ctx {
@@ -21,6 +22,7 @@ typedef struct build_ctx {
 	org_entry *orgs;
 	size_t norgs, cap;
 	int32_t last_index;  /* landlord of the previous version (versions come grouped) */
+	int last_sem;
 	char last_siren[10];
 	char last_commune[6];
 	int32_t last_commune_index;
@@ -40,6 +42,7 @@ static int on_org(void *ctx, const dh_org *org)
 	}
 	org_entry *e = &b->orgs[b->norgs];
 	memcpy(e->siren, org->siren, sizeof(e->siren));
+	e->sem = org->kind == DH_ORG_SEM;
 	int rc = dh_cube_builder_add_landlord(b->builder, org->siren, org->name, &e->index, b->err);
 	if (rc == DH_OK)
 		b->norgs++;
@@ -62,10 +65,12 @@ static int on_version(void *ctx, const dh_stock_version *sv)
 			return dh_error_set(b->err, DH_INVAL, "organisme %s inconnu de la liste des organismes", sv->siren);
 		memcpy(b->last_siren, e->siren, sizeof(b->last_siren));
 		b->last_index = e->index;
+		b->last_sem = e->sem;
 	}
 	dh_cube_version v;
 	dh_cube_version_from_rpls(&v, sv->row);
 	v.landlord = b->last_index;
+	v.landlord_sem = b->last_sem;
 	v.valid_from = sv->valid_from;
 	v.valid_to = sv->valid_to;
 	/* Rows of one organisation come mostly grouped by program: cache the last commune. */
@@ -90,7 +95,7 @@ static uint64_t cube_fields(void)
 				 DH_RPLS_DPESERRE,     DH_RPLS_QPV,	  DH_RPLS_QPV_CODE, DH_RPLS_ORIGINE,
 				 DH_RPLS_SORTIEPATRIM, DH_RPLS_NBPIECE,	  DH_RPLS_CONSTRUCT, DH_RPLS_LOCAT,
 				 DH_RPLS_BAIL,	       DH_RPLS_REMLOCDATE, DH_RPLS_DPEDATE, DH_RPLS_LOYERPRINC,
-				 DH_RPLS_SURFHAB };
+				 DH_RPLS_SURFHAB,      DH_RPLS_CONV,	  DH_RPLS_NEWLOGT };
 	uint64_t mask = 0;
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
 		mask |= (uint64_t)1 << f[i];
