@@ -49,6 +49,11 @@
 #define PCT(id, fam, label, sens, num, den, note) \
 	{ id, fam, label, DH_UNIT_PCT, DH_IND_PCT, sens, 0, num, den, note }
 
+/* Energy class `cls` among the DPEs made since 1 July 2021 (SDES's ener_X_new). */
+#define DPE_NEW(id, cls, note)                                                              \
+	CNT(id, F_DPE, "Étiquette énergie " cls " (DPE depuis juillet 2021)", DH_SENS_PUBLIC, \
+	    COUNT(SCOPE, IN(DPE_RECENT, "1"), IN(DPE_ENERGIE, cls)), note)
+
 static const dh_indicator registry[] = {
 	/* Stock and occupancy */
 	CNT("nb_ls", F_STOCK, "Logements du parc locatif social", DH_SENS_PUBLIC, NB_LS,
@@ -213,20 +218,13 @@ static const dh_indicator registry[] = {
 	CNT("nb_ls_etu", F_STRUCT, "Logements étudiants", DH_SENS_PUBLIC,
 	    COUNT(SCOPE, IN(TYPECONST, "E")),
 	    "TYPECONST E ; ils restent comptés dans nb_ls et dans les logements collectifs."),
-	CNT("dpe_e_a_new", F_DPE, "Étiquette énergie A (DPE depuis juillet 2021)", DH_SENS_PUBLIC,
-	    COUNT(SCOPE, IN(DPE_RECENT, "1"), IN(DPE_ENERGIE, "A")), NEW_DPE_NOTE),
-	CNT("dpe_e_b_new", F_DPE, "Étiquette énergie B (DPE depuis juillet 2021)", DH_SENS_PUBLIC,
-	    COUNT(SCOPE, IN(DPE_RECENT, "1"), IN(DPE_ENERGIE, "B")), NULL),
-	CNT("dpe_e_c_new", F_DPE, "Étiquette énergie C (DPE depuis juillet 2021)", DH_SENS_PUBLIC,
-	    COUNT(SCOPE, IN(DPE_RECENT, "1"), IN(DPE_ENERGIE, "C")), NULL),
-	CNT("dpe_e_d_new", F_DPE, "Étiquette énergie D (DPE depuis juillet 2021)", DH_SENS_PUBLIC,
-	    COUNT(SCOPE, IN(DPE_RECENT, "1"), IN(DPE_ENERGIE, "D")), NULL),
-	CNT("dpe_e_e_new", F_DPE, "Étiquette énergie E (DPE depuis juillet 2021)", DH_SENS_PUBLIC,
-	    COUNT(SCOPE, IN(DPE_RECENT, "1"), IN(DPE_ENERGIE, "E")), NULL),
-	CNT("dpe_e_f_new", F_DPE, "Étiquette énergie F (DPE depuis juillet 2021)", DH_SENS_PUBLIC,
-	    COUNT(SCOPE, IN(DPE_RECENT, "1"), IN(DPE_ENERGIE, "F")), NULL),
-	CNT("dpe_e_g_new", F_DPE, "Étiquette énergie G (DPE depuis juillet 2021)", DH_SENS_PUBLIC,
-	    COUNT(SCOPE, IN(DPE_RECENT, "1"), IN(DPE_ENERGIE, "G")), NULL),
+	DPE_NEW("dpe_e_a_new", "A", NEW_DPE_NOTE),
+	DPE_NEW("dpe_e_b_new", "B", NULL),
+	DPE_NEW("dpe_e_c_new", "C", NULL),
+	DPE_NEW("dpe_e_d_new", "D", NULL),
+	DPE_NEW("dpe_e_e_new", "E", NULL),
+	DPE_NEW("dpe_e_f_new", "F", NULL),
+	DPE_NEW("dpe_e_g_new", "G", NULL),
 	CNT("dpe_e_nr_new", F_DPE, "Sans DPE fait depuis juillet 2021", DH_SENS_PUBLIC,
 	    COUNT(SCOPE, ABSENT(DPE_RECENT)),
 	    "Pas de DPE, ou un DPE antérieur au 1er juillet 2021 (ener_NR_new du SDES)."),
