@@ -62,6 +62,9 @@ int cli_open_store(const char *given, unsigned flags, dh_store **out);
 /* Load the reference geography from ref (NULL: the default directory): CLI_EXIT_OK, or
  * CLI_EXIT_FAILURE after printing why. */
 int cli_load_geo(const char *ref, dh_geo **out);
+/* cli_load_geo() then cli_open_store(db, 0): CLI_EXIT_OK with both, or the exit code with
+ * neither (what failed is printed). */
+int cli_open_geo_store(const char *ref, const char *db, dh_geo **geo, dh_store **store);
 /* Print "datahabitat: <command> : <what> « arg »" and the help hint; return CLI_EXIT_USAGE. */
 int cli_usage_error(const char *command, const char *what, const char *arg);
 /* End a listing: report rc's error (from err), else print list as indented JSON when there

@@ -83,6 +83,19 @@ int cli_load_geo(const char *ref, dh_geo **out)
 	return CLI_EXIT_FAILURE;
 }
 
+int cli_open_geo_store(const char *ref, const char *db, dh_geo **geo, dh_store **store)
+{
+	*store = NULL;
+	if (cli_load_geo(ref, geo) != CLI_EXIT_OK)
+		return CLI_EXIT_FAILURE;
+	int exitcode = cli_open_store(db, 0, store);
+	if (exitcode != CLI_EXIT_OK) {
+		dh_geo_free(*geo);
+		*geo = NULL;
+	}
+	return exitcode;
+}
+
 int cli_usage_error(const char *command, const char *what, const char *arg)
 {
 	if (arg)
