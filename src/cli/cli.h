@@ -65,6 +65,10 @@ int cli_load_geo(const char *ref, dh_geo **out);
 /* cli_load_geo() then cli_open_store(db, 0): CLI_EXIT_OK with both, or the exit code with
  * neither (what failed is printed). */
 int cli_open_geo_store(const char *ref, const char *db, dh_geo **geo, dh_store **store);
+/* Output formats of the listing commands: CLI_FMT_TABLE, _CSV, _JSON for "table", "csv",
+ * "json"; -1 for another name. */
+enum { CLI_FMT_TABLE, CLI_FMT_CSV, CLI_FMT_JSON };
+int cli_output_format(const char *name);
 /* Print "datahabitat: <command> : <what> « arg »" and the help hint; return CLI_EXIT_USAGE. */
 int cli_usage_error(const char *command, const char *what, const char *arg);
 /* End a listing: report rc's error (from err), else print list as indented JSON when there
@@ -84,6 +88,7 @@ int cmd_deliveries(int argc, char **argv);
 int cmd_stock(int argc, char **argv);
 int cmd_indicators(int argc, char **argv);
 int cmd_qpv(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_key(int argc, char **argv);
 int cmd_gdpr(int argc, char **argv);

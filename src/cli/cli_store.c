@@ -96,6 +96,15 @@ int cli_open_geo_store(const char *ref, const char *db, dh_geo **geo, dh_store *
 	return exitcode;
 }
 
+int cli_output_format(const char *name)
+{
+	static const char *const names[] = { "table", "csv", "json" };
+	for (int i = 0; i < 3; i++)
+		if (strcmp(name, names[i]) == 0)
+			return i;
+	return -1;
+}
+
 int cli_usage_error(const char *command, const char *what, const char *arg)
 {
 	if (arg)

@@ -465,15 +465,10 @@ int cmd_indicators(int argc, char **argv)
 		}
 		return cli_usage_error("indicators", "argument inattendu", argv[i]);
 	}
-	enum out_format fmt;
-	if (strcmp(format, "table") == 0)
-		fmt = FMT_TABLE;
-	else if (strcmp(format, "csv") == 0)
-		fmt = FMT_CSV;
-	else if (strcmp(format, "json") == 0)
-		fmt = FMT_JSON;
-	else
+	int f = cli_output_format(format);
+	if (f < 0)
 		return cli_usage_error("indicators", "format inconnu (table, csv ou json)", format);
+	enum out_format fmt = f == CLI_FMT_CSV ? FMT_CSV : f == CLI_FMT_JSON ? FMT_JSON : FMT_TABLE;
 	if (list) {
 		if (level_name || code || ind_list || where || date)
 			return cli_usage_error("indicators", "--list ne se combine qu'avec --format", NULL);

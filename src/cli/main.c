@@ -18,6 +18,7 @@ static const cli_command commands[] = {
 	{ "stock", cmd_stock, "exporter le patrimoine d'un organisme à une date" },
 	{ "qpv", cmd_qpv, "charger et lister la liste officielle des quartiers prioritaires (QPV)" },
 	{ "indicators", cmd_indicators, "calculer les indicateurs du parc par territoire à une date" },
+	{ "compare", cmd_compare, "comparer nos indicateurs aux résultats publiés (SDES, par commune)" },
 	{ "audit", cmd_audit, "consulter et vérifier le journal d'audit chaîné" },
 	{ "key", cmd_key, "gérer la clé de pseudonymisation (rotation)" },
 	{ "gdpr", cmd_gdpr, "produire le registre des traitements (RGPD, article 30)" },
