@@ -17,14 +17,22 @@
 #include "datahabitat/rpls.h"
 
 typedef enum dh_layout {
-	DH_LAYOUT_AUTO = 0,         /* detect from the header line */
-	DH_LAYOUT_RPLS,             /* RPLS transmission layout (domain.md §3) */
-	DH_LAYOUT_RPLS_OPENDATA     /* SDES open-data "données détaillées au logement" */
+	DH_LAYOUT_AUTO = 0,           /* detect from the first lines */
+	DH_LAYOUT_RPLS,               /* landlord file, RPLS/SDES column names in a header line, any
+					 order; or the canonical order without header (domain.md §3) */
+	DH_LAYOUT_RPLS_OPENDATA,      /* SDES open data "données détaillées au logement", 2018-2022 */
+	DH_LAYOUT_RPLS_ARRETE,        /* transmission file of the arrêté du 5 janvier 2010: header line
+					 of 12 fields, records in the annex's order (64 fields) */
+	DH_LAYOUT_RPLS_OPENDATA_2017, /* open data 2017, `_red` column names */
+	DH_LAYOUT_RPLS_OPENDATA_DIDO  /* open data 2023+ on DiDo, `_CODE`/`_LIBELLE` pairs */
 } dh_layout;
 
-/* "rpls", "rpls-opendata"; parse the same names (returns -1 if unknown). */
+/* "auto", "rpls", "rpls-opendata", "rpls-arrete", "rpls-opendata-2017", "rpls-opendata-dido";
+ * parse the same names (returns -1 if unknown). */
 const char *dh_layout_name(dh_layout layout);
 int dh_layout_parse(const char *name);
+/* 1 for the three open-data layouts (no landlord identity, no ids, no MODE, no rents). */
+int dh_layout_is_opendata(dh_layout layout);
 
 typedef enum dh_severity {
 	DH_SEV_ERROR = 0,  /* the row is rejected */
@@ -60,7 +68,12 @@ typedef struct dh_validate_stats {
 	char delimiter;        /* detected or given */
 	dh_layout layout;      /* detected or given */
 	int has_header;        /* 1 if the file had a header line */
-	char landlord_siren[10]; /* from an optional first record describing the landlord, "" if none */
+	char landlord_siren[10]; /* from an optional first record describing the landlord, or the
+				    SIREN (first 9 digits) of the arrêté header's SIRET; "" if none */
+	char landlord_siret[15]; /* rpls-arrete: the header's SIRET (position 10) when it has 14
+				    digits, "" otherwise; import checks its SIREN against --org */
+	int declared_year;       /* rpls-arrete: the header's survey year (position 1), 0 otherwise */
+	int64_t declared_records; /* rpls-arrete: the header's record count (position 11), -1 if none */
 	uint64_t *rule_counts; /* dh_validate_rule_count() counters, by rule index; owned by the stats */
 } dh_validate_stats;
 

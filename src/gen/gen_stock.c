@@ -64,7 +64,8 @@ enum fault_kind {
 	F_TYPE, F_CODE_LIST, F_RANGE, F_DATE, F_DATE_FUTURE, F_REQUIRED, F_LENGTH,
 	F_LOCAT_BEFORE, F_PATRIMOINE_BEFORE, F_BAIL_MISSING, F_REMLOC_MISSING, F_DPE,
 	F_SURFACE, F_COMMUNE_UNKNOWN, F_COMMUNE_FORMER, F_POSTCODE, F_DUP_REP, F_DUP_INT,
-	F_TOO_MANY, F_TOO_FEW, F_INVALID_UTF8, F_COUNT
+	F_TOO_MANY, F_TOO_FEW, F_INVALID_UTF8, F_REMLOC_AFTER_BAIL, F_LOYERPRINC_MISSING, F_EXIT_MODE,
+	F_CONV_MISSING, F_COUNT
 };
 
 static const char *const fault_codes[F_COUNT] = {
@@ -72,7 +73,8 @@ static const char *const fault_codes[F_COUNT] = {
 	"locat-before-construct", "patrimoine-before-construct", "bail-missing",
 	"remlocdate-missing", "dpe-inconsistent", "surface-implausible", "commune-unknown",
 	"commune-former", "postcode-mismatch", "duplicate-ident-rep", "duplicate-ident-int",
-	"too-many-fields", "too-few-fields", "invalid-utf8",
+	"too-many-fields", "too-few-fields", "invalid-utf8", "remlocdate-after-bail", "loyerprinc-missing",
+	"exit-mode", "conv-missing",
 };
 
 size_t dh_gen_fault_kind_count(void)
@@ -764,7 +766,7 @@ static void render_row(const dh_gen_plan *plan, const gen_landlord *ll, const pr
 	f[DH_RPLS_ORIGINE] = digit_str(p->origine);
 	f[DH_RPLS_FINAN] = put_uint(r, (uint64_t)p->finan, 2);
 	f[DH_RPLS_CONV] = digit_str(p->conv);
-	if (p->conv == 1 && ll->numconv) {
+	if (p->conv == 1) { /* the arrêté requires the number of an APL agreement */
 		char *start = r->scratch + r->used;
 		put_bytes(r, plan->depts[c->dept].code, strlen(plan->depts[c->dept].code));
 		r->scratch[r->used++] = '/';
@@ -894,14 +896,17 @@ static int inject(fault_ctx *fc, int kind, row *r)
 	}
 	case F_REQUIRED: {
 		static const int fields[] = { DH_RPLS_TYPECONST, DH_RPLS_NBPIECE, DH_RPLS_SURFHAB,
-					      DH_RPLS_CONSTRUCT, DH_RPLS_MODE, DH_RPLS_FINAN, DH_RPLS_DEPCOM };
+					      DH_RPLS_CONSTRUCT, DH_RPLS_MODE, DH_RPLS_FINAN, DH_RPLS_DEPCOM,
+					      DH_RPLS_DROIT, DH_RPLS_ORIGINE, DH_RPLS_CONV, DH_RPLS_SORTIEPATRIM };
 		int field = fields[pick(fc, (int)COUNT(fields))];
+		if (field == DH_RPLS_DROIT && dw->sortie != 9) /* DROIT may be empty once sold or demolished */
+			field = DH_RPLS_ORIGINE;
 		f[field] = empty_str;
 		return field;
 	}
 	case F_LENGTH: {
 		static const struct { int field; const char *value; } v[] = {
-			{ DH_RPLS_NUMVOIE, "123456789012" }, { DH_RPLS_BAT, "BATIMENT DES HORTENSIAS NORD" },
+			{ DH_RPLS_NUMVOIE, "123456789012" }, { DH_RPLS_BAT, "BATIMENT DES HORTENSIAS NORD ET DES GLYCINES DU PARC SUD" },
 			{ DH_RPLS_ETAGE, "REZ-DE-CHAUSSEE" }, { DH_RPLS_NUMAPPT, "APPARTEMENT 12 ESCALIER B" },
 			{ DH_RPLS_ESC, "ESCALIER NORD" },
 		};
@@ -915,11 +920,14 @@ static int inject(fault_ctx *fc, int kind, row *r)
 	case F_PATRIMOINE_BEFORE:
 		f[DH_RPLS_PATRIMOINE] = put_uint(r, (uint64_t)(p->construct - 1 - pick(fc, 5)), 4);
 		return DH_RPLS_PATRIMOINE;
-	case F_BAIL_MISSING:
-		f[DH_RPLS_MODE] = digit_str(1);
+	case F_BAIL_MISSING: /* a let dwelling (it has its rent and REMLOCDATE) without its lease date */
+		if (dw->mode != 1)
+			return -1;
 		f[DH_RPLS_BAIL] = empty_str;
 		return DH_RPLS_BAIL;
 	case F_REMLOC_MISSING:
+		if (dw->mode == 9) /* MODE 2 would contradict its exit from the stock */
+			return -1;
 		f[DH_RPLS_MODE] = digit_str(2);
 		f[DH_RPLS_BAIL] = empty_str;
 		f[DH_RPLS_REMLOCDATE] = empty_str;
@@ -999,6 +1007,28 @@ static int inject(fault_ctx *fc, int kind, row *r)
 		/* A valid accent first, so that encoding detection settles on UTF-8. */
 		f[DH_RPLS_NOMVOIE] = put_cstr(r, "ALL\xC3\x89" "E DU CH\xC2TEAU");
 		return DH_RPLS_NOMVOIE;
+	case F_REMLOC_AFTER_BAIL: /* offered for rent a month after its lease began */
+		if (dw->mode != 1 || dw->bail < 0 || (dw->bail + 1) / 12 > plan->opt.ref_year)
+			return -1;
+		f[DH_RPLS_REMLOCDATE] = put_date(r, dw->bail + 1, dw->bail_day);
+		return DH_RPLS_REMLOCDATE;
+	case F_LOYERPRINC_MISSING:
+		if (dw->mode != 1)
+			return -1;
+		f[DH_RPLS_LOYERPRINC] = empty_str;
+		return DH_RPLS_LOYERPRINC;
+	case F_EXIT_MODE: /* demolished in N-1 but still occupied on 1 January */
+		if (dw->mode == 9)
+			return -1;
+		f[DH_RPLS_SORTIEPATRIM] = digit_str(4);
+		return DH_RPLS_MODE;
+	case F_CONV_MISSING: /* an APL agreement without its number */
+		if (p->conv != 1) {
+			f[DH_RPLS_CONV] = digit_str(1);
+			f[DH_RPLS_DATCONV] = put_month(r, p->construct * 12 + 5);
+		}
+		f[DH_RPLS_NUMCONV] = empty_str;
+		return DH_RPLS_NUMCONV;
 	}
 	return -1;
 }

@@ -87,7 +87,7 @@ typedef struct gen_landlord {
 	int surface_decimals;/* 0, 1 or 2 decimals for SURFHAB */
 	int rent_cents;      /* writes LOYERPRINC with cents */
 	int ident_style;     /* IDENT_INT layout, 0 .. 2 */
-	int numconv;         /* fills NUMCONV */
+	int numconv;         /* drawn for stable streams; NUMCONV is always filled (arrêté) */
 	int immeu;           /* fills IMMEU for collective programs */
 	int contrib_none;    /* writes 999 (none) in CONTRIB rather than leaving it empty */
 	int segments;        /* fills LIBSEGPATRIM */

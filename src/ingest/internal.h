@@ -96,6 +96,11 @@ void dh__validate_parallel_counts(uint64_t *runs, uint64_t *reparsed);
 #define DH__RULES(X)                                                                              \
 	X(NONE, "", 0, "")                                                                            \
 	X(EMPTY_FILE, "empty-file", 0, "fichier vide")                                                \
+	X(NO_RECORDS, "no-records", 0, "aucun enregistrement logement après l'en-tête")              \
+	X(AMBIGUOUS_LAYOUT, "ambiguous-layout", 0, "format ambigu : préciser --layout")              \
+	X(LAYOUT_MISMATCH, "layout-mismatch", 0, "premières lignes contraires au format demandé")     \
+	X(ARRETE_SIRET, "arrete-siret", 0, "SIRET de l'en-tête de l'arrêté invalide")                 \
+	X(ARRETE_COUNT, "arrete-count", 0, "nombre d'enregistrements de l'en-tête faux")              \
 	X(MISSING_COLUMN, "missing-column", 0, "colonne obligatoire absente")                         \
 	X(DUPLICATE_COLUMN, "duplicate-column", 0, "colonne en double dans l'en-tête")                \
 	X(UNKNOWN_COLUMN, "unknown-column", 1, "colonne inconnue, ignorée")                           \
@@ -118,11 +123,20 @@ void dh__validate_parallel_counts(uint64_t *runs, uint64_t *reparsed);
 	X(PATRIMOINE_BEFORE_CONSTRUCT, "patrimoine-before-construct", 0,                              \
 	  "entrée dans le patrimoine antérieure à la construction")                                   \
 	X(BAIL_MISSING, "bail-missing", 0, "logement loué sans date de bail")                         \
-	X(REMLOCDATE_MISSING, "remlocdate-missing", 0, "logement vacant sans date de mise en location") \
+	X(REMLOCDATE_MISSING, "remlocdate-missing", 0, "logement loué ou vacant sans date de mise en location") \
+	X(REMLOCDATE_AFTER_BAIL, "remlocdate-after-bail", 0, "mise en location postérieure au bail")  \
+	X(LOYERPRINC_MISSING, "loyerprinc-missing", 0, "logement loué sans loyer principal")          \
+	X(EXIT_MODE, "exit-mode", 0, "sortie du patrimoine et MODE 9 incohérents")                    \
+	X(OLDLOGT_EXIT, "oldlogt-exit", 0, "logement disparu (OLDLOGT) et sorti du patrimoine à la fois") \
+	X(CONV_MISSING, "conv-missing", 0, "logement conventionné sans numéro ou date de convention") \
+	X(SURFMODE_MISSING, "surfmode-missing", 0, "surface utile ou corrigée sans sa valeur")        \
+	X(RENT_ABOVE_MAX, "rent-above-max", 0, "loyer principal au-dessus du loyer maximal")          \
+	X(QUALACQ_MISSING, "qualacq-missing", 0, "logement vendu sans type de vente")                 \
 	X(DPE_INCONSISTENT, "dpe-inconsistent", 0, "DPE incohérent (classes et date)")                \
 	X(SURFACE_IMPLAUSIBLE, "surface-implausible", 1, "surface peu plausible pour le nombre de pièces") \
 	X(COMMUNE_UNKNOWN, "commune-unknown", 0, "commune inconnue du COG")                           \
 	X(COMMUNE_FORMER, "commune-former", 1, "ancienne commune, rattachée à la commune actuelle")   \
+	X(CODE_UNPADDED, "code-unpadded", 1, "code sans son zéro initial (open data), complété")       \
 	X(POSTCODE_MISMATCH, "postcode-mismatch", 1, "code postal différent de ceux de la commune")   \
 	X(DUPLICATE_IDENT_REP, "duplicate-ident-rep", 0, "IDENT_REP en double dans le fichier")       \
 	X(DUPLICATE_IDENT_INT, "duplicate-ident-int", 0, "IDENT_INT en double dans le fichier")
@@ -194,10 +208,206 @@ size_t dh__utf8_chars(const char *s, size_t len);
 #define DH__OPENDATA_EXTRA (-2)   /* a known open-data column without RPLS counterpart: ignored */
 /* Field of an open-data column name (case-insensitive, trimmed), or one of the two codes above. */
 int dh__opendata_column(dh_str name);
-/* 1 if the name is specific to the open-data file (REG_CODE, *_LIBELLE, TYPECONST_CODE...):
- * a header with one of them is detected as the open-data layout. */
-int dh__opendata_marker(dh_str name);
+/* A header name without surrounding spaces, tabs and CR. */
+dh_str dh__header_name(dh_str s);
+/* 1 when s equals the upper-case `name`, ignoring case. */
+int dh__name_is(dh_str s, const char *name);
+/* Bit of a layout in the sets below. */
+#define DH__LAYOUT_BIT(l) (1 << (l))
+/* The open-data vintage a column name is specific to, as DH__LAYOUT_BIT(layout)
+ * (DH__LAYOUT_BIT(DH_LAYOUT_AUTO): open data of an undecided vintage, e.g. X, Y), 0 when
+ * the name is not specific to open data (every landlord name, QPV_CODE included). */
+int dh__opendata_vintage(dh_str name);
 /* 1 if field f must be a column of an open-data file. */
 int dh__opendata_required(int f);
+
+/* Landlord layouts (layout_rpls.c). */
+#define DH__ARRETE_HEADER_FIELDS 12 /* year ... SIRET (10), record count (11), comment (12) */
+#define DH__ARRETE_POSITIONS 64     /* fields of a dwelling record in the annex's order */
+/* Field at position 1..64 of the arrêté's record, -1 for a position not checked (20, 64). */
+int dh__arrete_field(int position);
+/* Name shown for a position (the field's, PROGRAMME, COMMENTAIRE). */
+const char *dh__arrete_name(int position);
+/* 1 when the record is the arrêté's header line (12 fields, or 11 without the comment: a
+ * year first, the SIRET (14 digits) or at least a numeric record count after it). */
+int dh__arrete_header(const dh_csv_record *rec);
+/* 1 for a column of SDES's full dwelling file accepted without checks (IDENT_ORG, PMR...). */
+int dh__rpls_unchecked_column(dh_str name);
+/* The layouts a header line can be, as DH__LAYOUT_BIT()s: DH_LAYOUT_RPLS when it has a
+ * column open data never has (IDENT_INT, MODE, BAIL, LOYERPRINC...) or no open-data column,
+ * plus each open-data vintage one of its columns is specific to. More than one bit: the
+ * file is ambiguous. The first column that decided each side is returned (not NUL-terminated). */
+int dh__header_layouts(const dh_csv_record *rec, const char **landlord_column, const char **opendata_column,
+		       size_t *landlord_len, size_t *opendata_len);
+
+/*
+ * The validator's stages (validate*.c), one file each: the driver (validate.c), the first
+ * records and the column table (validate_layout.c), the checks of one record
+ * (validate_record.c), the duplicate-id sets (validate_idset.c), the two-thread pipeline
+ * (validate_pipeline.c) and the block-parallel engine (validate_parallel.c).
+ */
+
+#include "datahabitat/validate.h"
+
+/* Duplicate-id set: open addressing over 12-byte slots (64-bit hash, first line). */
+typedef struct idset {
+	uint32_t *slots; /* 3 words per slot: hash low, hash high, first line (saturated) */
+	size_t cap;
+	size_t count;
+	size_t limit;    /* grow when count reaches it */
+	size_t bytes;    /* allocated bytes of slots */
+} idset;
+
+/* 64-bit hash of a value, never 0; a bijection for a given length. */
+uint64_t dh__hash_value(const char *p, size_t n);
+/* Make room for `rows` values in total (load 0.7) when it is more than the current room. */
+int dh__idset_reserve(idset *s, uint64_t rows);
+/* Add h first seen at `line`; if already there, return 1 and its first line in *first. */
+int dh__idset_add(idset *s, uint64_t h, uint64_t line, uint64_t *first, int *nomem);
+void dh__idset_release(idset *s);
+
+/* Slot of hash h among cap slots: the high half of h * cap (no modulo, any cap). */
+static inline size_t dh__slot_of(uint64_t h, size_t cap)
+{
+#if defined(__SIZEOF_INT128__)
+	__extension__ typedef unsigned __int128 u128;
+	return (size_t)(((u128)h * cap) >> 64);
+#else
+	return (size_t)(h % cap);
+#endif
+}
+
+/* Ask the cache for the slot of h ahead of dh__idset_add (the probe is the one cache miss). */
+static inline void dh__idset_prefetch(const idset *s, uint64_t h)
+{
+#if defined(__GNUC__)
+	if (s->cap)
+		__builtin_prefetch(s->slots + 3 * dh__slot_of(h, s->cap), 1);
+#else
+	(void)s;
+	(void)h;
+#endif
+}
+
+/* How one column of the file is checked, decided once per file. */
+typedef struct colspec {
+	int field;        /* enum dh_rpls_field, -1 when the column is ignored */
+	int check;        /* enum dh__check of the field */
+	int required;     /* an empty value is the `required` error */
+	unsigned maxlen;  /* TEXT: maximum length in characters */
+	uint64_t mask;    /* CODE1: allowed characters (dh__rpls_code1_mask); CODE2: codes 0-63 */
+	uint64_t mask_hi; /* CODE2: codes 64-99 */
+	double min, max;  /* INT / NUMBER range (dh__rpls_range) */
+	int min_open;     /* NUMBER: min excluded */
+	int has_max;      /* INT / NUMBER: max applies */
+	int pad;          /* open data: a 4-digit DEPCOM or CODEPOSTAL lost its leading zero */
+	const char *name; /* as in the header (or the canonical name), NUL-terminated */
+} colspec;
+
+struct block;
+
+typedef struct validator {
+	struct block *sink;   /* block worker: issues and ids are buffered there (NULL: direct) */
+	const dh_geo *geo;
+	const dh_validate_callbacks *cb;
+	dh_validate_stats *stats;
+	int reference_year;
+	uint64_t input_size;
+	colspec *cols;
+	size_t ncols;
+	char *names;          /* storage of the header names */
+	uint64_t mapped;      /* bit f: field f has a column */
+	int col_of[DH_RPLS_NALL]; /* 0-based column of field f, -1 if none */
+	uint64_t first_offset; /* offset of the first data record (size estimate) */
+	uint64_t id_rows;     /* records counted for the size estimate */
+	int sized;            /* duplicate sets sized from the input size */
+	int row_error;        /* the current row has an error */
+	uint64_t failed;      /* bit f: field f failed its own check in the current row */
+	dh_rpls_row row;
+	idset ids[2];         /* IDENT_REP, IDENT_INT */
+	int dup_known;        /* the reader thread looked the ids up: dup_first holds the result */
+	uint64_t dup_first[2]; /* first line of the current row's IDENT_REP / IDENT_INT, 0 if new */
+	int32_t *communes;    /* dense commune table, built after DH__DENSE_AFTER lookups, else NULL */
+	uint32_t *postcodes;  /* first postcode of each current commune as a number, 0 if none */
+	uint64_t commune_lookups;
+	int tables_failed;    /* no memory for the tables: the geography's lookups are used */
+	uint64_t arrete_line; /* rpls-arrete: line of the header line */
+	char padded[2][6];    /* DEPCOM, CODEPOSTAL with their leading zero put back (open data) */
+} validator;
+
+#define DH__FIELD_BIT(f) ((uint64_t)1 << (f))
+#define DH__PRESENT(v, f) DH_RPLS_HAS(&(v)->row, f)
+#define DH__NO_VALUE ((dh_str){ "", 0 })
+/* Commune lookups after which the dense tables are built (small inputs use the geography). */
+#define DH__DENSE_AFTER 2000
+/* Input size from which the two-thread pipeline is used. */
+#define DH__PIPE_MIN_INPUT ((uint64_t)4 << 20)
+
+/* A view without its surrounding spaces and tabs. */
+static inline dh_str dh__trim(dh_str s)
+{
+	while (s.len && (s.ptr[0] == ' ' || s.ptr[0] == '\t')) {
+		s.ptr++;
+		s.len--;
+	}
+	while (s.len && (s.ptr[s.len - 1] == ' ' || s.ptr[s.len - 1] == '\t'))
+		s.len--;
+	return s;
+}
+
+/* validate_record.c */
+/* Count an issue and hand it to the callback (message already formatted, NULL when there
+ * is no callback to call). */
+int dh__emit_message(validator *v, int rule, uint64_t line, uint32_t column, int field,
+		     const char *field_name, dh_str value, const char *message);
+/* Report one issue: counts always, the callback with a French message when there is one.
+ * A block worker (v->sink) buffers it instead, for the ordered emission. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 8, 9)))
+#endif
+int dh__emit(validator *v, int rule, uint64_t line, uint32_t column, int field, const char *field_name,
+	     dh_str value, const char *fmt, ...);
+/* A value quoted in a message: at most `size` bytes, cut on a UTF-8 boundary. */
+const char *dh__shown(dh_str value, char *buf, size_t size);
+/* Build the dense commune and postcode tables now (or mark them failed). */
+void dh__validator_tables(validator *v);
+/* IDENT_REP, IDENT_INT: the fields of the two duplicate-id sets. */
+extern const int dh__id_fields[2];
+/* Hash of id k (column col), untrimmed value s, in a record with this problem and field
+ * count; 0 when it is not checked. */
+uint64_t dh__id_hash_field(const validator *v, int col, int problem, size_t nfields, dh_str s);
+/* Hash of id k of a record, 0 when it is not checked. */
+uint64_t dh__id_hash_of(const validator *v, const dh_csv_record *rec, int k);
+/* Look id k up (hash h, 0: not checked) and add it; first[k] = first line if seen, else 0. */
+int dh__id_lookup(validator *v, int k, uint64_t h, uint64_t line, uint64_t *first);
+/* The duplicate issue of id k (value s, trimmed) first seen at line `first`. */
+int dh__report_duplicate(validator *v, int k, uint64_t line, dh_str s, uint64_t first);
+/* Check one record, hand its issues and its row on (or to the block sink). */
+int dh__check_record(validator *v, const dh_csv_record *rec);
+
+/* validate_layout.c: read the first records (optional landlord record, optional header) and
+ * build the columns. On return *pending is 1 when rec holds a data record still to check. */
+int dh__validate_start(validator *v, dh_csv *csv, const dh_validate_options *opt, dh_csv_record *rec,
+		       int *pending, dh_error *err);
+
+/* validate_pipeline.c */
+/* Grow *p (capacity *cap elements of `size` bytes) to hold `need` elements (at most
+ * UINT32_MAX). Returns DH_OK or DH_NOMEM. */
+int dh__grow(void **p, size_t *cap, size_t need, size_t size);
+/* Check the rest of the input with a reader thread. Returns DH_EOF when the input was read
+ * to its end, or a failure; DH_OK when the thread cannot be started (go on alone). */
+int dh__validate_pipeline(validator *v, dh_csv *csv, dh_error *err);
+
+/* validate_parallel.c */
+/* 1 when an input of `size` bytes is validated by blocks. */
+int dh__validate_parallel_wanted(uint64_t size);
+/* Validate the rest of the input by blocks. Returns DH_EOF at the end of input, or a failure. */
+int dh__validate_parallel(validator *v, dh_csv *csv, uint64_t size, dh_error *err);
+/* Block sinks used by dh__check_record on a block worker. */
+int dh__sink_record(validator *v, uint64_t line);
+void dh__sink_record_done(validator *v);
+int dh__sink_issue(validator *v, int rule, uint32_t column, int field, const char *field_name, dh_str value,
+		   const char *message);
+int dh__sink_ids(validator *v, const dh_csv_record *rec);
 
 #endif

@@ -187,8 +187,13 @@ int dh_report_write_text(const dh_report *r, FILE *out)
 	fprintf(out, "Fichier : %s\n", r->file ? r->file : "(sans nom)");
 	fprintf(out, "Encodage : %s ; séparateur : %s ; format : %s, %s\n", st->encoding,
 		delimiter_name(st->delimiter, dbuf), dh_layout_name(st->layout),
-		st->has_header ? "avec ligne d'en-tête" : "sans ligne d'en-tête");
-	if (st->landlord_siren[0])
+		st->layout == DH_LAYOUT_RPLS_ARRETE ? "avec la ligne d'en-tête de l'arrêté"
+		: st->has_header		    ? "avec ligne d'en-tête"
+						    : "sans ligne d'en-tête");
+	if (st->landlord_siret[0])
+		fprintf(out, "Bailleur (SIRET) : %s ; année %d ; %lld enregistrements annoncés\n", st->landlord_siret,
+			st->declared_year, (long long)st->declared_records);
+	else if (st->landlord_siren[0])
 		fprintf(out, "Bailleur (SIREN) : %s\n", st->landlord_siren);
 	fprintf(out, "Logements : %llu lus, %llu valides, %llu rejetés\n", ull(st->rows), ull(st->rows_valid),
 		ull(st->rows - st->rows_valid));
@@ -262,6 +267,10 @@ static json_t *report_json(const dh_report *r)
 	bad |= json_object_set_new(stats, "encoding", json_string(st->encoding));
 	bad |= json_object_set_new(stats, "delimiter", jstr(delimiter_text(st->delimiter, dbuf)));
 	bad |= json_object_set_new(stats, "layout", json_string(dh_layout_name(st->layout)));
+	if (st->landlord_siret[0])
+		bad |= json_object_set_new(stats, "siret", json_string(st->landlord_siret));
+	if (st->layout == DH_LAYOUT_RPLS_ARRETE && st->declared_records >= 0)
+		bad |= json_object_set_new(stats, "declared_records", json_integer((json_int_t)st->declared_records));
 	bad |= json_object_set(root, "stats", stats);
 	for (size_t i = 0; i < r->nissues && !bad; i++) {
 		const kept_issue *k = r->issues[i];

@@ -63,7 +63,7 @@ typedef struct field_rule {
 #define BIT(n) ((uint64_t)1 << (n))
 #define BIT_HI(n) ((uint64_t)1 << ((n)-64))
 
-static const field_rule field_rules[DH_RPLS_NFIELDS] = {
+static const field_rule field_rules[DH_RPLS_NALL] = {
 	[DH_RPLS_IDENT_REP] = { .check = DH__CHECK_TEXT },
 	[DH_RPLS_IDENT_INT] = { .check = DH__CHECK_TEXT, .required = 1 },
 	[DH_RPLS_DROIT] = { .check = DH__CHECK_CODE1, .codes = "12345", .mask = CODES_1_5 },
@@ -89,14 +89,14 @@ static const field_rule field_rules[DH_RPLS_NFIELDS] = {
 	[DH_RPLS_CONSTRUCT] = { .check = DH__CHECK_YEAR, .required = 1 },
 	[DH_RPLS_LOCAT] = { .check = DH__CHECK_YEAR },
 	[DH_RPLS_PATRIMOINE] = { .check = DH__CHECK_YEAR },
-	[DH_RPLS_ORIGINE] = { .check = DH__CHECK_CODE1, .codes = "1234", .mask = CODES_1_4 },
+	[DH_RPLS_ORIGINE] = { .check = DH__CHECK_CODE1, .required = 1, .codes = "1234", .mask = CODES_1_4 },
 	[DH_RPLS_FINAN] = { .check = DH__CHECK_CODE2, .required = 1,
 			    .codes2 = { BIT(10) | BIT(11) | BIT(12) | BIT(13) | BIT(14) | BIT(15) | BIT(16) |
 						    BIT(17) | BIT(49) | BIT(50) | BIT(51) | BIT(52) | BIT(53) |
 						    BIT(54) | BIT(55),
 					BIT_HI(99) },
 			    .codes_text = "10 à 17, 49, 50 à 55, 99" },
-	[DH_RPLS_CONV] = { .check = DH__CHECK_CODE1, .codes = "12", .mask = CODES_12 },
+	[DH_RPLS_CONV] = { .check = DH__CHECK_CODE1, .required = 1, .codes = "12", .mask = CODES_12 },
 	[DH_RPLS_NUMCONV] = { .check = DH__CHECK_TEXT },
 	[DH_RPLS_DATCONV] = { .check = DH__CHECK_DATE },
 	[DH_RPLS_MODE] = { .check = DH__CHECK_CODE1, .required = 1, .codes = "123459", .mask = CODES_1_5 | C('9') },
@@ -115,14 +115,35 @@ static const field_rule field_rules[DH_RPLS_NFIELDS] = {
 	[DH_RPLS_SRU_ALINEA] = { .check = DH__CHECK_TEXT },
 	[DH_RPLS_CODSEGPATRIM] = { .check = DH__CHECK_TEXT },
 	[DH_RPLS_LIBSEGPATRIM] = { .check = DH__CHECK_TEXT },
-	[DH_RPLS_SORTIEPATRIM] = { .check = DH__CHECK_CODE1, .codes = "123459", .mask = CODES_1_5 | C('9') },
+	[DH_RPLS_SORTIEPATRIM] = { .check = DH__CHECK_CODE1, .required = 1, .codes = "123459", .mask = CODES_1_5 | C('9') },
 	[DH_RPLS_NEWLOGT] = { .check = DH__CHECK_CODE1, .codes = "12", .mask = CODES_12 },
 	[DH_RPLS_CONTRESLOG] = { .check = DH__CHECK_CODE1, .codes = "1234567", .mask = CODES_1_7 },
+	[DH_RPLS_NUMBOITE] = { .check = DH__CHECK_TEXT },
+	[DH_RPLS_COULOIR] = { .check = DH__CHECK_TEXT },
+	[DH_RPLS_COMPLIDENT] = { .check = DH__CHECK_TEXT },
+	[DH_RPLS_ENTREE] = { .check = DH__CHECK_TEXT },
+	[DH_RPLS_RSEXPRO] = { .check = DH__CHECK_TEXT },
+	[DH_RPLS_SIRETEXPRO] = { .check = DH__CHECK_TEXT },
+	[DH_RPLS_FINANAUTRE] = { .check = DH__CHECK_TEXT },
+	[DH_RPLS_OLDLOGT] = { .check = DH__CHECK_CODE1, .codes = "12", .mask = CODES_12 },
+	[DH_RPLS_MODESURF] = { .check = DH__CHECK_CODE1, .codes = "1239", .mask = CODES_12 | C('3') | C('9') },
+	[DH_RPLS_SURFMODE] = { .check = DH__CHECK_NUMBER, .min = 0, .max = 999, .has_max = 1 },
+	[DH_RPLS_IDENTGES] = { .check = DH__CHECK_TEXT },
+	[DH_RPLS_LOYERMAXAPL] = { .check = DH__CHECK_NUMBER, .min = 0 },
+	[DH_RPLS_LOYERMAXCUS] = { .check = DH__CHECK_NUMBER, .min = 0 },
+	[DH_RPLS_QUALACQ] = { .check = DH__CHECK_CODE2,
+			      .codes2 = { BIT(1) | BIT(2) | BIT(3) | BIT(4) | BIT(5) | BIT(6) | BIT(7) | BIT(8) |
+						  BIT(9) | BIT(10), 0 },
+			      .codes_text = "01 à 10" },
+	[DH_RPLS_MISCOMMERCIAL] = { .check = DH__CHECK_CODE1, .codes = "12", .mask = CODES_12 },
+	[DH_RPLS_PRIXVENTE] = { .check = DH__CHECK_NUMBER, .min = 0 },
+	[DH_RPLS_PRODFIN] = { .check = DH__CHECK_NUMBER, .min = -1e12 },
 };
 
-static const unsigned short field_maxlen[DH_RPLS_NFIELDS] = {
+static const unsigned short field_maxlen[DH_RPLS_NALL] = {
 #define DH_RPLS_MAXLEN(id, kind, maxlen, required, label) maxlen,
 	DH_RPLS_FIELDS(DH_RPLS_MAXLEN)
+	DH_RPLS_EXTRA_FIELDS(DH_RPLS_MAXLEN)
 #undef DH_RPLS_MAXLEN
 };
 
@@ -131,22 +152,22 @@ static const unsigned short field_maxlen[DH_RPLS_NFIELDS] = {
 
 int dh__rpls_check_kind(int f)
 {
-	return f >= 0 && f < DH_RPLS_NFIELDS ? field_rules[f].check : DH__CHECK_IGNORE;
+	return f >= 0 && f < DH_RPLS_NALL ? field_rules[f].check : DH__CHECK_IGNORE;
 }
 
 uint64_t dh__rpls_code1_mask(int f)
 {
-	return f >= 0 && f < DH_RPLS_NFIELDS ? field_rules[f].mask : 0;
+	return f >= 0 && f < DH_RPLS_NALL ? field_rules[f].mask : 0;
 }
 
 int dh__rpls_value_required(int f)
 {
-	return f >= 0 && f < DH_RPLS_NFIELDS ? field_rules[f].required : 0;
+	return f >= 0 && f < DH_RPLS_NALL ? field_rules[f].required : 0;
 }
 
 void dh__rpls_code2_mask(int f, uint64_t mask[2])
 {
-	int ok = f >= 0 && f < DH_RPLS_NFIELDS;
+	int ok = f >= 0 && f < DH_RPLS_NALL;
 	mask[0] = ok ? field_rules[f].codes2[0] : 0;
 	mask[1] = ok ? field_rules[f].codes2[1] : 0;
 }
@@ -154,7 +175,7 @@ void dh__rpls_code2_mask(int f, uint64_t mask[2])
 void dh__rpls_range(int f, double *min, double *max, int *min_open, int *has_max)
 {
 	static const field_rule none;
-	const field_rule *fr = f >= 0 && f < DH_RPLS_NFIELDS ? &field_rules[f] : &none;
+	const field_rule *fr = f >= 0 && f < DH_RPLS_NALL ? &field_rules[f] : &none;
 	*min = fr->min;
 	*max = fr->max;
 	*min_open = fr->min_open;

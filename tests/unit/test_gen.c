@@ -495,7 +495,7 @@ static void test_fault_list(void **state)
 	dh_gen_plan *plan = generate(&opt, &dirty);
 	assert_int_equal(dirty.nfaults, 2100);
 	size_t nkinds = dh_gen_fault_kind_count();
-	assert_int_equal(nkinds, 21);
+	assert_int_equal(nkinds, 25);
 	size_t per_kind[32] = { 0 };
 	lines fl = split_lines(&dirty.faults);
 	assert_int_equal(fl.n, 2100);
@@ -521,7 +521,8 @@ static void test_fault_list(void **state)
 		last_row = r;
 	}
 	for (size_t k = 0; k < nkinds; k++)
-		if (per_kind[k] < 2100 / 21 - 3 || per_kind[k] > 2100 / 21 + 3)
+		/* a kind that does not fit a row (a lease fault on a vacant dwelling) passes to the next */
+		if (per_kind[k] < 2100 / 25 - 8 || per_kind[k] > 2100 / 25 + 8)
 			fail_msg("%s: %zu anomalies", dh_gen_fault_kind(k), per_kind[k]);
 
 	/* Row by row: the faulty rows, and only them, differ from the clean generation. */

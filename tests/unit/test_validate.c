@@ -581,7 +581,7 @@ static void test_header_rules(void **state)
 	buf b = { 0 };
 	add_header(&b);
 	b.len--;
-	dh_textbuf_str(&b, ";COMMENTAIRE;nbpiece\n");
+	dh_textbuf_str(&b, ";REMARQUE;nbpiece\n");
 	for (int i = 1; i <= 3; i++) {
 		add_row(&b, i, NULL);
 		b.len--;
@@ -594,7 +594,7 @@ static void test_header_rules(void **state)
 	assert_string_equal(c->issue[0].code, "unknown-column");
 	assert_int_equal(c->issue[0].row, 1);
 	assert_int_equal(c->issue[0].column, DH_RPLS_NFIELDS + 1);
-	assert_string_equal(c->issue[0].field_name, "COMMENTAIRE");
+	assert_string_equal(c->issue[0].field_name, "REMARQUE");
 	assert_int_equal(c->issue[0].severity, DH_SEV_WARNING);
 	assert_string_equal(c->issue[1].code, "duplicate-column");
 	assert_int_equal(c->issue[1].column, DH_RPLS_NFIELDS + 2);
@@ -621,7 +621,7 @@ static void test_header_rules(void **state)
 		assert_int_equal(c->issue[i].row, 1);
 		assert_int_equal(c->issue[i].column, 0);
 	}
-	assert_int_equal(c->issue[0].field, DH_RPLS_CONSTRUCT);
+	assert_int_equal(c->issue[0].field, DH_RPLS_DROIT);
 	dh_validate_stats_release(&stats);
 
 	/* empty file */
@@ -714,7 +714,7 @@ static void test_opendata_layout(void **state)
 	collected *c = calloc(1, sizeof(*c));
 	dh_validate_stats stats;
 	assert_int_equal(run(od, c, &stats), DH_OK);
-	assert_int_equal(stats.layout, DH_LAYOUT_RPLS_OPENDATA);
+	assert_int_equal(stats.layout, DH_LAYOUT_RPLS_OPENDATA_DIDO);
 	assert_int_equal(stats.rows, 2);
 	assert_int_equal(stats.rows_valid, 1);
 	assert_int_equal(c->n, 1);
