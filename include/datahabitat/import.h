@@ -69,9 +69,6 @@ typedef struct dh_reference_result {
 	uint64_t errors, warnings;
 } dh_reference_result;
 
-/* 1 if the layout is one of the open-data layouts (its name starts with "rpls-opendata"). */
-int dh_layout_is_opendata(dh_layout layout);
-
 /*
  * Validate the open-data file at `path` and store its valid rows as the reference source
  * opt->source at opt->reference_date, replacing what that source held at that date (rows

@@ -52,6 +52,8 @@ typedef enum dh_dim {
 	DH_DIM_DPE_RECENT,    /* "1" when the DPE was made on or after 1 July 2021 (still valid),
 	                         absent otherwise (older DPE or none) */
 	DH_DIM_NEWLOGT,       /* NEWLOGT: "1" change of use, "2" fusion/scission, absent otherwise */
+	DH_DIM_OLDLOGT,       /* OLDLOGT: gone on 1 January, its surface still in the stock:
+	                         "1" change of use, "2" fusion/scission, absent otherwise */
 	DH_DIM_COUNT
 } dh_dim;
 

@@ -485,6 +485,8 @@ int dh_cube_builder_add(dh_cube_builder *b, const dh_cube_version *v, dh_error *
 	dh_str recent = has_dpe && v->dpedate / 100 >= 202107 ? DH_STR_LIT("1") : none;
 	dh_str newlogt = dh_str_eq(v->newlogt, "1") || dh_str_eq(v->newlogt, "2")
 				 ? v->newlogt : none;
+	dh_str oldlogt = dh_str_eq(v->oldlogt, "1") || dh_str_eq(v->oldlogt, "2")
+				 ? v->oldlogt : none;
 	dh_str cats[CAT_COUNT] = {
 		[CAT_MODE] = v->mode,
 		[CAT_TYPECONST] = v->typeconst,
@@ -497,6 +499,7 @@ int dh_cube_builder_add(dh_cube_builder *b, const dh_cube_version *v, dh_error *
 		[CAT_PARC] = parc,
 		[CAT_DPE_RECENT] = recent,
 		[CAT_NEWLOGT] = newlogt,
+		[CAT_OLDLOGT] = oldlogt,
 	};
 	uint8_t codes[CAT_COUNT];
 	for (int c = 0; c < CAT_COUNT; c++) {
@@ -564,6 +567,7 @@ void dh_cube_version_from_rpls(dh_cube_version *v, const dh_rpls_row *row)
 	v->sortiepatrim = row->text[DH_RPLS_SORTIEPATRIM];
 	v->conv = row->text[DH_RPLS_CONV];
 	v->newlogt = row->text[DH_RPLS_NEWLOGT];
+	v->oldlogt = row->text[DH_RPLS_OLDLOGT];
 #define INTF(f) (DH_RPLS_HAS(row, DH_RPLS_##f) ? (int32_t)row->value[DH_RPLS_##f].i : 0)
 #define NUMF(f) (DH_RPLS_HAS(row, DH_RPLS_##f) ? row->value[DH_RPLS_##f].d : NAN)
 	v->nbpiece = INTF(NBPIECE);

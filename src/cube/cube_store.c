@@ -100,7 +100,7 @@ static uint64_t cube_fields(void)
 				 DH_RPLS_DPESERRE,     DH_RPLS_QPV,	  DH_RPLS_QPV_CODE, DH_RPLS_ORIGINE,
 				 DH_RPLS_SORTIEPATRIM, DH_RPLS_NBPIECE,	  DH_RPLS_CONSTRUCT, DH_RPLS_LOCAT,
 				 DH_RPLS_BAIL,	       DH_RPLS_REMLOCDATE, DH_RPLS_DPEDATE, DH_RPLS_LOYERPRINC,
-				 DH_RPLS_SURFHAB,      DH_RPLS_CONV,	  DH_RPLS_NEWLOGT };
+				 DH_RPLS_SURFHAB,      DH_RPLS_CONV,	  DH_RPLS_NEWLOGT,  DH_RPLS_OLDLOGT };
 	uint64_t mask = 0;
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
 		mask |= (uint64_t)1 << f[i];

@@ -236,6 +236,13 @@ static const dh_indicator registry[] = {
 	  DH_IND_COUNT, DH_SENS_PUBLIC, 1, COUNT(SCOPE, RANGE(LOCAT_YEARS, 1, 1), IN(NEWLOGT, "2")),
 	  NONE, "Logements mis en location l'année précédente et issus d'une fusion ou d'une "
 	  "scission (NEWLOGT = 2) ; déjà comptés dans mes." },
+	CNT("sortie_chgt_usage", F_FLOW, "Disparus : changement d'usage", DH_SENS_BUSINESS,
+	    COUNT(IN(OLDLOGT, "1"), NOT_IN(PARC, "NC")),
+	    "Logements qui n'existent plus au 1er janvier, leur surface restant au patrimoine "
+	    "(OLDLOGT = 1, nb_ls_chgt_usage du SDES) ; hors sorties (SORTIEPATRIM)."),
+	CNT("sortie_fusion_scission", F_FLOW, "Disparus : fusion ou scission", DH_SENS_BUSINESS,
+	    COUNT(IN(OLDLOGT, "2"), NOT_IN(PARC, "NC")),
+	    "OLDLOGT = 2 (nb_ls_fusion_scission du SDES) ; hors sorties (SORTIEPATRIM)."),
 };
 
 #define NREGISTRY (sizeof(registry) / sizeof(registry[0]))
@@ -262,6 +269,7 @@ static const char *const dim_names[DH_DIM_COUNT] = {
 	"", "MODE", "TYPECONST", "NBPIECE", "FINAN", "DPEENERGIE", "DPESERRE", "QPV", "ORIGINE",
 	"SORTIEPATRIM", "LOYERPRINC", "SURFHAB", "CONSTRUCT", "AGE", "LOCAT", "LOCAT_ANS",
 	"BAIL_MOIS", "REMLOC_MOIS", "BAILLEUR", "PARC", "DPE_RECENT", "NEWLOGT",
+	"OLDLOGT",
 };
 
 const char *dh_dim_name(dh_dim dim)
@@ -403,8 +411,8 @@ static const char markdown_head[] =
 	"de quartier est donné ; `PARC` = LS (parc locatif social : MODE 1 à 5, ou toute ligne\n"
 	"d'une source de référence, qui n'a pas de MODE) sauf les logements non conventionnés\n"
 	"(CONV = 2) d'une SEM, qui valent NC, comme le SDES les compte ; `DPE_RECENT` = 1 pour un\n"
-	"DPE réel daté de juillet 2021 ou après ; `NEWLOGT` 1 (changement d'usage) ou 2 (fusion,\n"
-	"scission).\n\n"
+	"DPE réel daté de juillet 2021 ou après ; `NEWLOGT` (logement créé) et `OLDLOGT` (logement\n"
+	"disparu) 1 (changement d'usage) ou 2 (fusion, scission).\n\n"
 	"Sensibilité (domain.md §7) : *structure publique* (diffusable), *activité des\n"
 	"bailleurs* (au moins 3 bailleurs par case, aucun au-delà de 85 %), *ménages* (au moins\n"
 	"11 ménages).\n";

@@ -219,8 +219,10 @@ static int writer_submit(writer *w)
 
 static int writer_push(writer *w, const dh_rpls_row *row, const char *commune)
 {
+	/* Every field's text is copied, the extra ones too (OLDLOGT is stored): the row's views
+	 * point into the reader's buffer, which moves on before the writer thread runs. */
 	size_t need = 0;
-	for (int f = 0; f < DH_RPLS_NFIELDS; f++)
+	for (int f = 0; f < DH_RPLS_NALL; f++)
 		need += row->text[f].len;
 	if (need > BATCH_TEXT)
 		return DH_TOOBIG;
@@ -244,7 +246,7 @@ static int writer_push(writer *w, const dh_rpls_row *row, const char *commune)
 	row_batch *b = w->filling;
 	dh_rpls_row *copy = &b->rows[b->n];
 	*copy = *row;
-	for (int f = 0; f < DH_RPLS_NFIELDS; f++) {
+	for (int f = 0; f < DH_RPLS_NALL; f++) {
 		size_t len = row->text[f].len;
 		copy->text[f].ptr = b->text + b->used;
 		if (len)
@@ -569,11 +571,6 @@ int dh_import_file(dh_store *store, const dh_geo *geo, const char *path, const d
 }
 
 /* ---- Reference sources (open data) --------------------------------------------------- */
-
-int dh_layout_is_opendata(dh_layout layout)
-{
-	return strncmp(dh_layout_name(layout), "rpls-opendata", 13) == 0;
-}
 
 typedef struct ref_ctx {
 	dh_store_ref_import *session;

@@ -54,6 +54,8 @@ static const dh_sdes_variable variables[] = {
 	{ "nb_ls_autre_vente", "sortie_autre_vente", NULL, 1 },
 	{ "nb_ls_demolition", "sortie_demolition", NULL, 1 },
 	{ "nb_ls_sortie_autre_motif", "sortie_autre", NULL, 1 },
+	{ "nb_ls_chgt_usage", "sortie_chgt_usage", NULL, 1 },
+	{ "nb_ls_fusion_scission", "sortie_fusion_scission", NULL, 1 },
 	{ "age", "age_moyen", NULL, 0 },
 	{ "age_inf_5", "age_lt5", NULL, 1 },
 	{ "age_5_10", "age_5_10", NULL, 1 },

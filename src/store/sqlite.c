@@ -102,16 +102,22 @@ static const char *const migrations[] = {
 	"CREATE TABLE reference_dwelling(source_id INTEGER NOT NULL REFERENCES reference_source(id),"
 	" commune_code TEXT" DH_RPLS_FIELDS(COL_DECL) ");"
 	"CREATE INDEX reference_dwelling_source ON reference_dwelling(source_id);",
+	/* 6: OLDLOGT kept with the dwelling (exits by change of use or fusion/scission, an
+	 * indicator of SDES's): the one field beyond DH_RPLS_FIELDS that the store keeps. */
+	"ALTER TABLE dwelling ADD COLUMN OLDLOGT TEXT;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
+/* Fields beyond DH_RPLS_FIELDS kept in the dwelling table (migration 6), after them. */
+#define EXTRA_COLS ", OLDLOGT"
 static const char SQL_INSERT_VERSION[] =
-	"INSERT INTO dwelling(" VERSION_COLS RPLS_COLS ") VALUES (?, ?, ?, ?, ?, ?" DH_RPLS_FIELDS(COL_PARAM) ")";
+	"INSERT INTO dwelling(" VERSION_COLS RPLS_COLS EXTRA_COLS ") VALUES (?, ?, ?, ?, ?, ?"
+	DH_RPLS_FIELDS(COL_PARAM) ", ?)";
 /* The part of a version valid at ?3 that the new delivery does not keep, copied to start at
  * the next delivery (?4) when it was still valid then: history insertion in the past. */
 static const char SQL_COPY_TO_NEXT[] =
-	"INSERT INTO dwelling(" VERSION_COLS RPLS_COLS ")"
-	" SELECT organisation_id, ?4, valid_to, content_hash, delivery_id, commune_code" RPLS_COLS
+	"INSERT INTO dwelling(" VERSION_COLS RPLS_COLS EXTRA_COLS ")"
+	" SELECT organisation_id, ?4, valid_to, content_hash, delivery_id, commune_code" RPLS_COLS EXTRA_COLS
 	" FROM dwelling WHERE organisation_id = ?1 AND valid_from <= ?3 AND valid_to > ?4"
 	" AND id NOT IN (SELECT id FROM temp.kept)";
 static const char SQL_CLOSE_PREVIOUS[] =
@@ -947,6 +953,12 @@ static int bind_fields(const dh_field_kind *kind, char (*dates)[11], sqlite3_stm
 
 static int bind_row(sq_session *ss, sqlite3_stmt *st, const dh_rpls_row *row)
 {
+	int col = N_VERSION_COLS + 1 + DH_RPLS_NFIELDS; /* EXTRA_COLS */
+	if (DH_RPLS_HAS(row, DH_RPLS_OLDLOGT))
+		sqlite3_bind_text(st, col, row->text[DH_RPLS_OLDLOGT].ptr, (int)row->text[DH_RPLS_OLDLOGT].len,
+				  SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, col);
 	return bind_fields(ss->kind, ss->dates, st, N_VERSION_COLS + 1, row);
 }
 
@@ -1279,12 +1291,12 @@ static int decode_row(sqlite3_stmt *st, int first, const int *f_of_col, int ncol
 /* "head, d.<field>... tail" with the fields of the mask; f_of_col[c] = field of column c.
  * Returns 0, or -1 when sql is too small. */
 static int scan_sql(char *sql, size_t size, const char *head, const char *tail, uint64_t fields,
-		    int *f_of_col, int *ncols)
+		    int extra, int *f_of_col, int *ncols)
 {
 	size_t len = (size_t)snprintf(sql, size, "%s", head);
 	*ncols = 0;
-	for (int f = 0; f < DH_RPLS_NFIELDS && len < size; f++) {
-		if (!((fields >> f) & 1u))
+	for (int f = 0; f < DH_RPLS_NALL && len < size; f++) {
+		if (!((fields >> f) & 1u) || (f >= DH_RPLS_NFIELDS && !(extra && f == DH_RPLS_OLDLOGT)))
 			continue;
 		len += (size_t)snprintf(sql + len, size - len, ", d.%s", dh_rpls_field(f)->name);
 		f_of_col[(*ncols)++] = f;
@@ -1302,10 +1314,10 @@ static int sq_versions_scan(void *state, uint64_t fields, dh_version_cb cb, void
 		fields = ~(uint64_t)0;
 	/* Only the columns asked for: column names come from the static field table. */
 	char sql[2048];
-	int f_of_col[DH_RPLS_NFIELDS];
+	int f_of_col[DH_RPLS_NALL];
 	int ncols = 0;
 	if (scan_sql(sql, sizeof(sql), "SELECT o.siren, d.valid_from, d.valid_to, d.commune_code",
-		     " FROM dwelling d JOIN organisation o ON o.id = d.organisation_id", fields, f_of_col,
+		     " FROM dwelling d JOIN organisation o ON o.id = d.organisation_id", fields, 1, f_of_col,
 		     &ncols) != 0)
 		return dh_error_set(err, DH_STORE, "requête de parcours trop longue");
 	int rc = exec(db, "BEGIN", err);
@@ -1314,7 +1326,7 @@ static int sq_versions_scan(void *state, uint64_t fields, dh_version_cb cb, void
 	sqlite3_stmt *st = NULL;
 	rc = prepare(db, sql, &st, err);
 	if (rc == DH_OK) {
-		char nums[DH_RPLS_NFIELDS][40];
+		char nums[DH_RPLS_NALL][40];
 		char siren[10];
 		dh_rpls_row row;
 		dh_stock_version v;
@@ -1499,17 +1511,17 @@ static int sq_ref_scan(void *state, uint64_t fields, dh_reference_row_cb cb, voi
 	if (fields == 0)
 		fields = ~(uint64_t)0;
 	char sql[2048];
-	int f_of_col[DH_RPLS_NFIELDS];
+	int f_of_col[DH_RPLS_NALL];
 	int ncols = 0;
 	if (scan_sql(sql, sizeof(sql), "SELECT s.name, s.reference_date, d.commune_code",
 		     " FROM reference_dwelling d JOIN reference_source s ON s.id = d.source_id ORDER BY d.source_id",
-		     fields, f_of_col, &ncols) != 0)
+		     fields, 0, f_of_col, &ncols) != 0)
 		return dh_error_set(err, DH_STORE, "requête de parcours trop longue");
 	sqlite3_stmt *st = NULL;
 	rc = prepare(db, sql, &st, err);
 	if (rc != DH_OK)
 		return rc;
-	char nums[DH_RPLS_NFIELDS][40];
+	char nums[DH_RPLS_NALL][40];
 	char name[64], date[11];
 	dh_rpls_row row;
 	uint64_t rank = 0;

@@ -154,6 +154,8 @@ static const sql_indicator sql_indicators[] = {
 	{ "dpe_e_nr_new", K_COUNT, PARC("NOT dpe_new"), NULL },
 	{ "mes_chgt_usage", K_COUNT, PARC("LOCAT = y - 1 AND NEWLOGT = '1'"), NULL },
 	{ "mes_fusion_scission", K_COUNT, PARC("LOCAT = y - 1 AND NEWLOGT = '2'"), NULL },
+	{ "sortie_chgt_usage", K_COUNT, CNT("OLDLOGT = '1' AND NOT nc"), NULL },
+	{ "sortie_fusion_scission", K_COUNT, CNT("OLDLOGT = '2' AND NOT nc"), NULL },
 };
 #define N_SQL (sizeof(sql_indicators) / sizeof(sql_indicators[0]))
 

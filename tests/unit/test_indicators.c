@@ -18,7 +18,7 @@ static const char *const required_ids[] = {
 	"mes_construits", "mes_acq_travaux", "mes_acq_sans_travaux", "mes_vefa", "sorties",
 	"evol_nb_ls", "interdit_2025", "interdit_2028", "interdit_2034", "interdit_sans_dpe",
 	"parc_non_conv", "nb_lgt_tot", "nb_ls_etu", "dpe_e_a_new", "dpe_e_g_new", "dpe_e_nr_new",
-	"mes_chgt_usage", "mes_fusion_scission",
+	"mes_chgt_usage", "mes_fusion_scission", "sortie_chgt_usage", "sortie_fusion_scission",
 };
 
 static int has_scope(const dh_term *t)
