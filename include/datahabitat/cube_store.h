@@ -49,7 +49,8 @@ typedef struct dh_cube_sources {
 	char used[64];           /* out: the reference source used, "" if none */
 	int32_t used_date;       /* out: its reference date, 0 if none */
 	char landlord[80];       /* out: landlord code of its rows in the cube ("source:NAME") */
-	uint8_t *commune_from;   /* out: dh_provenance per geo commune (malloc'ed) */
+	uint8_t *commune_from;   /* out: dh_provenance per geo commune (malloc'ed); all
+	                            DH_FROM_NONE when no source applies (every row is a member's) */
 	size_t ncommunes;
 } dh_cube_sources;
 

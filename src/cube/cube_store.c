@@ -313,7 +313,8 @@ int dh_cube_build_with_sources(dh_store *store, const dh_geo *geo, dh_cube_sourc
 		rc = dh_error_set(err, DH_NOTFOUND, "la source de référence « %s » ne couvre pas le %02d/%02d/%04d",
 				  src->source, (int)(src->date % 100), (int)(src->date / 100 % 100),
 				  (int)(src->date / 10000));
-	if (rc == DH_OK)
+	/* Coverage only matters when a source applies: otherwise every row is a member's. */
+	if (rc == DH_OK && src->used[0])
 		rc = dh_store_versions_scan(store, (uint64_t)1 << DH_RPLS_MODE, on_member_cover, &c, err);
 	if (rc == DH_OK && src->used[0])
 		rc = dh_store_ref_scan(store, (uint64_t)1 << DH_RPLS_TYPECONST, on_reference_cover, &c, err);
@@ -368,8 +369,11 @@ void dh_cube_source_labels_free(char **labels, size_t n)
 static int count_rows_of(const dh_cube *cube, const dh_cube_query *q, const dh_cube_sources *src,
 			 dh_op op, const dh_cube_table *t, double *count, dh_error *err)
 {
-	dh_predicate filters[DH_CUBE_MAX_FILTERS + 1];
-	size_t n = q->nfilters < DH_CUBE_MAX_FILTERS ? q->nfilters : DH_CUBE_MAX_FILTERS - 1;
+	dh_predicate filters[DH_CUBE_MAX_FILTERS];
+	if (q->nfilters >= DH_CUBE_MAX_FILTERS)
+		return dh_error_set(err, DH_INVAL, "au plus %d filtres quand une source de référence est utilisée",
+				    DH_CUBE_MAX_FILTERS - 1);
+	size_t n = q->nfilters;
 	for (size_t i = 0; i < n; i++)
 		filters[i] = q->filters[i];
 	filters[n++] = (dh_predicate){ DH_DIM_LANDLORD, op, src->landlord, 0, 0 };

@@ -144,6 +144,9 @@ typedef struct qpv_loader {
 	char header[ROLE_COUNT][MAX_HEADER_NAME]; /* their names as written in the file */
 	dh_csv_record rec;
 	geo_qpv_set set;             /* being built */
+	char **folded;               /* folded names of the communes then the former communes,
+	                                built on the first name to resolve (commune_qp) */
+	geo_arena scratch;           /* holds them; released at the end of the load */
 } qpv_loader;
 
 static dh_str field_of(const qpv_loader *l, int role)
@@ -235,34 +238,47 @@ static void qpv_departement(dh_str code, char out[4])
 	}
 }
 
+/* Fold every commune and former commune name once (in the loader's arena). */
+static int fold_all(qpv_loader *l)
+{
+	size_t nc = dh_geo_commune_count(l->geo), nf = dh_geo_former_count(l->geo);
+	l->folded = geo_arena_alloc(&l->scratch, (nc + nf + 1) * sizeof(char *), _Alignof(char *));
+	if (!l->folded)
+		return DH_NOMEM;
+	char buf[160];
+	for (size_t i = 0; i < nc + nf; i++) {
+		const char *name = i < nc ? dh_geo_commune(l->geo, (int32_t)i)->name
+					  : dh_geo_former(l->geo, (int32_t)(i - nc))->name;
+		fold_name((dh_str){ name ? name : "", name ? strlen(name) : 0 }, buf, sizeof(buf));
+		if (!(l->folded[i] = geo_arena_strdup(&l->scratch, (dh_str){ buf, strlen(buf) })))
+			return DH_NOMEM;
+	}
+	return DH_OK;
+}
+
 /* The current commune of département `dep` whose folded name is `folded`, then a delegated
  * or associated commune of that name, or -1 (also when two communes of dep share it). */
-static int32_t commune_by_name(const dh_geo *geo, const char *dep, const char *folded)
+static int32_t commune_by_name(qpv_loader *l, const char *dep, const char *folded)
 {
+	const dh_geo *geo = l->geo;
 	int32_t found = -1;
-	char buf[160];
 	size_t n = dh_geo_commune_count(geo);
 	for (size_t i = 0; i < n; i++) {
-		const dh_commune *c = dh_geo_commune(geo, (int32_t)i);
-		if (strcmp(c->departement, dep) != 0 || !c->name)
+		if (strcmp(l->folded[i], folded) != 0 || strcmp(dh_geo_commune(geo, (int32_t)i)->departement, dep) != 0)
 			continue;
-		fold_name((dh_str){ c->name, strlen(c->name) }, buf, sizeof(buf));
-		if (strcmp(buf, folded) == 0) {
-			if (found >= 0)
-				return -1;
-			found = (int32_t)i;
-		}
+		if (found >= 0)
+			return -1;
+		found = (int32_t)i;
 	}
 	if (found >= 0)
 		return found;
-	n = dh_geo_former_count(geo);
-	for (size_t i = 0; i < n; i++) {
+	size_t nf = dh_geo_former_count(geo);
+	for (size_t i = 0; i < nf; i++) {
+		if (strcmp(l->folded[n + i], folded) != 0)
+			continue;
 		const dh_former_commune *f = dh_geo_former(geo, (int32_t)i);
 		const dh_commune *cur = dh_geo_commune(geo, f->current);
-		if (!f->name || !cur || strcmp(cur->departement, dep) != 0)
-			continue;
-		fold_name((dh_str){ f->name, strlen(f->name) }, buf, sizeof(buf));
-		if (strcmp(buf, folded) == 0)
+		if (cur && strcmp(cur->departement, dep) == 0)
 			return f->current;
 	}
 	return -1;
@@ -289,6 +305,8 @@ static int row_commune_names(qpv_loader *l, dh_error *err, dh_str code, int32_t 
 	dh_str s = field_of(l, ROLE_COMMUNES);
 	char dep[4];
 	qpv_departement(code, dep);
+	if (!l->folded && fold_all(l) != DH_OK)
+		return nomem(err, l->name);
 	uint32_t n = 0;
 	size_t i = 0;
 	while (i < s.len) {
@@ -301,7 +319,7 @@ static int row_commune_names(qpv_loader *l, dh_error *err, dh_str code, int32_t 
 			continue;
 		char folded[160];
 		fold_name(tok, folded, sizeof(folded));
-		int32_t c = folded[0] ? commune_by_name(l->geo, dep, folded) : -1;
+		int32_t c = folded[0] ? commune_by_name(l, dep, folded) : -1;
 		if (c < 0)
 			return row_error(l, err, ROLE_COMMUNES,
 					 "un nom de commune du département du quartier, sans homonyme",
@@ -468,6 +486,7 @@ static int load_from(dh_geo *geo, dh_csv *csv, const char *name, dh_error *err)
 	int rc = read_header(&l, err);
 	if (rc == DH_OK)
 		rc = load_rows(&l, err);
+	geo_arena_release(&l.scratch);
 	if (rc != DH_OK) {
 		geo_qpv_set_release(&l.set);
 		return rc;
