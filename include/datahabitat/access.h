@@ -25,6 +25,7 @@
 
 #include "datahabitat/base.h"
 #include "datahabitat/cube.h"
+#include "datahabitat/cube_store.h"
 #include "datahabitat/disclosure.h"
 #include "datahabitat/geo.h"
 #include "datahabitat/identity.h"
@@ -40,6 +41,8 @@ typedef struct dh_figures_request {
 	const int *indicators;       /* registry positions, each once; NULL: all the agreement allows */
 	size_t nindicators;          /* at most DH_QUERY_MAX_INDICATORS (indicators.h) */
 	const char *today;           /* "YYYY-MM-DD" to check agreements against; NULL: today UTC */
+	const dh_cube_sources *sources; /* operator's mode only: the reference sources the cube was
+	                                   built with (dh_cube_build_with_sources), NULL if none */
 } dh_figures_request;
 
 /* What the caller may see. Hidden cells hold NaN in values (the figure never leaves the
@@ -56,6 +59,8 @@ typedef struct dh_figures_result {
 	int64_t agreement;            /* agreement that allowed it, 0 for own data */
 	size_t hidden;                /* cells hidden among those returned */
 	dh_disclosure_stats stats;    /* of the joint hierarchy table (zero for own data) */
+	char **sources;               /* operator's mode with req->sources: nrows labels of what each
+	                                 row was computed from (dh_cube_table_apply_sources); NULL otherwise */
 } dh_figures_result;
 
 /*

@@ -58,6 +58,13 @@ typedef struct dh_cube_version {
 	dh_str qpv_code;      /* QPV_CODE, e.g. "QN03501M" */
 	dh_str origine;       /* ORIGINE "1".."4" */
 	dh_str sortiepatrim;  /* SORTIEPATRIM "1".."5", "9" */
+	dh_str conv;          /* CONV "1" conventioned, "2" not */
+	dh_str newlogt;       /* NEWLOGT "1" change of use, "2" fusion/scission */
+	dh_str oldlogt;       /* OLDLOGT "1" change of use, "2" fusion/scission (gone dwelling) */
+	int landlord_sem;     /* 1 if the landlord is a SEM (its CONV 2 dwellings are out of the
+	                         parc locatif social) */
+	int reference;        /* 1 for a row of a reference source (open data): no MODE, in the
+	                         stock by definition */
 	int32_t nbpiece;      /* NBPIECE */
 	int32_t construct;    /* CONSTRUCT year */
 	int32_t locat;        /* LOCAT year */

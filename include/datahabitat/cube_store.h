@@ -33,6 +33,59 @@ typedef struct dh_cube_store_stats {
 int dh_cube_build_from_store(dh_store *store, const dh_geo *geo, dh_cube **out,
 			     dh_cube_store_stats *stats, dh_error *err);
 
+/* Where the rows of a commune come from in a cube built by dh_cube_build_with_sources(). */
+typedef enum dh_provenance {
+	DH_FROM_NONE = 0,      /* no dwelling at the date */
+	DH_FROM_MEMBERS = 1,   /* members' deliveries */
+	DH_FROM_REFERENCE = 2  /* the reference source (open data) */
+} dh_provenance;
+
+/* In: the date and the choice; out: what was used. Release with dh_cube_sources_release(). */
+typedef struct dh_cube_sources {
+	int32_t date;            /* in: reference date of the queries, yyyymmdd */
+	const char *source;      /* in: NULL: members wherever they have dwellings at `date`, the
+	                            reference source elsewhere; a source name: that source wherever
+	                            it has rows at `date`, members elsewhere */
+	char used[64];           /* out: the reference source used, "" if none */
+	int32_t used_date;       /* out: its reference date, 0 if none */
+	char landlord[80];       /* out: landlord code of its rows in the cube ("source:NAME") */
+	uint8_t *commune_from;   /* out: dh_provenance per geo commune (malloc'ed); all
+	                            DH_FROM_NONE when no source applies (every row is a member's) */
+	size_t ncommunes;
+} dh_cube_sources;
+
+/*
+ * Build the cube for queries at src->date from the members' deliveries and one reference
+ * source. A reference source (name, date d) applies at dates d <= D < d + 1 year; among those
+ * that apply, the one named by src->source, else the most recent (then the first by name).
+ * Per commune one provenance only (never both added up): by default members wherever they
+ * have a dwelling valid at D, the reference source elsewhere; with src->source, the source
+ * wherever it has rows, members elsewhere. The reference rows are declared as one landlord
+ * `src->landlord` and are valid on [d, d + 1 year). Returns as dh_cube_build_from_store(),
+ * and DH_NOTFOUND when src->source names no source that applies at D.
+ */
+int dh_cube_build_with_sources(dh_store *store, const dh_geo *geo, dh_cube_sources *src,
+			       dh_cube **out, dh_cube_store_stats *stats, dh_error *err);
+void dh_cube_sources_release(dh_cube_sources *src);
+
+/* 1 if a reference source can give this indicator: structure figures (public), not the
+ * business ones nor those that need the landlord's kind (parc_non_conv, nb_lgt_tot). */
+int dh_indicator_from_reference(const dh_indicator *ind);
+
+/*
+ * After dh_cube_query_run(cube, q) gave t on a cube of dh_cube_build_with_sources(): say
+ * where each row's figures come from and undefine (NaN) the indicators a reference source
+ * cannot give on the rows that hold reference rows. *labels receives t->nrows malloc'ed
+ * French strings ("adhérents", "référence NAME", "adhérents + référence NAME", "" when the
+ * row has no dwelling at the date), freed with dh_cube_source_labels_free(). When no
+ * reference source was used, every row is "adhérents" (or ""). Returns DH_OK, DH_NOMEM, or
+ * a query error.
+ */
+int dh_cube_table_apply_sources(const dh_cube *cube, const dh_cube_query *q,
+				const dh_cube_sources *src, dh_cube_table *t, char ***labels,
+				dh_error *err);
+void dh_cube_source_labels_free(char **labels, size_t n);
+
 /*
  * The latest reference date of the accepted deliveries of the store, as yyyymmdd in *date
  * (0 when there is none). Returns DH_OK, DH_STORE.

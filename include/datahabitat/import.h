@@ -54,6 +54,34 @@ typedef struct dh_import_result {
 int dh_import_file(dh_store *store, const dh_geo *geo, const char *path, const dh_import_options *opt,
 		   dh_import_result *result, dh_error *err);
 
+/* Import of a reference source (open data without landlord identity, store.h). */
+typedef struct dh_reference_options {
+	const char *source;         /* source name, e.g. "rpls-2023" (store.h's rules) */
+	const char *reference_date; /* "YYYY-MM-DD": the date the file describes */
+	dh_layout layout;           /* an open-data layout; DH_LAYOUT_AUTO: detected, and then it
+	                               must be an open-data layout */
+	const char *file_name;      /* recorded; NULL: the base name of the path */
+	const dh_actor *actor;      /* who imports, for the audit chain (actor.h); NULL: the system */
+} dh_reference_options;
+
+typedef struct dh_reference_result {
+	dh_reference_source source; /* as recorded (rows stored) */
+	uint64_t rows_read;
+	uint64_t rows_rejected;     /* rows with a validation error, not stored */
+	uint64_t errors, warnings;
+} dh_reference_result;
+
+/*
+ * Validate the open-data file at `path` and store its valid rows as the reference source
+ * opt->source at opt->reference_date, replacing what that source held at that date (rows
+ * with errors are skipped and counted). A landlord's file is refused (DH_INVAL): a
+ * reference source has no landlord. Returns DH_OK, DH_INVAL, DH_NOTFOUND, DH_IO,
+ * DH_PARSE (unreadable file), DH_STORE, DH_NOMEM; nothing is stored unless DH_OK.
+ * The import is logged in the audit chain ("reference-import").
+ */
+int dh_import_reference(dh_store *store, const dh_geo *geo, const char *path,
+			const dh_reference_options *opt, dh_reference_result *result, dh_error *err);
+
 /* Free what the result owns. Accepts a zeroed result. */
 void dh_import_result_release(dh_import_result *result);
 

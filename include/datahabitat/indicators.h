@@ -14,7 +14,10 @@
  * BAIL_MONTHS and REMLOC_MONTHS = whole months from the 1st of the BAIL / REMLOCDATE month to
  * the first day of D's month. Normalisation done when the cube is built: DPE classes are
  * absent when DPEDATE is 01/1900 or empty; LOYERPRINC 9999 ("not applicable") is absent;
- * QPV is "1" when the QPV flag is 1 or a QPV code is given, "2" otherwise.
+ * QPV is "1" when the QPV flag is 1 or a QPV code is given, "2" otherwise; PARC is "LS" for a
+ * dwelling in MODE 1-5 (or of a reference source, which has no MODE) except the
+ * non-conventioned (CONV 2) dwellings of a SEM, which are "NC" (outside the parc locatif
+ * social as SDES defines it); DPE_RECENT is "1" for a real DPE dated 07/2021 or later.
  *
  * Everything here is static, read-only data: safe from any thread.
  */
@@ -44,6 +47,13 @@ typedef enum dh_dim {
 	DH_DIM_BAIL_MONTHS,   /* relative: months from BAIL to the reference date */
 	DH_DIM_REMLOC_MONTHS, /* relative: months from REMLOCDATE to the reference date */
 	DH_DIM_LANDLORD,      /* landlord code (SIREN) given to the cube builder */
+	DH_DIM_PARC,          /* perimeter (SDES): "LS" parc locatif social, "NC" non-conventioned
+	                         dwelling of a SEM (CONV 2), absent outside the stock (MODE 9) */
+	DH_DIM_DPE_RECENT,    /* "1" when the DPE was made on or after 1 July 2021 (still valid),
+	                         absent otherwise (older DPE or none) */
+	DH_DIM_NEWLOGT,       /* NEWLOGT: "1" change of use, "2" fusion/scission, absent otherwise */
+	DH_DIM_OLDLOGT,       /* OLDLOGT: gone on 1 January, its surface still in the stock:
+	                         "1" change of use, "2" fusion/scission, absent otherwise */
 	DH_DIM_COUNT
 } dh_dim;
 

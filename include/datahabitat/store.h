@@ -78,6 +78,85 @@ int dh_store_caller_owns(dh_store *store, dh_error *err);
  */
 int dh_store_load_geo(dh_store *store, const dh_geo *geo, dh_error *err);
 
+/* ---- QPV list ------------------------------------------------------------------------ */
+
+/*
+ * Replace the stored QPV list by the one loaded in `geo` (dh_geo_load_qpv()): codes, names
+ * and current communes, in one transaction. Returns DH_OK, DH_STORE, DH_NOMEM.
+ */
+int dh_store_qpv_save(dh_store *store, const dh_geo *geo, dh_error *err);
+
+/* One stored QPV: code, name, current commune codes separated by single spaces. */
+typedef int (*dh_qpv_row_cb)(void *ctx, const char *code, const char *name, const char *communes);
+
+/* Call cb for each stored QPV in code order (none when no list was loaded, also in a
+ * database older than the QPV table). A non-DH_OK return of cb stops and is returned.
+ * Returns DH_OK, DH_STORE, or cb's code. */
+int dh_store_qpv_list(dh_store *store, dh_qpv_row_cb cb, void *ctx, dh_error *err);
+
+/*
+ * Load the stored QPV list into geo (replacing geo's list; geo keeps an empty list when
+ * the store has none), so that the cube names QPV and their communes are known.
+ * Returns DH_OK, DH_STORE, DH_PARSE (a stored commune unknown to geo), DH_NOMEM.
+ * Not thread-safe for geo: call before sharing it.
+ */
+int dh_store_qpv_apply(dh_store *store, dh_geo *geo, dh_error *err);
+
+/* ---- Reference sources (open data) --------------------------------------------------- */
+
+/*
+ * A reference source: a public file of dwellings without landlord identity (the SDES
+ * open-data "données détaillées au logement"), imported under a name at a reference date.
+ * Its rows feed the structure indicators where members' deliveries do not cover a commune
+ * (cube_store.h); they never feed a business indicator.
+ */
+typedef struct dh_reference_source {
+	char name[64];           /* e.g. "rpls-2023" */
+	char reference_date[11]; /* "YYYY-MM-DD" */
+	char layout[32];         /* "rpls-opendata"... */
+	char file_name[256];
+	char sha256[65];
+	uint64_t rows;           /* rows stored */
+	char imported_at[21];    /* set by the store */
+} dh_reference_source;
+
+typedef struct dh_store_ref_import dh_store_ref_import;
+
+/*
+ * Start (re)loading the source meta->name at meta->reference_date: in one write
+ * transaction, its previous rows at that date are replaced by the rows given to
+ * dh_store_ref_import_row(), committed by dh_store_ref_import_end(). name: 1 to 63
+ * characters among letters, digits, '-', '_' and '.'. Returns DH_OK, DH_INVAL, DH_CONFLICT
+ * (another import open on this connection), DH_STORE, DH_NOMEM.
+ */
+int dh_store_ref_import_begin(dh_store *store, const dh_reference_source *meta,
+			      dh_store_ref_import **out, dh_error *err);
+int dh_store_ref_import_row(dh_store_ref_import *imp, const dh_rpls_row *row,
+			    const char *commune_code, dh_error *err);
+/* Commit with meta->rows, sha256 and file fields as given here; frees imp in all cases. */
+int dh_store_ref_import_end(dh_store_ref_import *imp, const dh_reference_source *final,
+			    dh_error *err);
+/* Roll back and free (NULL is a no-op). */
+void dh_store_ref_import_abort(dh_store_ref_import *imp);
+
+typedef int (*dh_reference_cb)(void *ctx, const dh_reference_source *source);
+/* Every stored (source, date), by name then date. Returns DH_OK, DH_STORE, or cb's code. */
+int dh_store_ref_list(dh_store *store, dh_reference_cb cb, void *ctx, dh_error *err);
+
+/* One row of a reference source as dh_store_ref_scan() gives it (borrowed for the call). */
+typedef struct dh_reference_row {
+	const char *source;       /* its name */
+	int32_t date;             /* its reference date, yyyymmdd */
+	const char *commune_code; /* current commune resolved at import, NULL if none */
+	const dh_rpls_row *row;   /* fields (mask as dh_store_versions_scan()) */
+} dh_reference_row;
+
+typedef int (*dh_reference_row_cb)(void *ctx, const dh_reference_row *row);
+/* Every row of every reference source, grouped by (source, date). Returns DH_OK,
+ * DH_CORRUPT, DH_STORE, or cb's code; none in a database older than these tables. */
+int dh_store_ref_scan(dh_store *store, uint64_t fields, dh_reference_row_cb cb, void *ctx,
+		      dh_error *err);
+
 /* ---- Organisations ---------------------------------------------------------------- */
 
 typedef enum dh_org_kind {

@@ -64,6 +64,16 @@ int cli_parse_options(const char *command, int argc, char **argv, int first, con
 const char *cli_db_location(const char *given);
 /* Open the store at cli_db_location(given); on failure print why and return the exit code. */
 int cli_open_store(const char *given, unsigned flags, dh_store **out);
+/* Load the reference geography from ref (NULL: the default directory): CLI_EXIT_OK, or
+ * CLI_EXIT_FAILURE after printing why. */
+int cli_load_geo(const char *ref, dh_geo **out);
+/* cli_load_geo() then cli_open_store(db, 0): CLI_EXIT_OK with both, or the exit code with
+ * neither (what failed is printed). */
+int cli_open_geo_store(const char *ref, const char *db, dh_geo **geo, dh_store **store);
+/* Output formats of the listing commands: CLI_FMT_TABLE, _CSV, _JSON for "table", "csv",
+ * "json"; -1 for another name. */
+enum { CLI_FMT_TABLE, CLI_FMT_CSV, CLI_FMT_JSON };
+int cli_output_format(const char *name);
 /* Print "datahabitat: <command> : <what> « arg »" and the help hint; return CLI_EXIT_USAGE. */
 int cli_usage_error(const char *command, const char *what, const char *arg);
 /* End a listing: report rc's error (from err), else print list as indented JSON when there
@@ -93,6 +103,8 @@ int cmd_import(int argc, char **argv);
 int cmd_deliveries(int argc, char **argv);
 int cmd_stock(int argc, char **argv);
 int cmd_indicators(int argc, char **argv);
+int cmd_qpv(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_key(int argc, char **argv);
 int cmd_gdpr(int argc, char **argv);

@@ -79,6 +79,39 @@ int cli_open_store(const char *given, unsigned flags, dh_store **out)
 	return CLI_EXIT_OK;
 }
 
+int cli_load_geo(const char *ref, dh_geo **out)
+{
+	dh_error err;
+	dh_error_clear(&err);
+	*out = NULL;
+	if (dh_geo_load(out, ref ? ref : dh_geo_default_dir(), &err) == DH_OK)
+		return CLI_EXIT_OK;
+	cli_report_error(&err);
+	return CLI_EXIT_FAILURE;
+}
+
+int cli_open_geo_store(const char *ref, const char *db, dh_geo **geo, dh_store **store)
+{
+	*store = NULL;
+	if (cli_load_geo(ref, geo) != CLI_EXIT_OK)
+		return CLI_EXIT_FAILURE;
+	int exitcode = cli_open_store(db, 0, store);
+	if (exitcode != CLI_EXIT_OK) {
+		dh_geo_free(*geo);
+		*geo = NULL;
+	}
+	return exitcode;
+}
+
+int cli_output_format(const char *name)
+{
+	static const char *const names[] = { "table", "csv", "json" };
+	for (int i = 0; i < 3; i++)
+		if (strcmp(name, names[i]) == 0)
+			return i;
+	return -1;
+}
+
 int cli_usage_error(const char *command, const char *what, const char *arg)
 {
 	if (arg)

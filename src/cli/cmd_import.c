@@ -18,6 +18,7 @@
 
 static const char usage_text[] =
 	"usage : datahabitat import FICHIER --org SIREN --date AAAA-MM-JJ [options]\n"
+	"        datahabitat import FICHIER --source NOM --date AAAA-MM-JJ [--layout rpls-opendata...]\n"
 	"\n"
 	"Vérifie le fichier de patrimoine FICHIER puis l'enregistre comme la livraison de\n"
 	"l'organisme SIREN décrivant son patrimoine à la date donnée, en une seule transaction :\n"
@@ -25,8 +26,15 @@ static const char usage_text[] =
 	"lignes rejetées dépasse le maximum, la livraison est refusée en entier (seul son rapport\n"
 	"est conservé). Un fichier déjà livré par l'organisme n'est pas importé une deuxième fois.\n"
 	"\n"
+	"Avec --source, FICHIER est un fichier open data du SDES (« données détaillées au\n"
+	"logement », sans identité de bailleur) enregistré comme source de référence NOM à la\n"
+	"date donnée (il remplace ce que NOM contenait à cette date) : il alimente les indicateurs\n"
+	"de structure des communes qu'aucun adhérent ne couvre à cette date, jamais un indicateur\n"
+	"d'activité (voir « datahabitat indicators --help », option --source).\n"
+	"\n"
 	"Options :\n"
 	"  --org SIREN               organisme qui livre (enregistré avec « datahabitat org add »)\n"
+	"  --source NOM              source de référence (open data), à la place de --org\n"
 	"  --date AAAA-MM-JJ         date de référence du patrimoine livré\n"
 	"  --max-reject-share X      part maximale de lignes rejetées, entre 0 et 1 (défaut 0.05)\n"
 	"  --layout L                format : auto (défaut), rpls, rpls-opendata\n"
@@ -85,6 +93,64 @@ static int print_json(const dh_import_result *r)
 	return exitcode;
 }
 
+/* `import FILE --source NAME`: an open-data file as a reference source. */
+static int import_source(const char *file, const char *source, const char *date, const char *layout,
+			 const char *format, const char *db, const char *ref)
+{
+	if (!dh_date_valid(date))
+		return cli_usage_error("import", "date invalide (AAAA-MM-JJ attendu)", date);
+	int json = strcmp(format, "json") == 0;
+	if (!json && strcmp(format, "text") != 0)
+		return cli_usage_error("import", "format inconnu", format);
+	dh_actor actor = cli_actor();
+	dh_reference_options opt = { .source = source, .reference_date = date, .layout = DH_LAYOUT_AUTO,
+				     .actor = &actor };
+	if (layout && strcmp(layout, "auto") != 0) {
+		int l = dh_layout_parse(layout);
+		if (l < 0 || !dh_layout_is_opendata((dh_layout)l))
+			return cli_usage_error("import", "--source demande une mise en page open data (rpls-opendata...)",
+					       layout);
+		opt.layout = (dh_layout)l;
+	}
+	dh_geo *geo = NULL;
+	dh_store *store;
+	int exitcode = cli_open_geo_store(ref, db, &geo, &store);
+	if (exitcode != CLI_EXIT_OK)
+		return exitcode;
+	dh_reference_result r;
+	dh_error err;
+	dh_error_clear(&err);
+	int rc = dh_import_reference(store, geo, file, &opt, &r, &err);
+	if (rc == DH_OK && json) {
+		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I}", "source", r.source.name,
+				      "reference_date", r.source.reference_date, "file", r.source.file_name,
+				      "layout", r.source.layout, "sha256", r.source.sha256, "rows",
+				      (json_int_t)r.rows_read, "rows_stored", (json_int_t)r.source.rows,
+				      "rows_rejected", (json_int_t)r.rows_rejected, "errors", (json_int_t)r.errors,
+				      "warnings", (json_int_t)r.warnings);
+		if (o) {
+			json_dumpf(o, stdout, JSON_INDENT(2));
+			fputc('\n', stdout);
+		}
+		json_decref(o);
+	} else if (rc == DH_OK) {
+		printf("source de référence « %s » au %s : %llu logements enregistrés\n", r.source.name,
+		       r.source.reference_date, (unsigned long long)r.source.rows);
+		printf("fichier : %s (format %s)\n", r.source.file_name, r.source.layout);
+		printf("sha256 : %s\n", r.source.sha256);
+		printf("lignes lues : %llu ; rejetées : %llu ; problèmes : %llu erreurs, %llu avertissements\n",
+		       (unsigned long long)r.rows_read, (unsigned long long)r.rows_rejected,
+		       (unsigned long long)r.errors, (unsigned long long)r.warnings);
+	} else {
+		exitcode = cli_report_error(&err);
+		if (rc == DH_NOTFOUND || rc == DH_IO || rc == DH_INVAL || rc == DH_PARSE)
+			exitcode = CLI_EXIT_USAGE;
+	}
+	dh_store_close(store);
+	dh_geo_free(geo);
+	return exitcode;
+}
+
 int cmd_import(int argc, char **argv)
 {
 	if (cli_wants_help(argc, argv)) {
@@ -92,11 +158,12 @@ int cmd_import(int argc, char **argv)
 		return CLI_EXIT_OK;
 	}
 	const char *db = NULL, *ref = NULL, *org = NULL, *date = NULL, *share = NULL, *layout = NULL;
-	const char *format = "text", *file = NULL;
+	const char *format = "text", *file = NULL, *source = NULL;
 	const cli_option options[] = {
 		{ "--db", &db },
 		{ "--ref", &ref },
 		{ "--org", &org },
+		{ "--source", &source },
 		{ "--date", &date },
 		{ "--max-reject-share", &share },
 		{ "--layout", &layout },
@@ -118,10 +185,14 @@ int cmd_import(int argc, char **argv)
 	}
 	if (!file)
 		return cli_usage_error("import", "fichier manquant", NULL);
-	if (!org)
-		return cli_usage_error("import", "--org SIREN est obligatoire", NULL);
+	if (org && source)
+		return cli_usage_error("import", "--org et --source s'excluent", NULL);
+	if (!org && !source)
+		return cli_usage_error("import", "--org SIREN (ou --source NOM) est obligatoire", NULL);
 	if (!date)
 		return cli_usage_error("import", "--date AAAA-MM-JJ est obligatoire", NULL);
+	if (source)
+		return import_source(file, source, date, layout, format, db, ref);
 	if (!dh_siren_valid(org))
 		return cli_usage_error("import", "SIREN invalide (9 chiffres, clé de Luhn)", org);
 	if (!dh_date_valid(date))
@@ -151,19 +222,12 @@ int cmd_import(int argc, char **argv)
 	dh_error err;
 	dh_error_clear(&err);
 	dh_geo *geo = NULL;
-	int rc = dh_geo_load(&geo, ref ? ref : dh_geo_default_dir(), &err);
-	if (rc != DH_OK) {
-		cli_report_error(&err);
-		return CLI_EXIT_FAILURE;
-	}
 	dh_store *store;
-	int exitcode = cli_open_store(db, 0, &store);
-	if (exitcode != CLI_EXIT_OK) {
-		dh_geo_free(geo);
+	int exitcode = cli_open_geo_store(ref, db, &geo, &store);
+	if (exitcode != CLI_EXIT_OK)
 		return exitcode;
-	}
 	dh_import_result result;
-	rc = dh_import_file(store, geo, file, &opt, &result, &err);
+	int rc = dh_import_file(store, geo, file, &opt, &result, &err);
 	if (rc == DH_OK || rc == DH_REFUSED) {
 		int printed = CLI_EXIT_OK;
 		if (json)

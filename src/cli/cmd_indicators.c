@@ -37,7 +37,13 @@ static const char usage_text[] =
 	"  --indicator ID,...    indicateurs voulus (défaut : tous ; voir --list)\n"
 	"  --where F=V,...       filtres sur les logements, par exemple TYPECONST=C,FINAN=10,11\n"
 	"                        ou CONSTRUCT=1970..1989 (V- : absent, V* : renseigné)\n"
-	"  --date AAAA-MM-JJ     date de référence (défaut : la plus récente des livraisons)\n"
+	"  --date AAAA-MM-JJ     date de référence (défaut : la plus récente des livraisons et\n"
+	"                        des sources de référence)\n"
+	"  --source NOM          où adhérents et source de référence (open data, « import\n"
+	"                        --source ») couvrent tous deux une commune, prendre la source NOM\n"
+	"                        (défaut : les adhérents ; la source la plus récente ailleurs).\n"
+	"                        Une colonne « source » dit alors d'où vient chaque ligne ; les\n"
+	"                        indicateurs d'activité sont indéfinis là où la source intervient\n"
 	"  --format F            table (défaut, pour la lecture), csv ou json (nombres bruts,\n"
 	"                        taux en pourcentage à pleine précision, valeur indéfinie vide / null)\n"
 	"  --list                liste des indicateurs : id, libellé, unité, sensibilité\n"
@@ -137,9 +143,9 @@ static void print_padded(const char *s, size_t width, int right)
 
 /* ---- output of a result table ---- */
 
-static void print_csv(const dh_cube_table *t, const uint8_t *status)
+static void print_csv(const dh_cube_table *t, const uint8_t *status, char *const *sources)
 {
-	fputs("code,name", stdout);
+	fputs(sources ? "code,name,source" : "code,name", stdout);
 	for (size_t c = 0; c < t->ncols; c++)
 		printf(",%s", t->columns[c]->id);
 	for (size_t c = 0; status && c < t->ncols; c++)
@@ -150,6 +156,10 @@ static void print_csv(const dh_cube_table *t, const uint8_t *status)
 		cli_print_csv_field(stdout, t->codes[r], strlen(t->codes[r]), ',');
 		putchar(',');
 		cli_print_csv_field(stdout, t->names[r], strlen(t->names[r]), ',');
+		if (sources) {
+			putchar(',');
+			cli_print_csv_field(stdout, sources[r], strlen(sources[r]), ',');
+		}
 		for (size_t c = 0; c < t->ncols; c++) {
 			putchar(',');
 			double v = dh_cube_table_value(t, r, c);
@@ -173,7 +183,7 @@ static json_t *json_value(const dh_indicator *ind, double v)
 	return json_real(v);
 }
 
-static int print_json(const dh_cube_table *t, const uint8_t *status)
+static int print_json(const dh_cube_table *t, const uint8_t *status, char *const *sources)
 {
 	json_t *arr = json_array();
 	if (!arr)
@@ -186,6 +196,8 @@ static int print_json(const dh_cube_table *t, const uint8_t *status)
 		}
 		json_object_set_new(o, "code", cli_json_text(t->codes[r]));
 		json_object_set_new(o, "name", cli_json_text(t->names[r]));
+		if (sources)
+			json_object_set_new(o, "source", cli_json_text(sources[r]));
 		for (size_t c = 0; c < t->ncols; c++)
 			json_object_set_new(o, t->columns[c]->id,
 					    status && status[r * t->ncols + c]
@@ -199,11 +211,14 @@ static int print_json(const dh_cube_table *t, const uint8_t *status)
 	return rc;
 }
 
-static int print_table(const dh_cube_table *t, const uint8_t *status, dh_level level, int32_t date)
+static int print_table(const dh_cube_table *t, const uint8_t *status, char *const *sources,
+		       dh_level level, int32_t date)
 {
-	size_t ncells = (t->nrows + 1) * (t->ncols + 2);
+	/* Columns: code, name, the source when one was used, then the indicators. */
+	size_t lead = sources ? 3 : 2;
+	size_t ncells = (t->nrows + 1) * (t->ncols + lead);
 	char **cells = calloc(ncells, sizeof(*cells));
-	size_t *width = calloc(t->ncols + 2, sizeof(*width));
+	size_t *width = calloc(t->ncols + lead, sizeof(*width));
 	if (!cells || !width) {
 		free(cells);
 		free(width);
@@ -212,21 +227,24 @@ static int print_table(const dh_cube_table *t, const uint8_t *status, dh_level l
 	int rc = DH_OK;
 	/* Header then rows, every cell as text, to size the columns. */
 	for (size_t r = 0; r <= t->nrows && rc == DH_OK; r++) {
-		for (size_t c = 0; c < t->ncols + 2; c++) {
+		for (size_t c = 0; c < t->ncols + lead; c++) {
 			char buf[128];
 			const char *text;
 			if (r == 0)
-				text = c == 0 ? "Code" : c == 1 ? "Territoire" : t->columns[c - 2]->id;
+				text = c == 0 ? "Code" : c == 1 ? "Territoire" : c < lead ? "Source"
+											  : t->columns[c - lead]->id;
 			else if (c == 0)
 				text = t->codes[r - 1][0] ? cli_text(t->codes[r - 1]) : "—";
 			else if (c == 1)
 				text = cli_text(t->names[r - 1]);
+			else if (c < lead)
+				text = cli_text(sources[r - 1]);
 			else {
-				const dh_indicator *ind = t->columns[c - 2];
-				if (status && status[(r - 1) * t->ncols + (c - 2)])
+				const dh_indicator *ind = t->columns[c - lead];
+				if (status && status[(r - 1) * t->ncols + (c - lead)])
 					snprintf(buf, sizeof(buf), "secret");
 				else
-					format_fr(buf, sizeof(buf), dh_cube_table_value(t, r - 1, c - 2),
+					format_fr(buf, sizeof(buf), dh_cube_table_value(t, r - 1, c - lead),
 						  display_decimals(ind));
 				text = buf;
 			}
@@ -235,7 +253,7 @@ static int print_table(const dh_cube_table *t, const uint8_t *status, dh_level l
 				rc = DH_NOMEM;
 				break;
 			}
-			cells[r * (t->ncols + 2) + c] = copy;
+			cells[r * (t->ncols + lead) + c] = copy;
 			size_t w = display_width(copy);
 			if (w > width[c])
 				width[c] = w;
@@ -248,10 +266,10 @@ static int print_table(const dh_cube_table *t, const uint8_t *status, dh_level l
 		printf("Indicateurs par %s au %02d/%02d/%04d\n\n", by, (int)(date % 100),
 		       (int)(date / 100 % 100), (int)(date / 10000));
 		for (size_t r = 0; r <= t->nrows; r++) {
-			for (size_t c = 0; c < t->ncols + 2; c++) {
+			for (size_t c = 0; c < t->ncols + lead; c++) {
 				if (c)
 					fputs("  ", stdout);
-				print_padded(cells[r * (t->ncols + 2) + c], width[c], c >= 2);
+				print_padded(cells[r * (t->ncols + lead) + c], width[c], c >= lead);
 			}
 			putchar('\n');
 		}
@@ -262,6 +280,10 @@ static int print_table(const dh_cube_table *t, const uint8_t *status, dh_level l
 		fputs("n.d. : non défini (dénominateur nul)\n", stdout);
 		if (status)
 			fputs("secret : secret statistique (cellule masquée)\n", stdout);
+		if (sources)
+			fputs("Source : données des adhérents ou source de référence (open data, sans\n"
+			      "identité de bailleur) ; là où la source intervient, les indicateurs d'activité\n"
+			      "sont n.d.\n", stdout);
 	}
 	for (size_t i = 0; i < ncells; i++)
 		free(cells[i]);
@@ -398,6 +420,17 @@ static int parse_indicators(const char *list, int **out, size_t *n, const char *
 	return DH_OK;
 }
 
+/* Keep in *ctx (int32_t yyyymmdd) the latest date of the reference sources. */
+static int latest_source_date(void *ctx, const dh_reference_source *src)
+{
+	int32_t *day = ctx;
+	const char *s = src->reference_date;
+	int32_t d = (int32_t)(atoi(s) * 10000 + atoi(s + 5) * 100 + atoi(s + 8));
+	if (d > *day)
+		*day = d;
+	return DH_OK;
+}
+
 static int32_t day_of(const char *date)
 {
 	return (int32_t)(atoi(date) * 10000 + atoi(date + 5) * 100 + atoi(date + 8));
@@ -410,7 +443,7 @@ int cmd_indicators(int argc, char **argv)
 		return CLI_EXIT_OK;
 	}
 	const char *db = NULL, *level_name = NULL, *code = NULL, *ind_list = NULL, *where = NULL;
-	const char *date = NULL, *format = "table", *ref = NULL, *as = NULL;
+	const char *date = NULL, *format = "table", *ref = NULL, *as = NULL, *source = NULL;
 	int list = 0, unrestricted = 0;
 	const cli_option options[] = {
 		{ "--db", &db },
@@ -422,6 +455,7 @@ int cmd_indicators(int argc, char **argv)
 		{ "--format", &format },
 		{ "--ref", &ref },
 		{ "--as", &as },
+		{ "--source", &source },
 		{ NULL, NULL },
 	};
 	for (int i = 1; i < argc; i++) {
@@ -441,15 +475,10 @@ int cmd_indicators(int argc, char **argv)
 		}
 		return cli_usage_error("indicators", "argument inattendu", argv[i]);
 	}
-	enum out_format fmt;
-	if (strcmp(format, "table") == 0)
-		fmt = FMT_TABLE;
-	else if (strcmp(format, "csv") == 0)
-		fmt = FMT_CSV;
-	else if (strcmp(format, "json") == 0)
-		fmt = FMT_JSON;
-	else
+	int f = cli_output_format(format);
+	if (f < 0)
 		return cli_usage_error("indicators", "format inconnu (table, csv ou json)", format);
+	enum out_format fmt = f == CLI_FMT_CSV ? FMT_CSV : f == CLI_FMT_JSON ? FMT_JSON : FMT_TABLE;
 	if (list) {
 		if (level_name || code || ind_list || where || date || as || unrestricted)
 			return cli_usage_error("indicators", "--list ne se combine qu'avec --format", NULL);
@@ -469,6 +498,9 @@ int cmd_indicators(int argc, char **argv)
 		return cli_usage_error("indicators", "niveau inconnu", level_name);
 	if (date && !dh_date_valid(date))
 		return cli_usage_error("indicators", "date invalide (AAAA-MM-JJ attendu)", date);
+	if (source && as)
+		return cli_usage_error("indicators", "--source ne se combine pas avec --as (données des adhérents seules)",
+				       NULL);
 	if (code && level == DH_LEVEL_ALL)
 		return cli_usage_error("indicators", "--code n'a pas de sens avec le niveau", level_name);
 
@@ -512,6 +544,7 @@ int cmd_indicators(int argc, char **argv)
 	dh_store *store = NULL;
 	dh_cube *cube = NULL;
 	dh_figures_result *figures = NULL;
+	dh_cube_sources sources = { 0 };
 	int rc = dh_geo_load(&geo, ref ? ref : dh_geo_default_dir(), &err);
 	if (rc != DH_OK) {
 		cli_report_error(&err);
@@ -522,11 +555,18 @@ int cmd_indicators(int argc, char **argv)
 	exitcode = cli_open_store(db, 0u, &store);
 	if (exitcode != CLI_EXIT_OK)
 		goto done;
+	rc = dh_store_qpv_apply(store, geo, &err); /* names of the QPV (qpv load) */
+	if (rc != DH_OK) {
+		exitcode = cli_report_error(&err);
+		goto done;
+	}
 	int32_t day = 0;
 	if (date) {
 		day = day_of(date);
 	} else {
 		rc = dh_store_latest_reference_date(store, &day, &err);
+		if (rc == DH_OK && !as)
+			rc = dh_store_ref_list(store, latest_source_date, &day, &err);
 		if (rc != DH_OK) {
 			exitcode = cli_report_error(&err);
 			goto done;
@@ -537,9 +577,14 @@ int cmd_indicators(int argc, char **argv)
 			goto done;
 		}
 	}
-	rc = dh_cube_build_from_store(store, geo, &cube, NULL, &err);
+	/* The governed view (--as) reads members' data only; otherwise a reference source
+	 * (open data) fills the communes no member covers at the date (or those --source takes). */
+	sources.date = day;
+	sources.source = source;
+	rc = as ? dh_cube_build_from_store(store, geo, &cube, NULL, &err)
+		: dh_cube_build_with_sources(store, geo, &sources, &cube, NULL, &err);
 	if (rc != DH_OK) {
-		exitcode = cli_report_error(&err);
+		exitcode = rc == DH_NOTFOUND ? (cli_report_error(&err), CLI_EXIT_USAGE) : cli_report_error(&err);
 		goto done;
 	}
 	dh_figures_request fr = {
@@ -550,6 +595,7 @@ int cmd_indicators(int argc, char **argv)
 		.nfilters = nfilters,
 		.indicators = positions,
 		.nindicators = npositions,
+		.sources = as ? NULL : &sources,
 	};
 	if (as) {
 		dh_identity who;
@@ -576,12 +622,13 @@ int cmd_indicators(int argc, char **argv)
 			       .columns = figures->columns, .codes = figures->codes,
 			       .names = figures->names, .values = figures->values };
 	const uint8_t *status = figures->own ? NULL : figures->status;
+	char *const *labels = figures->sources;
 	if (fmt == FMT_CSV)
-		print_csv(&view, status);
+		print_csv(&view, status, labels);
 	else if (fmt == FMT_JSON)
-		rc = print_json(&view, status);
+		rc = print_json(&view, status, labels);
 	else
-		rc = print_table(&view, status, (dh_level)level, day);
+		rc = print_table(&view, status, labels, (dh_level)level, day);
 	if (rc == DH_OK && (fflush(stdout) != 0 || ferror(stdout)))
 		rc = DH_IO;
 	if (rc != DH_OK) {
@@ -589,6 +636,7 @@ int cmd_indicators(int argc, char **argv)
 		exitcode = CLI_EXIT_FAILURE;
 	}
 done:
+	dh_cube_sources_release(&sources);
 	dh_figures_result_free(figures);
 	dh_cube_release(cube);
 	dh_store_close(store);

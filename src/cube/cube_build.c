@@ -474,6 +474,19 @@ int dh_cube_builder_add(dh_cube_builder *b, const dh_cube_version *v, dh_error *
 	dh_str qpv_flag = v->qpv;
 	if (v->qpv_code.len)
 		qpv_flag = DH_STR_LIT("1");
+	/* Perimeter as SDES publishes it (domain.md §3b): MODE 1-5, or any row of a reference
+	 * source; the non-conventioned dwellings of a SEM apart. */
+	int in_stock = v->reference;
+	if (v->mode.len == 1 && v->mode.ptr[0] >= '1' && v->mode.ptr[0] <= '5')
+		in_stock = 1;
+	int non_conv = v->landlord_sem && dh_str_eq(v->conv, "2");
+	dh_str parc = !in_stock ? none : non_conv ? DH_STR_LIT("NC") : DH_STR_LIT("LS");
+	/* A DPE made since 1 July 2021 (the reformed method): the ones still valid. */
+	dh_str recent = has_dpe && v->dpedate / 100 >= 202107 ? DH_STR_LIT("1") : none;
+	dh_str newlogt = dh_str_eq(v->newlogt, "1") || dh_str_eq(v->newlogt, "2")
+				 ? v->newlogt : none;
+	dh_str oldlogt = dh_str_eq(v->oldlogt, "1") || dh_str_eq(v->oldlogt, "2")
+				 ? v->oldlogt : none;
 	dh_str cats[CAT_COUNT] = {
 		[CAT_MODE] = v->mode,
 		[CAT_TYPECONST] = v->typeconst,
@@ -483,6 +496,10 @@ int dh_cube_builder_add(dh_cube_builder *b, const dh_cube_version *v, dh_error *
 		[CAT_QPV] = qpv_flag,
 		[CAT_ORIGINE] = v->origine,
 		[CAT_SORTIEPATRIM] = v->sortiepatrim,
+		[CAT_PARC] = parc,
+		[CAT_DPE_RECENT] = recent,
+		[CAT_NEWLOGT] = newlogt,
+		[CAT_OLDLOGT] = oldlogt,
 	};
 	uint8_t codes[CAT_COUNT];
 	for (int c = 0; c < CAT_COUNT; c++) {
@@ -548,6 +565,9 @@ void dh_cube_version_from_rpls(dh_cube_version *v, const dh_rpls_row *row)
 	v->qpv_code = row->text[DH_RPLS_QPV_CODE];
 	v->origine = row->text[DH_RPLS_ORIGINE];
 	v->sortiepatrim = row->text[DH_RPLS_SORTIEPATRIM];
+	v->conv = row->text[DH_RPLS_CONV];
+	v->newlogt = row->text[DH_RPLS_NEWLOGT];
+	v->oldlogt = row->text[DH_RPLS_OLDLOGT];
 #define INTF(f) (DH_RPLS_HAS(row, DH_RPLS_##f) ? (int32_t)row->value[DH_RPLS_##f].i : 0)
 #define NUMF(f) (DH_RPLS_HAS(row, DH_RPLS_##f) ? row->value[DH_RPLS_##f].d : NAN)
 	v->nbpiece = INTF(NBPIECE);

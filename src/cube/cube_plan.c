@@ -23,6 +23,10 @@ static int dim_categorical(dh_dim d, int *cat)
 	case DH_DIM_QPV: *cat = CAT_QPV; return 1;
 	case DH_DIM_ORIGINE: *cat = CAT_ORIGINE; return 1;
 	case DH_DIM_SORTIEPATRIM: *cat = CAT_SORTIEPATRIM; return 1;
+	case DH_DIM_PARC: *cat = CAT_PARC; return 1;
+	case DH_DIM_DPE_RECENT: *cat = CAT_DPE_RECENT; return 1;
+	case DH_DIM_NEWLOGT: *cat = CAT_NEWLOGT; return 1;
+	case DH_DIM_OLDLOGT: *cat = CAT_OLDLOGT; return 1;
 	default: return 0;
 	}
 }

@@ -20,7 +20,9 @@
 #define RANGE(d, lo, hi) { DH_DIM_##d, DH_OP_RANGE, NULL, lo, hi }
 #define PRESENT(d) { DH_DIM_##d, DH_OP_PRESENT, NULL, 0, 0 }
 #define ABSENT(d) { DH_DIM_##d, DH_OP_ABSENT, NULL, 0, 0 }
-#define SCOPE IN(MODE, "1,2,3,4,5")
+/* The parc locatif social as SDES defines it: MODE 1-5 (or a reference source's row),
+ * without the non-conventioned dwellings of SEM (DH_DIM_PARC, computed by the cube). */
+#define SCOPE IN(PARC, "LS")
 #define COUNT(...) { DH_MEASURE_COUNT, DH_DIM_NONE, 0, { __VA_ARGS__ } }
 #define COUNT_PREV(...) { DH_MEASURE_COUNT, DH_DIM_NONE, 1, { __VA_ARGS__ } }
 #define SUM(d, ...) { DH_MEASURE_SUM, DH_DIM_##d, 0, { __VA_ARGS__ } }
@@ -28,6 +30,9 @@
 #define NB_LS COUNT(SCOPE)
 #define FIN_KNOWN "10,11,12,13,14,16,50,51,52,53,54,55,99"
 #define YEAR_MAX 9999
+#define NEW_DPE_NOTE \
+	"DPE réalisés depuis le 1er juillet 2021 (méthode réformée, encore valides) ; les autres " \
+	"sont dans dpe_e_nr_new (ener_*_new du SDES)."
 
 #define F_STOCK "Parc et occupation"
 #define F_VAC "Vacance et mobilité"
@@ -44,34 +49,41 @@
 #define PCT(id, fam, label, sens, num, den, note) \
 	{ id, fam, label, DH_UNIT_PCT, DH_IND_PCT, sens, 0, num, den, note }
 
+/* Energy class `cls` among the DPEs made since 1 July 2021 (SDES's ener_X_new). */
+#define DPE_NEW(id, cls, note)                                                              \
+	CNT(id, F_DPE, "Étiquette énergie " cls " (DPE depuis juillet 2021)", DH_SENS_PUBLIC, \
+	    COUNT(SCOPE, IN(DPE_RECENT, "1"), IN(DPE_ENERGIE, cls)), note)
+
 static const dh_indicator registry[] = {
 	/* Stock and occupancy */
 	CNT("nb_ls", F_STOCK, "Logements du parc locatif social", DH_SENS_PUBLIC, NB_LS,
-	    "Périmètre : MODE 1 à 5 (les logements en MODE 9 sont hors parc)."),
-	CNT("loues", F_STOCK, "Logements loués", DH_SENS_BUSINESS, COUNT(IN(MODE, "1")), NULL),
+	    "Périmètre du SDES : MODE 1 à 5 (les logements en MODE 9 sont hors parc), sans les "
+	    "logements non conventionnés des SEM (publiés à part : parc_non_conv) ; les logements "
+	    "étudiants (TYPECONST E) en font partie."),
+	CNT("loues", F_STOCK, "Logements loués", DH_SENS_BUSINESS, COUNT(SCOPE, IN(MODE, "1")), NULL),
 	CNT("vacants", F_STOCK, "Logements vacants proposés à la location", DH_SENS_BUSINESS,
-	    COUNT(IN(MODE, "2")), NULL),
+	    COUNT(SCOPE, IN(MODE, "2")), NULL),
 	CNT("vides", F_STOCK, "Logements vides (travaux, vente, démolition)", DH_SENS_BUSINESS,
-	    COUNT(IN(MODE, "3")), NULL),
+	    COUNT(SCOPE, IN(MODE, "3")), NULL),
 	CNT("asso", F_STOCK, "Logements loués à une association", DH_SENS_BUSINESS,
-	    COUNT(IN(MODE, "4")), NULL),
+	    COUNT(SCOPE, IN(MODE, "4")), NULL),
 	CNT("autres", F_STOCK, "Logements occupés à un autre titre", DH_SENS_BUSINESS,
-	    COUNT(IN(MODE, "5")), NULL),
+	    COUNT(SCOPE, IN(MODE, "5")), NULL),
 	{ "evol_nb_ls", F_STOCK, "Évolution du parc sur un an", DH_UNIT_PCT, DH_IND_EVOLUTION,
 	  DH_SENS_PUBLIC, 1, NB_LS, COUNT_PREV(SCOPE),
 	  "nb_ls à la date de référence rapporté à nb_ls un an plus tôt, moins 1, en %." },
 
 	/* Vacancy and mobility */
-	PCT("tx_vac", F_VAC, "Taux de vacance", DH_SENS_BUSINESS, COUNT(IN(MODE, "2")),
-	    COUNT(IN(MODE, "1,2")),
+	PCT("tx_vac", F_VAC, "Taux de vacance", DH_SENS_BUSINESS, COUNT(SCOPE, IN(MODE, "2")),
+	    COUNT(SCOPE, IN(MODE, "1,2")),
 	    "Dénominateur : logements loués ou proposés à la location (MODE 1 ou 2), pas nb_ls."),
 	PCT("tx_vac3", F_VAC, "Taux de vacance de plus de 3 mois", DH_SENS_BUSINESS,
-	    COUNT(IN(MODE, "2"), RANGE(REMLOC_MONTHS, 4, 100000)), COUNT(IN(MODE, "1,2")),
+	    COUNT(SCOPE, IN(MODE, "2"), RANGE(REMLOC_MONTHS, 4, 100000)), COUNT(SCOPE, IN(MODE, "1,2")),
 	    "Mois entiers écoulés depuis le 1er du mois de REMLOCDATE supérieurs à 3 : au "
 	    "1/1/2025, REMLOCDATE au plus tard 09/2024."),
 	{ "tx_mob", F_VAC, "Taux de mobilité", DH_UNIT_PCT, DH_IND_PCT, DH_SENS_BUSINESS, 1,
-	  COUNT(IN(MODE, "1"), RANGE(BAIL_MONTHS, 1, 12), RANGE(LOCAT_YEARS, 2, YEAR_MAX)),
-	  COUNT(IN(MODE, "1,2"), RANGE(LOCAT_YEARS, 2, YEAR_MAX)),
+	  COUNT(SCOPE, IN(MODE, "1"), RANGE(BAIL_MONTHS, 1, 12), RANGE(LOCAT_YEARS, 2, YEAR_MAX)),
+	  COUNT(SCOPE, IN(MODE, "1,2"), RANGE(LOCAT_YEARS, 2, YEAR_MAX)),
 	  "Baux ayant pris effet dans l'année précédant la date de référence, parmi les "
 	  "logements proposés à la location depuis au moins un an (mis en location avant cette "
 	  "année) : les logements mis en service dans l'année sont exclus." },
@@ -79,15 +91,17 @@ static const dh_indicator registry[] = {
 	/* Rents */
 	{ "loyer_m2", F_RENT, "Loyer moyen au m² de surface habitable", DH_UNIT_EUR_M2,
 	  DH_IND_RATIO, DH_SENS_BUSINESS, 0,
-	  SUM(LOYERPRINC, IN(MODE, "1"), PRESENT(LOYERPRINC), PRESENT(SURFHAB)),
-	  SUM(SURFHAB, IN(MODE, "1"), PRESENT(LOYERPRINC), PRESENT(SURFHAB)),
+	  SUM(LOYERPRINC, SCOPE, IN(MODE, "1"), PRESENT(LOYERPRINC), PRESENT(SURFHAB)),
+	  SUM(SURFHAB, SCOPE, IN(MODE, "1"), PRESENT(LOYERPRINC), PRESENT(SURFHAB)),
 	  "Logements loués ; LOYERPRINC = 9999 (non applicable) est exclu." },
 
 	/* Structure */
 	PCT("part_qpv", F_STRUCT, "Part des logements en QPV", DH_SENS_PUBLIC,
 	    COUNT(SCOPE, IN(QPV, "1")), NB_LS, "QPV = 1 ou un code de quartier renseigné."),
 	PCT("part_collectif", F_STRUCT, "Part des logements collectifs", DH_SENS_PUBLIC,
-	    COUNT(SCOPE, IN(TYPECONST, "C")), NB_LS, NULL),
+	    COUNT(SCOPE, IN(TYPECONST, "C,E")), NB_LS,
+	    "Les logements étudiants (TYPECONST E) sont des logements collectifs (comptés aussi "
+	    "à part : nb_ls_etu)."),
 	PCT("part_individuel", F_STRUCT, "Part des logements individuels", DH_SENS_PUBLIC,
 	    COUNT(SCOPE, IN(TYPECONST, "I")), NB_LS, NULL),
 	CNT("nb_p1", F_STRUCT, "Logements d'une pièce", DH_SENS_PUBLIC,
@@ -177,18 +191,58 @@ static const dh_indicator registry[] = {
 	{ "mes_vefa", F_FLOW, "Mises en service : acquis en VEFA", DH_UNIT_LOGEMENTS, DH_IND_COUNT,
 	  DH_SENS_PUBLIC, 1, COUNT(SCOPE, RANGE(LOCAT_YEARS, 1, 1), IN(ORIGINE, "4")), NONE, NULL },
 	CNT("sorties", F_FLOW, "Sorties du patrimoine en N-1", DH_SENS_BUSINESS,
-	    COUNT(IN(SORTIEPATRIM, "1,2,3,4,5")),
-	    "Tous les logements déclarés, y compris hors parc (MODE 9)."),
+	    COUNT(IN(SORTIEPATRIM, "1,2,3,4,5"), NOT_IN(PARC, "NC")),
+	    "Tous les logements déclarés, y compris hors parc (MODE 9), sauf les logements non "
+	    "conventionnés des SEM en MODE 1 à 5."),
 	CNT("sortie_vente_locataire", F_FLOW, "Sorties : ventes à l'occupant", DH_SENS_BUSINESS,
-	    COUNT(IN(SORTIEPATRIM, "1")), NULL),
+	    COUNT(IN(SORTIEPATRIM, "1"), NOT_IN(PARC, "NC")), NULL),
 	CNT("sortie_vente_bailleur", F_FLOW, "Sorties : ventes à un autre bailleur social",
-	    DH_SENS_BUSINESS, COUNT(IN(SORTIEPATRIM, "2")), NULL),
+	    DH_SENS_BUSINESS, COUNT(IN(SORTIEPATRIM, "2"), NOT_IN(PARC, "NC")), NULL),
 	CNT("sortie_autre_vente", F_FLOW, "Sorties : autres ventes", DH_SENS_BUSINESS,
-	    COUNT(IN(SORTIEPATRIM, "3")), NULL),
+	    COUNT(IN(SORTIEPATRIM, "3"), NOT_IN(PARC, "NC")), NULL),
 	CNT("sortie_demolition", F_FLOW, "Sorties : démolitions", DH_SENS_BUSINESS,
-	    COUNT(IN(SORTIEPATRIM, "4")), NULL),
+	    COUNT(IN(SORTIEPATRIM, "4"), NOT_IN(PARC, "NC")), NULL),
 	CNT("sortie_autre", F_FLOW, "Sorties : autres motifs", DH_SENS_BUSINESS,
-	    COUNT(IN(SORTIEPATRIM, "5")), NULL),
+	    COUNT(IN(SORTIEPATRIM, "5"), NOT_IN(PARC, "NC")), NULL),
+
+	/* ---- SDES scope and published variables (issue 8, item 6; branch refdata) ----
+	 * parc_non_conv, nb_lgt_tot, nb_ls_etu, the DPE classes of the DPEs made since
+	 * 1 July 2021 (dpe_e_*_new) and the entries from change of use or fusion/scission.
+	 * Their disclosure relations are to be declared with the registry's others. */
+	CNT("parc_non_conv", F_STOCK, "Logements non conventionnés des SEM (hors parc social)",
+	    DH_SENS_PUBLIC, COUNT(IN(PARC, "NC")),
+	    "Logements des SEM en MODE 1 à 5 avec CONV = 2 : le SDES les exclut du parc locatif "
+	    "social et les publie à part (parc_non_conv)."),
+	CNT("nb_lgt_tot", F_STOCK, "Logements du parc et logements non conventionnés des SEM",
+	    DH_SENS_PUBLIC, COUNT(IN(PARC, "LS,NC")), "nb_ls + parc_non_conv (nb_lgt_tot du SDES)."),
+	CNT("nb_ls_etu", F_STRUCT, "Logements étudiants", DH_SENS_PUBLIC,
+	    COUNT(SCOPE, IN(TYPECONST, "E")),
+	    "TYPECONST E ; ils restent comptés dans nb_ls et dans les logements collectifs."),
+	DPE_NEW("dpe_e_a_new", "A", NEW_DPE_NOTE),
+	DPE_NEW("dpe_e_b_new", "B", NULL),
+	DPE_NEW("dpe_e_c_new", "C", NULL),
+	DPE_NEW("dpe_e_d_new", "D", NULL),
+	DPE_NEW("dpe_e_e_new", "E", NULL),
+	DPE_NEW("dpe_e_f_new", "F", NULL),
+	DPE_NEW("dpe_e_g_new", "G", NULL),
+	CNT("dpe_e_nr_new", F_DPE, "Sans DPE fait depuis juillet 2021", DH_SENS_PUBLIC,
+	    COUNT(SCOPE, ABSENT(DPE_RECENT)),
+	    "Pas de DPE, ou un DPE antérieur au 1er juillet 2021 (ener_NR_new du SDES)."),
+	{ "mes_chgt_usage", F_FLOW, "Mises en service : changement d'usage", DH_UNIT_LOGEMENTS,
+	  DH_IND_COUNT, DH_SENS_PUBLIC, 1, COUNT(SCOPE, RANGE(LOCAT_YEARS, 1, 1), IN(NEWLOGT, "1")),
+	  NONE, "Logements mis en location l'année précédente et issus d'un changement d'usage "
+	  "(NEWLOGT = 1) ; déjà comptés dans mes." },
+	{ "mes_fusion_scission", F_FLOW, "Mises en service : fusion ou scission", DH_UNIT_LOGEMENTS,
+	  DH_IND_COUNT, DH_SENS_PUBLIC, 1, COUNT(SCOPE, RANGE(LOCAT_YEARS, 1, 1), IN(NEWLOGT, "2")),
+	  NONE, "Logements mis en location l'année précédente et issus d'une fusion ou d'une "
+	  "scission (NEWLOGT = 2) ; déjà comptés dans mes." },
+	CNT("sortie_chgt_usage", F_FLOW, "Disparus : changement d'usage", DH_SENS_BUSINESS,
+	    COUNT(IN(OLDLOGT, "1"), NOT_IN(PARC, "NC")),
+	    "Logements qui n'existent plus au 1er janvier, leur surface restant au patrimoine "
+	    "(OLDLOGT = 1, nb_ls_chgt_usage du SDES) ; hors sorties (SORTIEPATRIM)."),
+	CNT("sortie_fusion_scission", F_FLOW, "Disparus : fusion ou scission", DH_SENS_BUSINESS,
+	    COUNT(IN(OLDLOGT, "2"), NOT_IN(PARC, "NC")),
+	    "OLDLOGT = 2 (nb_ls_fusion_scission du SDES) ; hors sorties (SORTIEPATRIM)."),
 };
 
 #define NREGISTRY (sizeof(registry) / sizeof(registry[0]))
@@ -273,7 +327,8 @@ int dh_predicate_set_check(const dh_predicate *p, dh_error *err)
 static const char *const dim_names[DH_DIM_COUNT] = {
 	"", "MODE", "TYPECONST", "NBPIECE", "FINAN", "DPEENERGIE", "DPESERRE", "QPV", "ORIGINE",
 	"SORTIEPATRIM", "LOYERPRINC", "SURFHAB", "CONSTRUCT", "AGE", "LOCAT", "LOCAT_ANS",
-	"BAIL_MOIS", "REMLOC_MOIS", "BAILLEUR",
+	"BAIL_MOIS", "REMLOC_MOIS", "BAILLEUR", "PARC", "DPE_RECENT", "NEWLOGT",
+	"OLDLOGT",
 };
 
 const char *dh_dim_name(dh_dim dim)
@@ -412,7 +467,11 @@ static const char markdown_head[] =
 	"mois de BAIL / REMLOCDATE au 1er du mois de D. Normalisations faites à la construction\n"
 	"du cube : classes DPE absentes si DPEDATE vaut 01/1900 ou est vide ; LOYERPRINC = 9999\n"
 	"(non applicable) traité comme absent ; QPV = 1 si le drapeau QPV vaut 1 ou si un code\n"
-	"de quartier est donné.\n\n"
+	"de quartier est donné ; `PARC` = LS (parc locatif social : MODE 1 à 5, ou toute ligne\n"
+	"d'une source de référence, qui n'a pas de MODE) sauf les logements non conventionnés\n"
+	"(CONV = 2) d'une SEM, qui valent NC, comme le SDES les compte ; `DPE_RECENT` = 1 pour un\n"
+	"DPE réel daté de juillet 2021 ou après ; `NEWLOGT` (logement créé) et `OLDLOGT` (logement\n"
+	"disparu) 1 (changement d'usage) ou 2 (fusion, scission).\n\n"
 	"Sensibilité (domain.md §7) : *structure publique* (diffusable), *activité des\n"
 	"bailleurs* (au moins 3 bailleurs par case, aucun au-delà de 85 %), *ménages* (au moins\n"
 	"11 ménages).\n";

@@ -24,6 +24,10 @@ enum cube_cat {
 	CAT_QPV,
 	CAT_ORIGINE,
 	CAT_SORTIEPATRIM,
+	CAT_PARC,        /* derived: "LS", "NC" or absent (cube_build.c) */
+	CAT_DPE_RECENT,  /* derived: "1" or absent */
+	CAT_NEWLOGT,
+	CAT_OLDLOGT,
 	CAT_COUNT
 };
 

@@ -2,11 +2,14 @@
 /*
  * qpv.c - loads a list of priority neighbourhoods (QPV) into a dh_geo: the official 2024
  * list (liste-qp2024-hexagone-cog2023.csv: `Code quartier`, `Quartier prioritaire`, codes and
- * names of communes) and the ANCT variant (`code_qp;lib_qp;...;insee_com;lib_com;...`).
- * Columns are found by name, whatever their order; several commune codes in one field are
- * split on any separator (", ", ";", "/", Excel's ="..." wrapper); each code is resolved to a
- * current commune, through former communes when needed. The new list replaces the old one
- * only once it loaded without error.
+ * names of communes), INSEE's layout (`QP;LIB_QP;LIST_COM;LIST_LIB_COM;...`, one line per
+ * QPV, several communes in LIST_COM), the ANCT export with codes
+ * (`code_qp;lib_qp;...;insee_com;lib_com;...`) and ANCT's `code_qp;nom_qp;commune_qp`, where
+ * commune_qp holds commune *names*, resolved inside the QPV's département (digits 3-5 of its
+ * code). Columns are found by name, whatever their order; several commune codes in one field
+ * are split on any separator (", ", ";", "/", Excel's ="..." wrapper); each code is resolved
+ * to a current commune, through former communes when needed. The new list replaces the old
+ * one only once it loaded without error.
  */
 #include "geo/internal.h"
 
@@ -22,11 +25,11 @@
 #define MAX_QPV_COMMUNES 256    /* communes of one neighbourhood (a handful in practice) */
 #define MAX_HEADER_NAME 64
 
-enum role { ROLE_CODE, ROLE_NAME, ROLE_COMMUNES, ROLE_COUNT };
+enum role { ROLE_CODE, ROLE_NAME, ROLE_COMMUNES, ROLE_COMMUNE_NAMES, ROLE_COUNT };
 
 /* Canonical names, used in messages about a missing column. */
 static const char *const role_label[ROLE_COUNT] = { "Code quartier", "Quartier prioritaire",
-						    "codes communes" };
+						    "codes communes", "commune_qp" };
 
 /* ASCII letter for a UTF-8 Latin-1 supplement letter after the 0xC3 lead byte, or 0. */
 static char fold_accent(unsigned char c)
@@ -84,7 +87,13 @@ static int header_role(const char *h)
 					     "nomduquartier", NULL };
 	static const char *const communes[] = { "codescommunes", "codecommune", "codescommune",
 						"codecommunes", "inseecom", "codeinsee", "codesinsee",
-						"depcom", "codecom", "codgeo", "communeinsee", NULL };
+						"depcom", "codecom", "codgeo", "communeinsee", "listcom",
+						NULL };
+	/* ANCT's commune_qp: names of the communes ("Lorient, Lanester"). */
+	static const char *const commune_names[] = { "communeqp", "communeqpv", "communesqp",
+						     NULL };
+	if (in_list(h, commune_names))
+		return ROLE_COMMUNE_NAMES;
 	if (in_list(h, codes) || (has(h, "code") && (has(h, "quartier") || has(h, "qp"))))
 		return ROLE_CODE;
 	if (in_list(h, communes) ||
@@ -135,11 +144,16 @@ typedef struct qpv_loader {
 	char header[ROLE_COUNT][MAX_HEADER_NAME]; /* their names as written in the file */
 	dh_csv_record rec;
 	geo_qpv_set set;             /* being built */
+	char **folded;               /* folded names of the communes then the former communes,
+	                                built on the first name to resolve (commune_qp) */
+	geo_arena scratch;           /* holds them; released at the end of the load */
 } qpv_loader;
 
 static dh_str field_of(const qpv_loader *l, int role)
 {
 	long c = l->column[role];
+	if (role == ROLE_COMMUNES && c == -2)
+		c = l->column[ROLE_COMMUNE_NAMES];
 	if (c < 0 || (size_t)c >= l->rec.nfields)
 		return (dh_str){ "", 0 };
 	return dh_str_trim(l->rec.fields[c]);
@@ -147,6 +161,8 @@ static dh_str field_of(const qpv_loader *l, int role)
 
 static int row_error(qpv_loader *l, dh_error *err, int role, const char *expected, dh_str found)
 {
+	if (role == ROLE_COMMUNES && l->column[role] == -2)
+		role = ROLE_COMMUNE_NAMES;
 	const char *h = l->header[role];
 	return dh__geo_input_error(err, DH_PARSE, l->name, l->rec.line, (uint32_t)(l->column[role] + 1),
 			       (dh_str){ h, strlen(h) }, expected, found, NULL);
@@ -184,15 +200,137 @@ static int read_header(qpv_loader *l, dh_error *err)
 	static const char *const expected[ROLE_COUNT] = {
 		"une colonne « Code quartier » (ou code_qp)",
 		"une colonne « Quartier prioritaire » (ou lib_qp)",
-		"une colonne des codes communes (« codes communes », insee_com...)",
+		"une colonne des codes communes (« codes communes », LIST_COM, insee_com...) "
+		"ou des noms de communes (commune_qp)",
+		NULL,
 	};
-	for (int r = 0; r < ROLE_COUNT; r++)
-		if (l->column[r] < 0) {
+	if (l->column[ROLE_COMMUNES] >= 0)
+		l->column[ROLE_COMMUNE_NAMES] = -1; /* codes win over names */
+	else if (l->column[ROLE_COMMUNE_NAMES] >= 0)
+		l->column[ROLE_COMMUNES] = -2; /* communes given by name only */
+	for (int r = 0; r < ROLE_COMMUNE_NAMES; r++)
+		if (l->column[r] == -1) {
 			dh_str first = l->rec.nfields ? l->rec.fields[0] : (dh_str){ "", 0 };
 			return dh__geo_input_error(err, DH_PARSE, l->name, l->rec.line, 0,
 					       (dh_str){ role_label[r], strlen(role_label[r]) },
 					       expected[r], first, NULL);
 		}
+	return DH_OK;
+}
+
+/* A commune name reduced for comparison: ASCII letters and digits, lowercase, accents
+ * folded ("Saint-Étienne" and "SAINT ETIENNE" compare equal). */
+static void fold_name(dh_str s, char *out, size_t size)
+{
+	normalize_header(s, out, size);
+}
+
+/* Département of a QPV code: "QN03591Z" -> "35", "QN02A01Z" -> "2A", "QN97101Z" -> "971". */
+static void qpv_departement(dh_str code, char out[4])
+{
+	if (code.ptr[2] == '0') {
+		out[0] = code.ptr[3];
+		out[1] = code.ptr[4];
+		out[2] = '\0';
+	} else {
+		memcpy(out, code.ptr + 2, 3);
+		out[3] = '\0';
+	}
+}
+
+/* Fold every commune and former commune name once (in the loader's arena). */
+static int fold_all(qpv_loader *l)
+{
+	size_t nc = dh_geo_commune_count(l->geo), nf = dh_geo_former_count(l->geo);
+	l->folded = dh__geo_arena_alloc(&l->scratch, (nc + nf + 1) * sizeof(char *), _Alignof(char *));
+	if (!l->folded)
+		return DH_NOMEM;
+	char buf[160];
+	for (size_t i = 0; i < nc + nf; i++) {
+		const char *name = i < nc ? dh_geo_commune(l->geo, (int32_t)i)->name
+					  : dh_geo_former(l->geo, (int32_t)(i - nc))->name;
+		fold_name((dh_str){ name ? name : "", name ? strlen(name) : 0 }, buf, sizeof(buf));
+		if (!(l->folded[i] = dh__geo_arena_strdup(&l->scratch, (dh_str){ buf, strlen(buf) })))
+			return DH_NOMEM;
+	}
+	return DH_OK;
+}
+
+/* The current commune of département `dep` whose folded name is `folded`, then a delegated
+ * or associated commune of that name, or -1 (also when two communes of dep share it). */
+static int32_t commune_by_name(qpv_loader *l, const char *dep, const char *folded)
+{
+	const dh_geo *geo = l->geo;
+	int32_t found = -1;
+	size_t n = dh_geo_commune_count(geo);
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(l->folded[i], folded) != 0 || strcmp(dh_geo_commune(geo, (int32_t)i)->departement, dep) != 0)
+			continue;
+		if (found >= 0)
+			return -1;
+		found = (int32_t)i;
+	}
+	if (found >= 0)
+		return found;
+	size_t nf = dh_geo_former_count(geo);
+	for (size_t i = 0; i < nf; i++) {
+		if (strcmp(l->folded[n + i], folded) != 0)
+			continue;
+		const dh_former_commune *f = dh_geo_former(geo, (int32_t)i);
+		const dh_commune *cur = dh_geo_commune(geo, f->current);
+		if (cur && strcmp(cur->departement, dep) == 0)
+			return f->current;
+	}
+	return -1;
+}
+
+/* Append commune c to out[0..*n) unless already there. */
+static int add_commune(qpv_loader *l, dh_error *err, int32_t *out, uint32_t *n, int32_t c,
+		       dh_str s)
+{
+	for (uint32_t k = 0; k < *n; k++)
+		if (out[k] == c)
+			return DH_OK;
+	if (*n == MAX_QPV_COMMUNES)
+		return row_error(l, err, ROLE_COMMUNES, "au plus 256 communes par quartier", s);
+	out[(*n)++] = c;
+	return DH_OK;
+}
+
+/* Resolve the commune names of the current row (ANCT's commune_qp: "Lorient, Lanester")
+ * inside the QPV's département. */
+static int row_commune_names(qpv_loader *l, dh_error *err, dh_str code, int32_t *out,
+			     uint32_t *count)
+{
+	dh_str s = field_of(l, ROLE_COMMUNES);
+	char dep[4];
+	qpv_departement(code, dep);
+	if (!l->folded && fold_all(l) != DH_OK)
+		return nomem(err, l->name);
+	uint32_t n = 0;
+	size_t i = 0;
+	while (i < s.len) {
+		size_t start = i;
+		while (i < s.len && s.ptr[i] != ',' && s.ptr[i] != ';' && s.ptr[i] != '/')
+			i++;
+		dh_str tok = dh_str_trim((dh_str){ s.ptr + start, i - start });
+		i++;
+		if (tok.len == 0)
+			continue;
+		char folded[160];
+		fold_name(tok, folded, sizeof(folded));
+		int32_t c = folded[0] ? commune_by_name(l, dep, folded) : -1;
+		if (c < 0)
+			return row_error(l, err, ROLE_COMMUNES,
+					 "un nom de commune du département du quartier, sans homonyme",
+					 tok);
+		int rc = add_commune(l, err, out, &n, c, s);
+		if (rc != DH_OK)
+			return rc;
+	}
+	if (n == 0)
+		return row_error(l, err, ROLE_COMMUNES, "au moins une commune", s);
+	*count = n;
 	return DH_OK;
 }
 
@@ -233,14 +371,9 @@ static int row_communes(qpv_loader *l, dh_error *err, int32_t *out, uint32_t *co
 			return row_error(l, err, ROLE_COMMUNES,
 					 "une commune du code officiel géographique (actuelle ou ancienne)",
 					 tok);
-		int seen = 0;
-		for (uint32_t k = 0; k < n; k++)
-			seen |= out[k] == c;
-		if (seen)
-			continue;
-		if (n == MAX_QPV_COMMUNES)
-			return row_error(l, err, ROLE_COMMUNES, "au plus 256 communes par quartier", s);
-		out[n++] = c;
+		int rc = add_commune(l, err, out, &n, c, s);
+		if (rc != DH_OK)
+			return rc;
 	}
 	if (n == 0)
 		return row_error(l, err, ROLE_COMMUNES, "au moins un code commune", s);
@@ -297,7 +430,10 @@ static int load_rows(qpv_loader *l, dh_error *err)
 					 "un code de quartier QNdddnnX (2024) ou QPdddnnn (2015)", code);
 		int32_t communes[MAX_QPV_COMMUNES];
 		uint32_t ncommunes = 0;
-		rc = row_communes(l, err, communes, &ncommunes);
+		if (l->column[ROLE_COMMUNES] == -2)
+			rc = row_commune_names(l, err, code, communes, &ncommunes);
+		else
+			rc = row_communes(l, err, communes, &ncommunes);
 		if (rc != DH_OK)
 			return rc;
 
@@ -350,6 +486,7 @@ static int load_from(dh_geo *geo, dh_csv *csv, const char *name, dh_error *err)
 	int rc = read_header(&l, err);
 	if (rc == DH_OK)
 		rc = load_rows(&l, err);
+	dh__geo_arena_release(&l.scratch);
 	if (rc != DH_OK) {
 		dh__geo_qpv_set_release(&l.set);
 		return rc;

@@ -28,6 +28,7 @@ void dh_figures_result_free(dh_figures_result *r)
 		free(r->codes ? r->codes[i] : NULL);
 		free(r->names ? r->names[i] : NULL);
 	}
+	dh_cube_source_labels_free(r->sources, r->nrows);
 	free(r->codes);
 	free(r->names);
 	free(r->columns);
@@ -902,5 +903,17 @@ int dh_figures_query_unrestricted(dh_store *store, const dh_cube *cube, const dh
 			    .territory = req->territory, .filters = req->filters,
 			    .nfilters = req->nfilters, .indicators = req->indicators,
 			    .nindicators = req->nindicators };
-	return own_run(cube, &q, out, err);
+	rc = own_run(cube, &q, out, err);
+	if (rc != DH_OK || !req->sources || !req->sources->used[0])
+		return rc;
+	/* business indicators undefined where a reference source (open data) stands in */
+	dh_figures_result *r = *out;
+	dh_cube_table view = { .nrows = r->nrows, .ncols = r->ncols, .columns = r->columns,
+			       .codes = r->codes, .names = r->names, .values = r->values };
+	rc = dh_cube_table_apply_sources(cube, &q, req->sources, &view, &r->sources, err);
+	if (rc != DH_OK) {
+		dh_figures_result_free(r);
+		*out = NULL;
+	}
+	return rc;
 }

@@ -81,6 +81,26 @@ int dh_org_register(dh_store *store, const dh_actor *actor, dh_org *org, dh_erro
 	return rc;
 }
 
+int dh_qpv_register(dh_store *store, const dh_actor *actor, const dh_geo *geo, dh_error *err)
+{
+	if (!store || !geo)
+		return dh_error_set(err, DH_INVAL, "argument manquant");
+	if (dh_actor_check(actor, err) != DH_OK)
+		return DH_INVAL;
+	int rc = dh_store_qpv_save(store, geo, err);
+	char object[32];
+	snprintf(object, sizeof(object), "qpv:%zu", dh_geo_qpv_count(geo));
+	dh_error aerr;
+	dh_error_clear(&aerr);
+	int arc = dh_audit_log(store, actor, "qpv-load", object, 0, "", rc == DH_OK ? "ok" : "error", &aerr);
+	if (rc == DH_OK && arc != DH_OK) {
+		if (err)
+			*err = aerr;
+		return arc;
+	}
+	return rc;
+}
+
 typedef struct latest_ctx {
 	const char *date; /* NULL: any */
 	dh_delivery found;

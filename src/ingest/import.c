@@ -219,8 +219,10 @@ static int writer_submit(writer *w)
 
 static int writer_push(writer *w, const dh_rpls_row *row, const char *commune)
 {
+	/* Every field's text is copied, the extra ones too (OLDLOGT is stored): the row's views
+	 * point into the reader's buffer, which moves on before the writer thread runs. */
 	size_t need = 0;
-	for (int f = 0; f < DH_RPLS_NFIELDS; f++)
+	for (int f = 0; f < DH_RPLS_NALL; f++)
 		need += row->text[f].len;
 	if (need > BATCH_TEXT)
 		return DH_TOOBIG;
@@ -244,7 +246,7 @@ static int writer_push(writer *w, const dh_rpls_row *row, const char *commune)
 	row_batch *b = w->filling;
 	dh_rpls_row *copy = &b->rows[b->n];
 	*copy = *row;
-	for (int f = 0; f < DH_RPLS_NFIELDS; f++) {
+	for (int f = 0; f < DH_RPLS_NALL; f++) {
 		size_t len = row->text[f].len;
 		copy->text[f].ptr = b->text + b->used;
 		if (len)
@@ -572,6 +574,133 @@ int dh_import_file(dh_store *store, const dh_geo *geo, const char *path, const d
 		return dh_error_set(err, log_err.code,
 				    "livraison enregistrée, mais le journal d'audit n'a pas pu être écrit : %s",
 				    log_err.message);
+	}
+	return rc;
+}
+
+/* ---- Reference sources (open data) --------------------------------------------------- */
+
+typedef struct ref_ctx {
+	dh_store_ref_import *session;
+	const dh_geo *geo;
+	dh_error store_err;
+	uint64_t stored, rejected;
+} ref_ctx;
+
+static int on_reference_row(void *ctx_, const dh_rpls_row *row, int has_errors)
+{
+	ref_ctx *ctx = ctx_;
+	if (has_errors) {
+		ctx->rejected++;
+		return DH_OK;
+	}
+	const char *commune = NULL;
+	if (ctx->geo && row->commune >= 0) {
+		const dh_commune *c = dh_geo_commune(ctx->geo, row->commune);
+		commune = c ? c->code : NULL;
+	}
+	int rc = dh_store_ref_import_row(ctx->session, row, commune, &ctx->store_err);
+	if (rc == DH_OK)
+		ctx->stored++;
+	return rc;
+}
+
+static int import_reference(dh_store *store, const dh_geo *geo, const char *path,
+			    const dh_reference_options *opt, dh_reference_result *result, dh_error *err)
+{
+	if (!opt->reference_date || !dh_date_valid(opt->reference_date))
+		return dh_error_set(err, DH_INVAL, "date de référence « %s » invalide (AAAA-MM-JJ attendu)",
+				    opt->reference_date ? opt->reference_date : "");
+	if (opt->layout != DH_LAYOUT_AUTO && !dh_layout_is_opendata(opt->layout))
+		return dh_error_set(err, DH_INVAL,
+				    "une source de référence se lit dans une mise en page open data (rpls-opendata...)");
+	if (strcmp(path, "-") == 0)
+		return dh_error_set(err, DH_INVAL, "l'import lit un fichier (pas l'entrée standard)");
+	struct stat sb;
+	if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+		return dh_error_set(err, errno == ENOENT ? DH_NOTFOUND : DH_IO, "« %s » : fichier illisible", path);
+	char hex[65];
+	uint64_t size = 0;
+	int rc = dh_sha256_file(path, hex, &size, err);
+	if (rc != DH_OK)
+		return rc;
+
+	dh_reference_source meta;
+	memset(&meta, 0, sizeof(meta));
+	dh_strlcpy(meta.name, sizeof(meta.name), opt->source ? opt->source : "");
+	dh_strlcpy(meta.reference_date, sizeof(meta.reference_date), opt->reference_date);
+	dh_strlcpy(meta.file_name, sizeof(meta.file_name), opt->file_name ? opt->file_name : base_name(path));
+	dh_strlcpy(meta.layout, sizeof(meta.layout), dh_layout_name(opt->layout == DH_LAYOUT_AUTO
+									 ? DH_LAYOUT_RPLS_OPENDATA : opt->layout));
+	ref_ctx ctx;
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.geo = geo;
+	rc = dh_store_ref_import_begin(store, &meta, &ctx.session, err);
+	if (rc != DH_OK)
+		return rc;
+	dh_validate_options vopt;
+	memset(&vopt, 0, sizeof(vopt));
+	vopt.layout = opt->layout;
+	vopt.reference_year = atoi(opt->reference_date);
+	dh_validate_callbacks cb = { on_reference_row, NULL, &ctx };
+	dh_validate_stats stats;
+	memset(&stats, 0, sizeof(stats));
+	dh_error verr;
+	dh_error_clear(&verr);
+	int vrc = dh_validate_file(path, &vopt, geo, &cb, &stats, &verr);
+	if (vrc != DH_OK && vrc != DH_INVALID_DATA) {
+		if (err)
+			*err = ctx.store_err.code != DH_OK ? ctx.store_err : verr;
+		rc = ctx.store_err.code != DH_OK ? ctx.store_err.code : vrc;
+	} else if (!dh_layout_is_opendata(stats.layout)) {
+		rc = dh_error_set(err, DH_INVAL,
+				  "« %s » est un fichier de bailleur (%s), pas un fichier open data : il s'importe "
+				  "avec --org", path, dh_layout_name(stats.layout));
+	} else if (stats.rows == 0 || ctx.stored == 0) {
+		rc = dh_error_set(err, DH_INVAL, "« %s » : aucune ligne exploitable", path);
+	}
+	if (rc != DH_OK) {
+		dh_store_ref_import_abort(ctx.session);
+		dh_validate_stats_release(&stats);
+		return rc;
+	}
+	meta.rows = ctx.stored;
+	dh_strlcpy(meta.sha256, sizeof(meta.sha256), hex);
+	dh_strlcpy(meta.layout, sizeof(meta.layout), dh_layout_name(stats.layout));
+	rc = dh_store_ref_import_end(ctx.session, &meta, err);
+	if (rc == DH_OK) {
+		result->source = meta;
+		result->rows_read = stats.rows;
+		result->rows_rejected = ctx.rejected;
+		result->errors = stats.errors;
+		result->warnings = stats.warnings;
+	}
+	dh_validate_stats_release(&stats);
+	return rc;
+}
+
+int dh_import_reference(dh_store *store, const dh_geo *geo, const char *path,
+			const dh_reference_options *opt, dh_reference_result *result, dh_error *err)
+{
+	if (!store || !path || !opt || !result)
+		return dh_error_set(err, DH_INVAL, "argument manquant");
+	memset(result, 0, sizeof(*result));
+	dh_actor system = dh_actor_system();
+	const dh_actor *actor = opt->actor ? opt->actor : &system;
+	if (dh_actor_check(actor, err) != DH_OK) /* before anything is stored */
+		return DH_INVAL;
+	int rc = import_reference(store, geo, path, opt, result, err);
+	char object[128];
+	snprintf(object, sizeof(object), "source:%s date:%s", opt->source ? opt->source : "",
+		 opt->reference_date ? opt->reference_date : "");
+	dh_error aerr;
+	dh_error_clear(&aerr);
+	int arc = dh_audit_log(store, actor, "reference-import",
+			       object, 0, "", rc == DH_OK ? "ok" : "error", &aerr);
+	if (rc == DH_OK && arc != DH_OK) {
+		if (err)
+			*err = aerr;
+		return arc;
 	}
 	return rc;
 }

@@ -28,6 +28,15 @@ typedef struct dh_store_ops {
 	int (*org_add)(void *state, dh_org *org, dh_error *err);
 	int (*org_get)(void *state, const char *siren, dh_org *out, dh_error *err);
 	int (*org_list)(void *state, dh_org_cb cb, void *ctx, dh_error *err);
+	int (*qpv_save)(void *state, const dh_geo *geo, dh_error *err);
+	int (*qpv_list)(void *state, dh_qpv_row_cb cb, void *ctx, dh_error *err);
+	/* Reference sources: same session protocol as the deliveries' import. */
+	int (*ref_begin)(void *state, const dh_reference_source *meta, void **session, dh_error *err);
+	int (*ref_row)(void *session, const dh_rpls_row *row, const char *commune_code, dh_error *err);
+	int (*ref_end)(void *session, const dh_reference_source *final, dh_error *err);
+	void (*ref_abort)(void *session);
+	int (*ref_list)(void *state, dh_reference_cb cb, void *ctx, dh_error *err);
+	int (*ref_scan)(void *state, uint64_t fields, dh_reference_row_cb cb, void *ctx, dh_error *err);
 	int (*delivery_find)(void *state, const char *siren, const char *sha256, dh_delivery *out,
 			     dh_error *err);
 	int (*delivery_list)(void *state, const char *siren, dh_delivery_cb cb, void *ctx, dh_error *err);

@@ -18,6 +18,7 @@
 #include <sodium.h>
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -95,18 +96,34 @@ static const char *const migrations[] = {
 	DH_SQLITE_AUDIT_MIGRATION,
 	/* 3: users, API tokens, sharing agreements (identity_backend.h). */
 	DH_SQLITE_IDENTITY_MIGRATION,
-	/* 4: partner audiences bound to a level (store/internal.h). */
+	/* 4: the QPV list (codes, names, current communes separated by spaces). */
+	"CREATE TABLE qpv(code TEXT PRIMARY KEY, name TEXT NOT NULL, communes TEXT NOT NULL);",
+	/* 5: reference sources (open data without landlord identity) and their rows. */
+	"CREATE TABLE reference_source(id INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+	" reference_date TEXT NOT NULL, layout TEXT NOT NULL, file_name TEXT NOT NULL,"
+	" sha256 TEXT NOT NULL, rows INTEGER NOT NULL, imported_at TEXT NOT NULL,"
+	" UNIQUE (name, reference_date));"
+	"CREATE TABLE reference_dwelling(source_id INTEGER NOT NULL REFERENCES reference_source(id),"
+	" commune_code TEXT" DH_RPLS_FIELDS(COL_DECL) ");"
+	"CREATE INDEX reference_dwelling_source ON reference_dwelling(source_id);",
+	/* 6: OLDLOGT kept with the dwelling (exits by change of use or fusion/scission, an
+	 * indicator of SDES's): the one field beyond DH_RPLS_FIELDS that the store keeps. */
+	"ALTER TABLE dwelling ADD COLUMN OLDLOGT TEXT;",
+	/* 7: partner audiences bound to a level (store/internal.h). */
 	DH_SQLITE_PARTNER_LEVEL_MIGRATION,
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
+/* Fields beyond DH_RPLS_FIELDS kept in the dwelling table (migration 6), after them. */
+#define EXTRA_COLS ", OLDLOGT"
 static const char SQL_INSERT_VERSION[] =
-	"INSERT INTO dwelling(" VERSION_COLS RPLS_COLS ") VALUES (?, ?, ?, ?, ?, ?" DH_RPLS_FIELDS(COL_PARAM) ")";
+	"INSERT INTO dwelling(" VERSION_COLS RPLS_COLS EXTRA_COLS ") VALUES (?, ?, ?, ?, ?, ?"
+	DH_RPLS_FIELDS(COL_PARAM) ", ?)";
 /* The part of a version valid at ?3 that the new delivery does not keep, copied to start at
  * the next delivery (?4) when it was still valid then: history insertion in the past. */
 static const char SQL_COPY_TO_NEXT[] =
-	"INSERT INTO dwelling(" VERSION_COLS RPLS_COLS ")"
-	" SELECT organisation_id, ?4, valid_to, content_hash, delivery_id, commune_code" RPLS_COLS
+	"INSERT INTO dwelling(" VERSION_COLS RPLS_COLS EXTRA_COLS ")"
+	" SELECT organisation_id, ?4, valid_to, content_hash, delivery_id, commune_code" RPLS_COLS EXTRA_COLS
 	" FROM dwelling WHERE organisation_id = ?1 AND valid_from <= ?3 AND valid_to > ?4"
 	" AND id NOT IN (SELECT id FROM temp.kept)";
 static const char SQL_CLOSE_PREVIOUS[] =
@@ -577,6 +594,89 @@ static int sq_org_list(void *state, dh_org_cb cb, void *ctx, dh_error *err)
 	return rc;
 }
 
+/* ---- QPV list --------------------------------------------------------------------------------------- */
+
+/* *exists = 1 if the database has the table (a read-only open skips migrations). */
+static int table_exists(sqlite3 *db, const char *name, int *exists, dh_error *err)
+{
+	sqlite3_stmt *st;
+	int rc = prepare(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?", &st, err);
+	if (rc != DH_OK)
+		return rc;
+	bind_text(st, 1, name);
+	*exists = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
+	sqlite3_finalize(st);
+	return DH_OK;
+}
+
+static int sq_qpv_save(void *state, const dh_geo *geo, dh_error *err)
+{
+	sq_store *s = state;
+	sqlite3 *db = s->db;
+	sqlite3_stmt *ins = NULL;
+	int rc = exec(db, "BEGIN IMMEDIATE", err);
+	if (rc != DH_OK)
+		return rc;
+	rc = exec(db, "DELETE FROM qpv", err);
+	if (rc == DH_OK)
+		rc = prepare(db, "INSERT INTO qpv(code, name, communes) VALUES (?, ?, ?)", &ins, err);
+	size_t n = dh_geo_qpv_count(geo);
+	char *list = NULL;
+	for (size_t i = 0; rc == DH_OK && i < n; i++) {
+		const dh_qpv *q = dh_geo_qpv(geo, (int32_t)i);
+		char *grown = realloc(list, (size_t)q->ncommunes * 6 + 1);
+		if (!grown) {
+			rc = dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
+			break;
+		}
+		list = grown;
+		size_t o = 0;
+		for (uint32_t k = 0; k < q->ncommunes; k++) {
+			const dh_commune *c = dh_geo_commune(geo, q->communes[k]);
+			o += (size_t)snprintf(list + o, 7, "%s%s", k ? " " : "", c ? c->code : "");
+		}
+		list[o] = '\0';
+		bind_text(ins, 1, q->code);
+		bind_text(ins, 2, q->name ? q->name : "");
+		bind_text(ins, 3, list);
+		rc = run(db, ins, err, "enregistrement des QPV");
+	}
+	free(list);
+	sqlite3_finalize(ins);
+	if (rc == DH_OK)
+		return exec(db, "COMMIT", err);
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+static int sq_qpv_list(void *state, dh_qpv_row_cb cb, void *ctx, dh_error *err)
+{
+	sq_store *s = state;
+	sqlite3_stmt *st;
+	/* A database opened read-only may predate the table: no list then. */
+	int exists = 0;
+	int rc = table_exists(s->db, "qpv", &exists, err);
+	if (rc != DH_OK || !exists)
+		return rc;
+	rc = prepare(s->db, "SELECT code, name, communes FROM qpv ORDER BY code", &st, err);
+	if (rc != DH_OK)
+		return rc;
+	int step = SQLITE_DONE;
+	while (rc == DH_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *f[3];
+		for (int k = 0; k < 3; k++) {
+			f[k] = (const char *)sqlite3_column_text(st, k);
+			if (!f[k])
+				f[k] = "";
+		}
+		rc = cb(ctx, f[0], f[1], f[2]);
+	}
+	if (rc == DH_OK && step != SQLITE_DONE)
+		rc = fail(s->db, err, "liste des QPV");
+	sqlite3_finalize(st);
+	return rc;
+}
+
 /* ---- Deliveries ----------------------------------------------------------------------------------- */
 
 static void read_delivery(sqlite3_stmt *st, dh_delivery *d)
@@ -681,13 +781,19 @@ static void session_free(sq_session *ss)
 	free(ss);
 }
 
+/* Roll back the transaction a session left open, if any. */
+static void rollback_open(sqlite3 *db)
+{
+	if (!sqlite3_get_autocommit(db))
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+}
+
 static void sq_import_abort(void *session)
 {
 	sq_session *ss = session;
 	if (!ss)
 		return;
-	if (!sqlite3_get_autocommit(ss->store->db))
-		sqlite3_exec(ss->store->db, "ROLLBACK", NULL, NULL, NULL);
+	rollback_open(ss->store->db);
 	session_free(ss);
 }
 
@@ -718,20 +824,33 @@ static int neighbour_date(sqlite3 *db, const char *sql, int64_t org, const char 
 	return rc;
 }
 
+/* Allocate a zeroed session of `size` bytes whose dh_field_kind[DH_RPLS_NFIELDS] array at
+ * `kind_at` is filled with the RPLS field kinds, and mark the connection busy. */
+static int session_open(sq_store *s, void **out, size_t size, size_t kind_at, dh_error *err)
+{
+	if (s->in_session)
+		return dh_error_set(err, DH_CONFLICT, "un import est déjà en cours sur cette connexion");
+	unsigned char *p = calloc(1, size);
+	if (!p)
+		return dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
+	dh_field_kind *kind = (dh_field_kind *)(void *)(p + kind_at);
+	for (int f = 0; f < DH_RPLS_NFIELDS; f++)
+		kind[f] = dh_rpls_field(f)->kind;
+	s->in_session = 1;
+	*out = p;
+	return DH_OK;
+}
+
 static int sq_import_begin(void *state, const dh_delivery *meta, void **session, dh_error *err)
 {
 	sq_store *s = state;
 	sqlite3 *db = s->db;
-	if (s->in_session)
-		return dh_error_set(err, DH_CONFLICT, "un import est déjà en cours sur cette connexion");
-	sq_session *ss = calloc(1, sizeof(*ss));
-	if (!ss)
-		return dh_error_nomem(err);
+	sq_session *ss;
+	int orc = session_open(s, (void **)&ss, sizeof(*ss), offsetof(sq_session, kind), err);
+	if (orc != DH_OK)
+		return orc;
 	ss->store = s;
-	s->in_session = 1;
 	dh_strlcpy(ss->ref_new, sizeof(ss->ref_new), meta->reference_date);
-	for (int f = 0; f < DH_RPLS_NFIELDS; f++)
-		ss->kind[f] = dh_rpls_field(f)->kind;
 	/* A delivery is written in one transaction: a cache that holds most of it keeps pages
 	 * from being spilled to the WAL and rewritten there (docs/store.md, figures). */
 	int rc = exec(db, "PRAGMA cache_size = " IMPORT_CACHE_KIB "; BEGIN IMMEDIATE", err);
@@ -849,15 +968,18 @@ static int64_t content_hash(sq_session *ss, const dh_rpls_row *row, const char *
 	return h;
 }
 
-static int bind_row(sq_session *ss, sqlite3_stmt *st, const dh_rpls_row *row)
+/* Bind the RPLS fields of row to parameters first, first + 1...; dates converted into
+ * dates[f]. Returns 0, or -1 for a date that cannot be converted. */
+static int bind_fields(const dh_field_kind *kind, char (*dates)[11], sqlite3_stmt *st, int first,
+		       const dh_rpls_row *row)
 {
 	for (int f = 0; f < DH_RPLS_NFIELDS; f++) {
-		int col = N_VERSION_COLS + 1 + f;
+		int col = first + f;
 		if (!DH_RPLS_HAS(row, f)) {
 			sqlite3_bind_null(st, col);
 			continue;
 		}
-		switch (ss->kind[f]) {
+		switch (kind[f]) {
 		case DH_KIND_TEXT:
 		case DH_KIND_CODE:
 			sqlite3_bind_text(st, col, row->text[f].ptr, (int)row->text[f].len, SQLITE_STATIC);
@@ -870,13 +992,24 @@ static int bind_row(sq_session *ss, sqlite3_stmt *st, const dh_rpls_row *row)
 			sqlite3_bind_double(st, col, row->value[f].d);
 			break;
 		case DH_KIND_DATE:
-			if (dh__store_date_to_iso(row->value[f].i, ss->dates[f], sizeof(ss->dates[f])) != 0)
+			if (dh__store_date_to_iso(row->value[f].i, dates[f], sizeof(dates[f])) != 0)
 				return -1;
-			sqlite3_bind_text(st, col, ss->dates[f], ss->dates[f][7] ? 10 : 7, SQLITE_STATIC);
+			sqlite3_bind_text(st, col, dates[f], dates[f][7] ? 10 : 7, SQLITE_STATIC);
 			break;
 		}
 	}
 	return 0;
+}
+
+static int bind_row(sq_session *ss, sqlite3_stmt *st, const dh_rpls_row *row)
+{
+	int col = N_VERSION_COLS + 1 + DH_RPLS_NFIELDS; /* EXTRA_COLS */
+	if (DH_RPLS_HAS(row, DH_RPLS_OLDLOGT))
+		sqlite3_bind_text(st, col, row->text[DH_RPLS_OLDLOGT].ptr, (int)row->text[DH_RPLS_OLDLOGT].len,
+				  SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, col);
+	return bind_fields(ss->kind, ss->dates, st, N_VERSION_COLS + 1, row);
 }
 
 static int insert_version(sq_session *ss, const dh_rpls_row *row, const char *commune, int64_t hash, dh_error *err)
@@ -1192,6 +1325,37 @@ static int sq_stock_read(void *state, const char *siren, const char *date, dh_de
 
 /* ---- Scanning every version (the cube) ------------------------------------------------------ */
 
+/* Decode columns first.. of st (fields f_of_col[0..ncols)) into a fresh row numbered line. */
+static int decode_row(sqlite3_stmt *st, int first, const int *f_of_col, int ncols, dh_rpls_row *row,
+		      uint64_t line, char nums[][40], dh_error *err)
+{
+	memset(row, 0, sizeof(*row));
+	row->commune = -1;
+	row->line = line;
+	int rc = DH_OK;
+	for (int c = 0; c < ncols && rc == DH_OK; c++)
+		rc = decode_field(st, first + c, f_of_col[c], row, nums, err);
+	return rc;
+}
+
+/* "head, d.<field>... tail" with the fields of the mask; f_of_col[c] = field of column c.
+ * Returns 0, or -1 when sql is too small. */
+static int scan_sql(char *sql, size_t size, const char *head, const char *tail, uint64_t fields,
+		    int extra, int *f_of_col, int *ncols)
+{
+	size_t len = (size_t)snprintf(sql, size, "%s", head);
+	*ncols = 0;
+	for (int f = 0; f < DH_RPLS_NALL && len < size; f++) {
+		if (!((fields >> f) & 1u) || (f >= DH_RPLS_NFIELDS && !(extra && f == DH_RPLS_OLDLOGT)))
+			continue;
+		len += (size_t)snprintf(sql + len, size - len, ", d.%s", dh_rpls_field(f)->name);
+		f_of_col[(*ncols)++] = f;
+	}
+	if (len < size)
+		len += (size_t)snprintf(sql + len, size - len, "%s", tail);
+	return len < size ? 0 : -1;
+}
+
 static int sq_versions_scan(void *state, uint64_t fields, dh_version_cb cb, void *ctx, dh_error *err)
 {
 	sq_store *s = state;
@@ -1200,18 +1364,11 @@ static int sq_versions_scan(void *state, uint64_t fields, dh_version_cb cb, void
 		fields = ~(uint64_t)0;
 	/* Only the columns asked for: column names come from the static field table. */
 	char sql[2048];
-	int f_of_col[DH_RPLS_NFIELDS];
+	int f_of_col[DH_RPLS_NALL];
 	int ncols = 0;
-	size_t len = (size_t)snprintf(sql, sizeof(sql), "SELECT o.siren, d.valid_from, d.valid_to, d.commune_code");
-	for (int f = 0; f < DH_RPLS_NFIELDS; f++) {
-		if (!((fields >> f) & 1u))
-			continue;
-		len += (size_t)snprintf(sql + len, sizeof(sql) - len, ", d.%s", dh_rpls_field(f)->name);
-		f_of_col[ncols++] = f;
-	}
-	len += (size_t)snprintf(sql + len, sizeof(sql) - len,
-				" FROM dwelling d JOIN organisation o ON o.id = d.organisation_id");
-	if (len >= sizeof(sql))
+	if (scan_sql(sql, sizeof(sql), "SELECT o.siren, d.valid_from, d.valid_to, d.commune_code",
+		     " FROM dwelling d JOIN organisation o ON o.id = d.organisation_id", fields, 1, f_of_col,
+		     &ncols) != 0)
 		return dh_error_set(err, DH_STORE, "requête de parcours trop longue");
 	int rc = exec(db, "BEGIN", err);
 	if (rc != DH_OK)
@@ -1219,18 +1376,14 @@ static int sq_versions_scan(void *state, uint64_t fields, dh_version_cb cb, void
 	sqlite3_stmt *st = NULL;
 	rc = prepare(db, sql, &st, err);
 	if (rc == DH_OK) {
-		char nums[DH_RPLS_NFIELDS][40];
+		char nums[DH_RPLS_NALL][40];
 		char siren[DH_SIREN_SIZE];
 		dh_rpls_row row;
 		dh_stock_version v;
 		uint64_t rank = 0;
 		int step = SQLITE_DONE;
 		while (rc == DH_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
-			memset(&row, 0, sizeof(row));
-			row.commune = -1;
-			row.line = ++rank;
-			for (int c = 0; c < ncols && rc == DH_OK; c++)
-				rc = decode_field(st, 4 + c, f_of_col[c], &row, nums, err);
+			rc = decode_row(st, 4, f_of_col, ncols, &row, ++rank, nums, err);
 			if (rc != DH_OK)
 				break;
 			copy_col(siren, sizeof(siren), st, 0);
@@ -1251,6 +1404,195 @@ static int sq_versions_scan(void *state, uint64_t fields, dh_version_cb cb, void
 	return rc;
 }
 
+/* ---- Reference sources ---------------------------------------------------------------------------- */
+
+typedef struct sq_ref_session {
+	sq_store *store;
+	int64_t source_id;
+	sqlite3_stmt *insert;
+	char dates[DH_RPLS_NFIELDS][11];
+	dh_field_kind kind[DH_RPLS_NFIELDS];
+} sq_ref_session;
+
+/* Free a reference session, rolling back what it left open (nothing after a commit). */
+static void sq_ref_abort(void *session)
+{
+	sq_ref_session *rs = session;
+	if (!rs)
+		return;
+	rollback_open(rs->store->db);
+	sqlite3_finalize(rs->insert);
+	rs->store->in_session = 0;
+	free(rs);
+}
+
+static int sq_ref_begin(void *state, const dh_reference_source *meta, void **session, dh_error *err)
+{
+	sq_store *s = state;
+	sqlite3 *db = s->db;
+	sq_ref_session *rs;
+	int rc = session_open(s, (void **)&rs, sizeof(*rs), offsetof(sq_ref_session, kind), err);
+	if (rc != DH_OK)
+		return rc;
+	rs->store = s;
+	rc = exec(db, "BEGIN IMMEDIATE", err);
+	if (rc != DH_OK) {
+		sq_ref_abort(rs);
+		return rc;
+	}
+	/* What the source held at that date goes: its rows, then its record. */
+	static const char *const replace[] = {
+		"DELETE FROM reference_dwelling WHERE source_id IN (SELECT id FROM reference_source"
+		" WHERE name = ?1 AND reference_date = ?2)",
+		"DELETE FROM reference_source WHERE name = ?1 AND reference_date = ?2",
+	};
+	sqlite3_stmt *st = NULL;
+	for (size_t k = 0; k < 2 && rc == DH_OK; k++) {
+		rc = prepare(db, replace[k], &st, err);
+		if (rc != DH_OK)
+			break;
+		bind_text(st, 1, meta->name);
+		bind_text(st, 2, meta->reference_date);
+		rc = run(db, st, err, "remplacement de la source de référence");
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	if (rc == DH_OK)
+		rc = prepare(db, "INSERT INTO reference_source(name, reference_date, layout, file_name, sha256, rows,"
+				 " imported_at) VALUES (?, ?, ?, ?, '', 0, ?)", &st, err);
+	if (rc == DH_OK) {
+		char now[21];
+		dh_store_now_utc(now, sizeof(now));
+		bind_text(st, 1, meta->name);
+		bind_text(st, 2, meta->reference_date);
+		bind_text(st, 3, meta->layout);
+		bind_text(st, 4, meta->file_name);
+		bind_text(st, 5, now);
+		rc = run(db, st, err, "enregistrement de la source de référence");
+		sqlite3_finalize(st);
+		rs->source_id = sqlite3_last_insert_rowid(db);
+	}
+	if (rc == DH_OK)
+		rc = prepare(db, "INSERT INTO reference_dwelling(source_id, commune_code" RPLS_COLS ") VALUES (?, ?"
+				 DH_RPLS_FIELDS(COL_PARAM) ")", &rs->insert, err);
+	if (rc != DH_OK) {
+		sq_ref_abort(rs);
+		return rc;
+	}
+	*session = rs;
+	return DH_OK;
+}
+
+static int sq_ref_row(void *session, const dh_rpls_row *row, const char *commune_code, dh_error *err)
+{
+	sq_ref_session *rs = session;
+	sqlite3_stmt *st = rs->insert;
+	sqlite3_bind_int64(st, 1, rs->source_id);
+	if (commune_code)
+		bind_text(st, 2, commune_code);
+	else
+		sqlite3_bind_null(st, 2);
+	if (bind_fields(rs->kind, rs->dates, st, 3, row) != 0)
+		return dh_error_set(err, DH_INVAL, "ligne %llu : date invalide", (unsigned long long)row->line);
+	return run(rs->store->db, st, err, "enregistrement d'une ligne de la source de référence");
+}
+
+static int sq_ref_end(void *session, const dh_reference_source *final, dh_error *err)
+{
+	sq_ref_session *rs = session;
+	sqlite3 *db = rs->store->db;
+	sqlite3_stmt *st = NULL;
+	int rc = prepare(db, "UPDATE reference_source SET rows = ?, sha256 = ?, file_name = ?, layout = ? WHERE id = ?",
+			 &st, err);
+	if (rc == DH_OK) {
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)final->rows);
+		bind_text(st, 2, final->sha256);
+		bind_text(st, 3, final->file_name);
+		bind_text(st, 4, final->layout);
+		sqlite3_bind_int64(st, 5, rs->source_id);
+		rc = run(db, st, err, "enregistrement de la source de référence");
+		sqlite3_finalize(st);
+	}
+	if (rc == DH_OK)
+		rc = exec(db, "COMMIT", err);
+	sq_ref_abort(rs); /* committed: frees only */
+	return rc;
+}
+
+static int sq_ref_list(void *state, dh_reference_cb cb, void *ctx, dh_error *err)
+{
+	sq_store *s = state;
+	int exists = 0;
+	int rc = table_exists(s->db, "reference_source", &exists, err);
+	if (rc != DH_OK || !exists)
+		return rc;
+	sqlite3_stmt *st;
+	rc = prepare(s->db, "SELECT name, reference_date, layout, file_name, sha256, rows, imported_at"
+			    " FROM reference_source ORDER BY name, reference_date", &st, err);
+	if (rc != DH_OK)
+		return rc;
+	int step = SQLITE_DONE;
+	while (rc == DH_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		dh_reference_source src;
+		memset(&src, 0, sizeof(src));
+		copy_col(src.name, sizeof(src.name), st, 0);
+		copy_col(src.reference_date, sizeof(src.reference_date), st, 1);
+		copy_col(src.layout, sizeof(src.layout), st, 2);
+		copy_col(src.file_name, sizeof(src.file_name), st, 3);
+		copy_col(src.sha256, sizeof(src.sha256), st, 4);
+		src.rows = (uint64_t)sqlite3_column_int64(st, 5);
+		copy_col(src.imported_at, sizeof(src.imported_at), st, 6);
+		rc = cb(ctx, &src);
+	}
+	if (rc == DH_OK && step != SQLITE_DONE)
+		rc = fail(s->db, err, "liste des sources de référence");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int sq_ref_scan(void *state, uint64_t fields, dh_reference_row_cb cb, void *ctx, dh_error *err)
+{
+	sq_store *s = state;
+	sqlite3 *db = s->db;
+	int exists = 0;
+	int rc = table_exists(db, "reference_dwelling", &exists, err);
+	if (rc != DH_OK || !exists)
+		return rc;
+	if (fields == 0)
+		fields = ~(uint64_t)0;
+	char sql[2048];
+	int f_of_col[DH_RPLS_NALL];
+	int ncols = 0;
+	if (scan_sql(sql, sizeof(sql), "SELECT s.name, s.reference_date, d.commune_code",
+		     " FROM reference_dwelling d JOIN reference_source s ON s.id = d.source_id ORDER BY d.source_id",
+		     fields, 0, f_of_col, &ncols) != 0)
+		return dh_error_set(err, DH_STORE, "requête de parcours trop longue");
+	sqlite3_stmt *st = NULL;
+	rc = prepare(db, sql, &st, err);
+	if (rc != DH_OK)
+		return rc;
+	char nums[DH_RPLS_NALL][40];
+	char name[64], date[11];
+	dh_rpls_row row;
+	uint64_t rank = 0;
+	int step = SQLITE_DONE;
+	while (rc == DH_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		rc = decode_row(st, 3, f_of_col, ncols, &row, ++rank, nums, err);
+		if (rc != DH_OK)
+			break;
+		copy_col(name, sizeof(name), st, 0);
+		copy_col(date, sizeof(date), st, 1);
+		const unsigned char *commune = sqlite3_column_text(st, 2);
+		dh_reference_row r = { name, (int32_t)day_number(date),
+				       commune ? (const char *)commune : NULL, &row };
+		rc = cb(ctx, &r);
+	}
+	if (rc == DH_OK && step != SQLITE_DONE)
+		rc = fail(db, err, "parcours des sources de référence");
+	sqlite3_finalize(st);
+	return rc;
+}
+
 const dh_store_ops dh__store_sqlite_ops = {
 	.name = "sqlite",
 	.open = sq_open,
@@ -1261,6 +1603,14 @@ const dh_store_ops dh__store_sqlite_ops = {
 	.org_add = sq_org_add,
 	.org_get = sq_org_get,
 	.org_list = sq_org_list,
+	.qpv_save = sq_qpv_save,
+	.qpv_list = sq_qpv_list,
+	.ref_begin = sq_ref_begin,
+	.ref_row = sq_ref_row,
+	.ref_end = sq_ref_end,
+	.ref_abort = sq_ref_abort,
+	.ref_list = sq_ref_list,
+	.ref_scan = sq_ref_scan,
 	.delivery_find = sq_delivery_find,
 	.delivery_list = sq_delivery_list,
 	.delivery_report = sq_delivery_report,

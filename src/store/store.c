@@ -19,6 +19,13 @@ struct dh_store {
 	int created;       /* the schema was created by this open */
 	dh_store_import *session; /* the open import session, if any */
 	char *path;        /* the database file (location without its scheme) */
+	dh_store_ref_import *ref_session; /* the open reference-source import, if any */
+};
+
+struct dh_store_ref_import {
+	dh_store *store;
+	void *session;
+	int failed;
 };
 
 struct dh_store_import {
@@ -182,6 +189,8 @@ void dh_store_close(dh_store *store)
 		return;
 	if (store->session)
 		dh_store_import_abort(store->session);
+	if (store->ref_session)
+		dh_store_ref_import_abort(store->ref_session);
 	store->ops->close(store->state);
 	free(store->path);
 	free(store);
@@ -535,4 +544,168 @@ int dh_store_agreement_set_end(dh_store *store, int64_t agreement_id, const char
 {
 	NEED_IDENTITY();
 	return id->agreement_set_end(store->state, agreement_id, end, err);
+}
+
+/* ---- QPV list ------------------------------------------------------------------------ */
+
+int dh_store_qpv_save(dh_store *store, const dh_geo *geo, dh_error *err)
+{
+	if (!store || !geo)
+		return dh_error_set(err, DH_INVAL, "argument manquant");
+	return store->ops->qpv_save(store->state, geo, err);
+}
+
+int dh_store_qpv_list(dh_store *store, dh_qpv_row_cb cb, void *ctx, dh_error *err)
+{
+	if (!store || !cb)
+		return dh_error_set(err, DH_INVAL, "argument manquant");
+	return store->ops->qpv_list(store->state, cb, ctx, err);
+}
+
+/* The stored list rewritten as a small CSV that dh_geo_load_qpv_mem() reads back. */
+typedef struct qpv_text {
+	char *buf;
+	size_t len, cap;
+	size_t rows;
+} qpv_text;
+
+static int text_put(qpv_text *t, const char *s, size_t n)
+{
+	if (t->len + n + 1 > t->cap) {
+		size_t cap = t->cap ? t->cap : 4096;
+		while (cap < t->len + n + 1)
+			cap *= 2;
+		char *b = realloc(t->buf, cap);
+		if (!b)
+			return DH_NOMEM;
+		t->buf = b;
+		t->cap = cap;
+	}
+	memcpy(t->buf + t->len, s, n);
+	t->len += n;
+	t->buf[t->len] = '\0';
+	return DH_OK;
+}
+
+static int on_qpv_row(void *ctx, const char *code, const char *name, const char *communes)
+{
+	qpv_text *t = ctx;
+	int rc = text_put(t, code, strlen(code));
+	rc = rc == DH_OK ? text_put(t, ";\"", 2) : rc;
+	for (const char *p = name; rc == DH_OK && *p; p++)
+		rc = *p == '"' ? text_put(t, "\"\"", 2) : text_put(t, p, 1);
+	rc = rc == DH_OK ? text_put(t, "\";", 2) : rc;
+	rc = rc == DH_OK ? text_put(t, communes, strlen(communes)) : rc;
+	rc = rc == DH_OK ? text_put(t, "\n", 1) : rc;
+	t->rows++;
+	return rc;
+}
+
+int dh_store_qpv_apply(dh_store *store, dh_geo *geo, dh_error *err)
+{
+	if (!store || !geo)
+		return dh_error_set(err, DH_INVAL, "argument manquant");
+	qpv_text t = { NULL, 0, 0, 0 };
+	int rc = text_put(&t, "code_qp;nom_qp;codes communes\n", 30);
+	if (rc == DH_OK)
+		rc = dh_store_qpv_list(store, on_qpv_row, &t, err);
+	else
+		dh_error_set(err, rc, "mémoire insuffisante");
+	if (rc == DH_OK && t.rows)
+		rc = dh_geo_load_qpv_mem(geo, t.buf, t.len, "base (table qpv)", err);
+	free(t.buf);
+	return rc;
+}
+
+/* ---- Reference sources -------------------------------------------------------------- */
+
+static int source_name_valid(const char *name)
+{
+	size_t n = strlen(name);
+	if (n == 0 || n > 63)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)name[i]) && !strchr("-_.", name[i]))
+			return 0;
+	return 1;
+}
+
+int dh_store_ref_import_begin(dh_store *store, const dh_reference_source *meta,
+			      dh_store_ref_import **out, dh_error *err)
+{
+	if (!store || !meta || !out)
+		return dh_error_set(err, DH_INVAL, "argument manquant");
+	*out = NULL;
+	if (store->session || store->ref_session)
+		return dh_error_set(err, DH_CONFLICT, "un import est déjà en cours sur cette connexion");
+	if (!source_name_valid(meta->name))
+		return dh_error_set(err, DH_INVAL,
+				    "nom de source « %s » invalide : 1 à 63 lettres, chiffres, « - », « _ » ou « . »",
+				    meta->name);
+	if (!dh_date_valid(meta->reference_date))
+		return dh_error_set(err, DH_INVAL, "date de référence « %s » invalide (AAAA-MM-JJ attendu)",
+				    meta->reference_date);
+	dh_store_ref_import *imp = calloc(1, sizeof(*imp));
+	if (!imp)
+		return dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
+	int rc = store->ops->ref_begin(store->state, meta, &imp->session, err);
+	if (rc != DH_OK) {
+		free(imp);
+		return rc;
+	}
+	imp->store = store;
+	store->ref_session = imp;
+	*out = imp;
+	return DH_OK;
+}
+
+int dh_store_ref_import_row(dh_store_ref_import *imp, const dh_rpls_row *row,
+			    const char *commune_code, dh_error *err)
+{
+	if (!imp || !row)
+		return dh_error_set(err, DH_INVAL, "argument manquant");
+	if (imp->failed)
+		return dh_error_set(err, DH_INVAL, "import interrompu par une erreur précédente");
+	int rc = imp->store->ops->ref_row(imp->session, row, commune_code, err);
+	if (rc != DH_OK)
+		imp->failed = 1;
+	return rc;
+}
+
+int dh_store_ref_import_end(dh_store_ref_import *imp, const dh_reference_source *final,
+			    dh_error *err)
+{
+	if (!imp || !final || imp->failed) {
+		dh_store_ref_import_abort(imp);
+		return dh_error_set(err, DH_INVAL, final ? "import interrompu par une erreur précédente"
+							 : "argument manquant");
+	}
+	int rc = imp->store->ops->ref_end(imp->session, final, err);
+	imp->store->ref_session = NULL;
+	free(imp);
+	return rc;
+}
+
+void dh_store_ref_import_abort(dh_store_ref_import *imp)
+{
+	if (!imp)
+		return;
+	imp->store->ops->ref_abort(imp->session);
+	imp->store->ref_session = NULL;
+	free(imp);
+}
+
+int dh_store_ref_list(dh_store *store, dh_reference_cb cb, void *ctx, dh_error *err)
+{
+	if (!store || !cb)
+		return dh_error_set(err, DH_INVAL, "argument manquant");
+	return store->ops->ref_list(store->state, cb, ctx, err);
+}
+
+int dh_store_ref_scan(dh_store *store, uint64_t fields, dh_reference_row_cb cb, void *ctx,
+		      dh_error *err)
+{
+	if (!store || !cb)
+		return dh_error_set(err, DH_INVAL, "argument manquant");
+	return store->ops->ref_scan(store->state, fields, cb, ctx, err);
 }

@@ -310,7 +310,7 @@ static void migration_upgrades_old_database(void **state)
 	dh_store *st = scratch_store("old.db", &dir, path);
 	dh_error err;
 	dh_store_close(st);
-	/* Make it a schema-1 database: drop every table later migrations added. */
+	/* Make it a schema-1 database: drop every table later migrations added... */
 	sqlite3 *db;
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	for (;;) {
@@ -330,6 +330,8 @@ static void migration_upgrades_old_database(void **state)
 		sqlite3_finalize(q);
 		assert_int_equal(sqlite3_exec(db, drop, NULL, NULL, NULL), SQLITE_OK);
 	}
+	/* ... and the column migration 6 added to dwelling. */
+	assert_int_equal(sqlite3_exec(db, "ALTER TABLE dwelling DROP COLUMN OLDLOGT", NULL, NULL, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 1", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	assert_int_equal(dh_store_open(&st, path, 0, &err), DH_OK);

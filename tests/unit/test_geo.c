@@ -314,6 +314,70 @@ static void test_qpv_sample(void **state)
 	assert_int_equal(dh_geo_qpv_find(france, view("QN99999Z")), -1);
 }
 
+/* A fresh geography with the QPV list of the source tree file `path` loaded. */
+static dh_geo *geo_with_list(const char *path)
+{
+	dh_geo *geo = NULL;
+	dh_error err;
+	assert_int_equal(dh_geo_load(&geo, dh_src_path("data/ref"), &err), DH_OK);
+	int rc = dh_geo_load_qpv(geo, dh_src_path(path), &err);
+	if (rc != DH_OK)
+		fprintf(stderr, "%s:%llu: %s\n", err.file, (unsigned long long)err.line, err.message);
+	assert_int_equal(rc, DH_OK);
+	return geo;
+}
+
+/* INSEE's 2024 layout: QP;LIB_QP;LIST_COM;LIST_LIB_COM;... one line per neighbourhood,
+ * several communes in LIST_COM; a former commune code resolves to its current commune. */
+static void test_qpv_insee_layout(void **state)
+{
+	(void)state;
+	dh_error err;
+	dh_geo *geo = geo_with_list("tests/data/qpv-insee-2024-sample.csv");
+	assert_int_equal(dh_geo_qpv_count(geo), 6);
+	const dh_qpv *q = qpv(geo, "QN05691Z");
+	assert_string_equal(q->name, "Synthétique Lorient-Lanester");
+	assert_int_equal(q->ncommunes, 2);
+	assert_string_equal(qpv_commune(geo, q, 0), "56121");
+	assert_string_equal(qpv_commune(geo, q, 1), "56098");
+	q = qpv(geo, "QN02292Z");
+	assert_string_equal(qpv_commune(geo, q, 0), "22055");
+	/* LIST_LIB_COM (names) is not taken for the codes: a list with only names is refused
+	 * unless the column is ANCT's commune_qp. */
+	static const char names_only[] = "QP;LIB_QP;LIST_LIB_COM\nQN03591Z;Nord;Rennes\n";
+	assert_int_equal(dh_geo_load_qpv_mem(geo, names_only, sizeof(names_only) - 1, "n.csv", &err),
+			 DH_PARSE);
+	assert_int_equal(dh_geo_qpv_count(geo), 6); /* the loaded list is kept */
+	dh_geo_free(geo);
+}
+
+/* ANCT's code_qp;nom_qp;commune_qp: communes by name, inside the QPV's département, with
+ * accents and case folded, delegated communes accepted, homonyms elsewhere ignored. */
+static void test_qpv_anct_names(void **state)
+{
+	(void)state;
+	dh_error err;
+	dh_geo *geo = geo_with_list("tests/data/qpv-anct-2024-sample.csv");
+	assert_int_equal(dh_geo_qpv_count(geo), 6);
+	const dh_qpv *q = qpv(geo, "QN05691Z");
+	assert_int_equal(q->ncommunes, 2);
+	assert_string_equal(qpv_commune(geo, q, 0), "56121");
+	assert_string_equal(qpv_commune(geo, q, 1), "56098");
+	assert_string_equal(qpv_commune(geo, qpv(geo, "QN02291Z"), 0), "22278"); /* SAINT BRIEUC */
+	assert_string_equal(qpv_commune(geo, qpv(geo, "QN02292Z"), 0), "22055"); /* Binic */
+	/* Brest is not in département 35: the name is looked up in the QPV's département only. */
+	static const char wrong_dep[] = "code_qp;nom_qp;commune_qp\nQN03591Z;Nord;Brest\n";
+	assert_int_equal(dh_geo_load_qpv_mem(geo, wrong_dep, sizeof(wrong_dep) - 1, "w.csv", &err),
+			 DH_PARSE);
+	assert_int_equal(err.line, 2);
+	assert_string_equal(err.found, "Brest");
+	/* Corsica: département 2A from the code QN02A..., Ajaccio is 2A004. */
+	static const char corsica[] = "code_qp;nom_qp;commune_qp\nQN02A01Z;Quartier;Ajaccio\n";
+	assert_int_equal(dh_geo_load_qpv_mem(geo, corsica, sizeof(corsica) - 1, "c.csv", &err), DH_OK);
+	assert_string_equal(qpv_commune(geo, qpv(geo, "QN02A01Z"), 0), "2A004");
+	dh_geo_free(geo);
+}
+
 /* The ANCT export: other column names and order, BOM, CRLF, Excel's ="..." wrapper around
  * codes joined by ';', trailing empty columns, a 4-digit code that lost its leading zero,
  * one row per commune for the same neighbourhood. */
@@ -571,6 +635,8 @@ int main(void)
 		cmocka_unit_test(test_postcodes),
 		cmocka_unit_test(test_default_dir),
 		cmocka_unit_test(test_qpv_anct_layout),
+		cmocka_unit_test(test_qpv_insee_layout),
+		cmocka_unit_test(test_qpv_anct_names),
 		cmocka_unit_test(test_qpv_variants),
 		cmocka_unit_test(test_qpv_errors),
 		cmocka_unit_test(test_corrupted_reference),

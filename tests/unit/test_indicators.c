@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: EUPL-1.2 */
 /*
  * test_indicators.c - the indicator registry: the ids domain.md asks for are all there and
- * unique, each definition is well formed (rates have a denominator, scope MODE 1-5 except
- * flows of leaving dwellings), term descriptions, and docs/indicators.md is the page the
+ * unique, each definition is well formed (rates have a denominator, every figure on the
+ * SDES perimeter: a PARC predicate in each term), term descriptions, and docs/indicators.md is the page the
  * registry generates (DH_UPDATE_DOCS=1 rewrites it).
  */
 #include "testutil.h"
@@ -17,12 +17,14 @@ static const char *const required_ids[] = {
 	"age_moyen", "dpe_e_a", "dpe_e_g", "dpe_g_a", "dpe_g_g", "dpe_absent", "part_fg", "mes",
 	"mes_construits", "mes_acq_travaux", "mes_acq_sans_travaux", "mes_vefa", "sorties",
 	"evol_nb_ls", "interdit_2025", "interdit_2028", "interdit_2034", "interdit_sans_dpe",
+	"parc_non_conv", "nb_lgt_tot", "nb_ls_etu", "dpe_e_a_new", "dpe_e_g_new", "dpe_e_nr_new",
+	"mes_chgt_usage", "mes_fusion_scission", "sortie_chgt_usage", "sortie_fusion_scission",
 };
 
 static int has_scope(const dh_term *t)
 {
 	for (int i = 0; i < DH_TERM_MAX_PREDICATES && t->where[i].dim != DH_DIM_NONE; i++)
-		if (t->where[i].dim == DH_DIM_MODE)
+		if (t->where[i].dim == DH_DIM_PARC)
 			return 1;
 	return 0;
 }
@@ -59,16 +61,23 @@ static void test_registry_well_formed(void **state)
 			assert_true(ind->den.measure != DH_MEASURE_NONE);
 		if (ind->kind == DH_IND_PCT || ind->kind == DH_IND_EVOLUTION)
 			assert_int_equal(ind->unit, DH_UNIT_PCT);
-		/* every stock figure is on the MODE 1-5 scope (sorties count leaving dwellings) */
-		if (strncmp(ind->id, "sortie", 6) != 0)
-			assert_true(has_scope(&ind->num));
+		/* every figure says its perimeter (PARC LS, NC, or not NC for leaving dwellings) */
+		assert_true(has_scope(&ind->num));
+		if (ind->den.measure != DH_MEASURE_NONE)
+			assert_true(has_scope(&ind->den));
 		if (ind->num.year_shift || ind->den.year_shift)
 			assert_true(ind->two_dates);
 	}
 	/* the traps, as data */
 	const dh_indicator *v = dh_indicator_at((size_t)dh_indicator_find(DH_STR_LIT("tx_vac")));
-	assert_int_equal(v->den.where[0].dim, DH_DIM_MODE);
-	assert_string_equal(v->den.where[0].set, "1,2");
+	assert_int_equal(v->den.where[0].dim, DH_DIM_PARC);
+	assert_string_equal(v->den.where[0].set, "LS");
+	assert_int_equal(v->den.where[1].dim, DH_DIM_MODE);
+	assert_string_equal(v->den.where[1].set, "1,2");
+	/* SEM non-conventioned dwellings are outside nb_ls, published apart */
+	const dh_indicator *nc = dh_indicator_at((size_t)dh_indicator_find(DH_STR_LIT("parc_non_conv")));
+	assert_int_equal(nc->num.where[0].dim, DH_DIM_PARC);
+	assert_string_equal(nc->num.where[0].set, "NC");
 	const dh_indicator *m = dh_indicator_at((size_t)dh_indicator_find(DH_STR_LIT("tx_mob")));
 	assert_true(m->two_dates);
 	assert_int_equal(m->sensitivity, DH_SENS_BUSINESS);
@@ -84,11 +93,13 @@ static void test_dims_and_describe(void **state)
 	assert_int_equal(dh_dim_find(DH_STR_LIT("BAILLEUR")), DH_DIM_LANDLORD);
 	assert_int_equal(dh_dim_find(DH_STR_LIT("MOD")), DH_DIM_NONE);
 	assert_string_equal(dh_dim_name(DH_DIM_REMLOC_MONTHS), "REMLOC_MOIS");
+	assert_int_equal(dh_dim_find(DH_STR_LIT("parc")), DH_DIM_PARC);
+	assert_string_equal(dh_dim_name(DH_DIM_DPE_RECENT), "DPE_RECENT");
 	char buf[256];
 	const dh_indicator *v = dh_indicator_at((size_t)dh_indicator_find(DH_STR_LIT("tx_vac3")));
 	size_t need = dh_term_describe(&v->num, buf, sizeof(buf));
 	assert_int_equal(need, strlen(buf));
-	assert_string_equal(buf, "nombre des logements où MODE ∈ {2} et REMLOC_MOIS ≥ 4");
+	assert_string_equal(buf, "nombre des logements où PARC ∈ {LS} et MODE ∈ {2} et REMLOC_MOIS ≥ 4");
 	/* truncation keeps a terminated string and reports the full length */
 	char small[8];
 	assert_int_equal(dh_term_describe(&v->num, small, sizeof(small)), need);

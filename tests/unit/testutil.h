@@ -17,6 +17,19 @@
 #include <string.h>
 
 /* Path of a file of the source tree: dh_src_path("data/ref") (static buffer, one at a time). */
+static inline const char *dh_src_path(const char *rel);
+
+#ifdef DATAHABITAT_GEO_H
+/* The reference geography of the source tree, or NULL (a test file including geo.h). */
+static inline dh_geo *dh_test_geo(void)
+{
+	dh_geo *g = NULL;
+	dh_error err;
+	return dh_geo_load(&g, dh_src_path("data/ref"), &err) == DH_OK ? g : NULL;
+}
+#endif
+
+
 static inline const char *dh_src_path(const char *rel)
 {
 	static char buf[4096];
