@@ -233,6 +233,60 @@ static void test_member_own_equals_cube(void **state)
 	dh_figures_result_free(r);
 }
 
+/* Sum of the columns of a relation list in row i of t. */
+static double rel_sum(const dh_cube_table *t, size_t i, const char *list)
+{
+	int pos[DH_IND_MAX_MEMBERS];
+	int k = dh_indicators_resolve(dh_indicator_at(0), dh_indicator_count(), list, pos,
+				      DH_IND_MAX_MEMBERS, NULL);
+	assert_true(k > 0);
+	double sum = 0;
+	for (int m = 0; m < k; m++) {
+		int c = dh_cube_table_column(t, dh_indicator_at((size_t)pos[m])->id);
+		assert_true(c >= 0);
+		sum += dh_cube_table_value(t, i, (size_t)c);
+	}
+	return sum;
+}
+
+/* The relations the registry declares hold on real data, in every commune and at two dates:
+ * partitions sum to their total, bounds bound, rates are their formula. */
+static void test_registry_relations_hold(void **state)
+{
+	(void)state;
+	int32_t dates[] = { day, 20240601 };
+	size_t checked = 0;
+	for (size_t d = 0; d < 2; d++) {
+		dh_cube_query q = { .level = DH_LEVEL_COMMUNE, .reference_date = dates[d] };
+		dh_cube_table *t;
+		dh_error err;
+		assert_int_equal(dh_cube_query_run(cube, &q, &t, &err), DH_OK);
+		for (size_t i = 0; i < t->nrows; i++) {
+			for (size_t j = 0; j < t->ncols; j++) {
+				const dh_indicator *ind = t->columns[j];
+				double v = dh_cube_table_value(t, i, j);
+				for (int p = 0; p < DH_IND_MAX_PARTS && ind->rel.parts[p]; p++, checked++)
+					if (fabs(rel_sum(t, i, ind->rel.parts[p]) - v) > 1e-6 * (1 + fabs(v)))
+						fail_msg("%s: %s != %s in %s", ind->id, ind->rel.parts[p], ind->id,
+							 t->codes[i]);
+				if (ind->rel.within && rel_sum(t, i, ind->rel.within) + 1e-9 < v)
+					fail_msg("%s > %s in %s", ind->id, ind->rel.within, t->codes[i]);
+				if (!ind->rel.num)
+					continue;
+				double num = rel_sum(t, i, ind->rel.num), den = rel_sum(t, i, ind->rel.den);
+				double f = den == 0 ? NAN : ind->kind == DH_IND_PCT ? num / den * 100
+					 : ind->kind == DH_IND_RATIO ? num / den : (num / den - 1) * 100;
+				checked++;
+				if (isnan(f) != isnan(v) || (!isnan(v) && fabs(f - v) > 1e-9 * (1 + fabs(v))))
+					fail_msg("%s != f(%s, %s) in %s: %g vs %g", ind->id, ind->rel.num,
+						 ind->rel.den, t->codes[i], v, f);
+			}
+		}
+		dh_cube_table_free(t);
+	}
+	assert_true(checked > 1000);
+}
+
 /* Members' agreement on business figures: hidden cells are NaN, never numbers; a hidden commune
  * is never the only hidden one of its EPCI (EPCI minus published communes recovers nothing). */
 static void test_suppression_holds(void **state)
@@ -493,6 +547,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_role_matrix),
 		cmocka_unit_test(test_member_own_equals_cube),
+		cmocka_unit_test(test_registry_relations_hold),
 		cmocka_unit_test(test_suppression_holds),
 		cmocka_unit_test(test_rate_attacker),
 		cmocka_unit_test(test_subset_attacker),
