@@ -61,6 +61,10 @@ typedef enum dh_disclosure_reason {
 	DH_DISCLOSURE_REASON_AUDIT,     /* secondary: the audit found a cell determined by
 	                                   several equations together */
 	DH_DISCLOSURE_REASON_RATE,      /* secondary: a rate or mean one of whose terms is hidden */
+	DH_DISCLOSURE_REASON_PPERCENT,  /* primary: the second largest landlord, knowing its own
+	                                   figure, would estimate the largest within p % */
+	DH_DISCLOSURE_REASON_INTERVAL,  /* secondary: the linear-programming audit found a
+	                                   sensitive cell narrowed below its protection interval */
 	DH_DISCLOSURE_REASON_COUNT
 } dh_disclosure_reason;
 
@@ -94,6 +98,9 @@ typedef struct dh_disclosure_rule {
 	uint32_t min_landlords; /* ... at least this many contributing landlords */
 	uint32_t dominance_n;   /* (n,k) rule: the n largest landlords (1 or 2) ... */
 	double dominance_k;     /* ... may not hold more than k % of the cell total */
+	double p_percent;       /* p% rule: total - top[0] - top[1] must be at least p % of
+	                           top[0] (the runner-up, subtracting its own figure, may not
+	                           estimate the largest within p %); 0 disables it */
 } dh_disclosure_rule;
 
 typedef struct dh_disclosure_policy {
@@ -105,8 +112,8 @@ typedef struct dh_disclosure_policy {
 
 /*
  * The defaults of domain.md §7: public structure, no threshold; landlord business, at
- * least 3 landlords and no landlord above 85 % (n = 1, k = 85); household, at least 11
- * households; exact audit of groups of up to 300 linked hidden cells.
+ * least 3 landlords, no landlord above 85 % (n = 1, k = 85) and the p% rule with p = 10;
+ * household, at least 11 households; exact audit of groups of up to 300 linked hidden cells.
  */
 void dh_disclosure_policy_default(dh_disclosure_policy *policy);
 

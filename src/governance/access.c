@@ -575,6 +575,17 @@ done:
 
 /* ---- the query ---- */
 
+/* A published rate or mean, rounded as it is published: one decimal for percentages and
+ * years, two for €/m² (docs/disclosure.md: a full-precision rate is a fraction that gives
+ * its denominator back). Counts and sums are left as they are. */
+static double published_value(const dh_indicator *ind, double v)
+{
+	if (ind->kind == DH_IND_COUNT || isnan(v))
+		return v;
+	double scale = ind->unit == DH_UNIT_EUR_M2 ? 100.0 : 10.0;
+	return round(v * scale) / scale;
+}
+
 static void today_utc(char day[11])
 {
 	time_t now = time(NULL);
@@ -791,7 +802,8 @@ int dh_figures_query(dh_store *store, const dh_geo *geo, const dh_cube *cube, co
 			size_t c = (size_t)cols[j];
 			dh_disclosure_status s = dh_disclosure_cell_status(h.t, h.first[k] + i, c);
 			r->status[o * ncols + j] = (uint8_t)s;
-			r->values[o * ncols + j] = s == DH_DISCLOSURE_PUBLISHED ? dh_cube_table_value(lt, i, c) : NAN;
+			r->values[o * ncols + j] = s == DH_DISCLOSURE_PUBLISHED
+				? published_value(lt->columns[c], dh_cube_table_value(lt, i, c)) : NAN;
 			r->hidden += s != DH_DISCLOSURE_PUBLISHED;
 		}
 		o++;

@@ -18,6 +18,7 @@ void dh_disclosure_policy_default(dh_disclosure_policy *policy)
 	policy->rule[DH_DISCLOSURE_LANDLORD_BUSINESS].min_landlords = 3;
 	policy->rule[DH_DISCLOSURE_LANDLORD_BUSINESS].dominance_n = 1;
 	policy->rule[DH_DISCLOSURE_LANDLORD_BUSINESS].dominance_k = 85.0;
+	policy->rule[DH_DISCLOSURE_LANDLORD_BUSINESS].p_percent = 10.0;
 	policy->rule[DH_DISCLOSURE_HOUSEHOLD].min_units = 11;
 	policy->audit_max_unknowns = 300;
 }
@@ -340,6 +341,8 @@ static int rule_valid(const dh_disclosure_rule *r)
 		return 0;
 	if (r->dominance_n && !(r->dominance_k >= 0.0 && r->dominance_k <= 100.0))
 		return 0;
+	if (!(r->p_percent >= 0.0 && r->p_percent <= 1000.0))
+		return 0;
 	return 1;
 }
 
@@ -356,6 +359,12 @@ static uint8_t check_rule(const dh_disclosure_rule *r, const dh_disclosure_cell 
 		if (!(top * 100.0 <= r->dominance_k * c->total))
 			return DH_DISCLOSURE_REASON_DOMINANCE;
 	}
+	if (r->p_percent > 0.0 && c->total > 0.0) {
+		/* what the runner-up cannot know of the largest: the rest of the cell */
+		double rest = c->total - c->top[0] - c->top[1];
+		if (!(rest * 100.0 >= r->p_percent * c->top[0]))
+			return DH_DISCLOSURE_REASON_PPERCENT;
+	}
 	return DH_DISCLOSURE_REASON_NONE;
 }
 
@@ -369,6 +378,15 @@ int dh_disclosure_primary(dh_disclosure_table *t, const dh_disclosure_policy *po
 			return dh_error_set(err, DH_INVAL,
 			                    "règle de dominance invalide pour la classe %d (n 1 ou 2, "
 			                    "k entre 0 et 100)", k);
+	/* an exact rate is a formula of its columns: it has no rule of its own and is hidden
+	 * by the secondary stage as soon as one of them is (its numerator and denominator are
+	 * judged as the counts they are) */
+	uint8_t *derived = calloc(t->cols, 1);
+	if (!derived)
+		return dh_error_set(err, DH_NOMEM, "mémoire insuffisante pour le secret primaire");
+	for (size_t d = 0; d < t->ndecls; d++)
+		if (t->decls[d].kind == DECL_COL_RATE_EXACT)
+			derived[t->decls[d].total] = 1;
 	dh_disclosure_stats local = { 0 };
 	local.cells = t->ncells;
 	for (size_t r = 0; r < t->rows; r++) {
@@ -377,6 +395,8 @@ int dh_disclosure_primary(dh_disclosure_table *t, const dh_disclosure_policy *po
 			uint8_t reason = DH_DISCLOSURE_REASON_NONE;
 			if (c->forced) {
 				reason = DH_DISCLOSURE_REASON_FORCED;
+			} else if (derived[col]) {
+				reason = DH_DISCLOSURE_REASON_NONE;
 			} else if (c->units == 0 && c->landlords == 0) {
 				c->status = DH_DISCLOSURE_PUBLISHED;
 				c->reason = DH_DISCLOSURE_REASON_EMPTY;
@@ -393,6 +413,7 @@ int dh_disclosure_primary(dh_disclosure_table *t, const dh_disclosure_policy *po
 			local.primary += reason != DH_DISCLOSURE_REASON_NONE;
 		}
 	}
+	free(derived);
 	if (stats) {
 		stats->cells = local.cells;
 		stats->empty = local.empty;
@@ -634,6 +655,10 @@ const char *dh_disclosure_reason_fr(dh_disclosure_reason reason)
 		       "combinaison de totaux";
 	case DH_DISCLOSURE_REASON_RATE:
 		return "secret secondaire : taux ou moyenne dont un terme est secret";
+	case DH_DISCLOSURE_REASON_PPERCENT:
+		return "secret primaire : le deuxième bailleur estimerait le premier à moins de p %";
+	case DH_DISCLOSURE_REASON_INTERVAL:
+		return "secret secondaire : une cellule secrète serait encadrée trop étroitement";
 	default:
 		return "secret statistique";
 	}

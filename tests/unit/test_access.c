@@ -354,6 +354,184 @@ static int request(const dh_identity *who, dh_level level, const char *territory
 	return dh_figures_query(store, geo, cube, who, &req, out, &err);
 }
 
+/* Per-landlord parts of the commune table at day for the given indicators (an independent
+ * look at the contributions, straight from the cube). */
+static dh_cube_split *split_of(const char *const *ids, size_t n, int *cols)
+{
+	for (size_t k = 0; k < n; k++) {
+		cols[k] = dh_indicator_find((dh_str){ ids[k], strlen(ids[k]) });
+		assert_true(cols[k] >= 0);
+	}
+	dh_cube_query q = { .level = DH_LEVEL_COMMUNE, .reference_date = day, .indicators = cols,
+			    .nindicators = n };
+	dh_cube_split *sp = NULL;
+	dh_error err;
+	assert_int_equal(dh_cube_query_split(cube, &q, &sp, &err), DH_OK);
+	return sp;
+}
+
+static double part(const dh_cube_split *sp, size_t x, size_t j)
+{
+	double v = sp->values[x * sp->ncols + j];
+	return isnan(v) ? 0 : v;
+}
+
+/* A batch of identical dwellings of one landlord in the first commune of geo. */
+typedef struct batch {
+	int landlord; /* 0..3 */
+	int count;
+	const char *mode, *sortie;
+	int32_t remloc; /* REMLOCDATE yyyymmdd, 0 if none */
+} batch;
+
+/* A hand-made cube of four landlords (111111111 ... 444444444) in one commune. */
+static dh_cube *small_cube(const batch *batches, size_t n)
+{
+	dh_error err;
+	dh_cube_builder *b = NULL;
+	assert_int_equal(dh_cube_builder_new(&b), DH_OK);
+	assert_int_equal(dh_cube_builder_add_geo(b, geo, &err), DH_OK);
+	const char *sirens[4] = { "111111111", "222222222", "333333333", "444444444" };
+	int32_t idx[4];
+	for (int l = 0; l < 4; l++)
+		assert_int_equal(dh_cube_builder_add_landlord(b, sirens[l], NULL, &idx[l], &err), DH_OK);
+	for (size_t k = 0; k < n; k++) {
+		for (int m = 0; m < batches[k].count; m++) {
+			dh_cube_version v;
+			memset(&v, 0, sizeof(v));
+			v.landlord = idx[batches[k].landlord];
+			v.commune = 0;
+			v.valid_from = 20240101;
+			v.mode = (dh_str){ batches[k].mode, strlen(batches[k].mode) };
+			v.sortiepatrim = (dh_str){ batches[k].sortie, strlen(batches[k].sortie) };
+			v.remlocdate = batches[k].remloc;
+			v.locat = 2000;
+			v.loyerprinc = NAN;
+			v.surfhab = NAN;
+			assert_int_equal(dh_cube_builder_add(b, &v, &err), DH_OK);
+		}
+	}
+	dh_cube *c = NULL;
+	assert_int_equal(dh_cube_builder_finish(b, &c, &err), DH_OK);
+	dh_cube_builder_free(b);
+	return c;
+}
+
+/* The public commune table of the first commune of geo on cube c, columns ids (two). */
+static dh_figures_result *small_query(dh_cube *c, const char *id0, const char *id1, const char *today)
+{
+	dh_identity pub = ident(DH_ROLE_PUBLIC, NULL, NULL);
+	int ind[2] = { dh_indicator_find((dh_str){ id0, strlen(id0) }),
+		       dh_indicator_find((dh_str){ id1, strlen(id1) }) };
+	dh_figures_request req = { .level = DH_LEVEL_COMMUNE, .reference_date = 20250101,
+				   .territory = dh_geo_commune(geo, 0)->code, .indicators = ind,
+				   .nindicators = 2, .today = today };
+	dh_figures_result *r = NULL;
+	dh_error err;
+	assert_int_equal(dh_figures_query(store, geo, c, &pub, &req, &r, &err), DH_OK);
+	assert_int_equal(r->nrows, 1);
+	return r;
+}
+
+/*
+ * Issue 10 point 5: a landlord whose only dwelling in a commune left the stock (nb_ls 0,
+ * sorties 1) is a contributor of that commune's exits. Three landlords with 6 let dwellings
+ * each, a fourth whose one dwelling there was sold (MODE 9, SORTIEPATRIM 1): its exit
+ * (sorties = 1, all of it) may not be published. (Before: not counted, three contributors of
+ * 0 and a total of 0, so sorties = 1 was shown.)
+ */
+static void test_exit_only_landlord_counted(void **state)
+{
+	(void)state;
+	const batch b[] = { { 0, 6, "1", "", 0 }, { 1, 6, "1", "", 0 }, { 2, 6, "1", "", 0 },
+			    { 3, 1, "9", "1", 0 } };
+	dh_cube *c = small_cube(b, 4);
+	add_agreement("public", "all", "all", "2028-01-01", "2028-12-31");
+	dh_figures_result *r = small_query(c, "sorties", "loues", "2028-06-01");
+	assert_true(dh_figures_hidden(r, 0, 0)); /* sorties: one landlord's exit */
+	assert_false(dh_figures_hidden(r, 0, 1)); /* loues 6 + 6 + 6: published */
+	assert_true(fabs(r->values[1] - 18) < 1e-9);
+	dh_figures_result_free(r);
+	dh_cube_release(c);
+}
+
+/*
+ * Issue 10 point 6, by hand: three landlords with 10 let dwellings each and vacancies 9, 1
+ * and 1; only the first one's have lasted more than 3 months. The denominator of tx_vac3
+ * (loues + vacants: 19, 11, 11) passes every rule, its numerator (9, 0, 0) does not: the
+ * rate may not be published. (Before: only the denominator was checked; tx_vac3 = 22 % was
+ * shown, and with the published denominator gave the first landlord's 9 back.)
+ */
+static void test_rate_numerator_dominated(void **state)
+{
+	(void)state;
+	const batch b[] = { { 0, 10, "1", "", 0 }, { 1, 10, "1", "", 0 }, { 2, 10, "1", "", 0 },
+			    { 0, 9, "2", "", 20230601 }, { 1, 1, "2", "", 20241201 },
+			    { 2, 1, "2", "", 20241201 } };
+	dh_cube *c = small_cube(b, 6);
+	add_agreement("public", "all", "all", "2030-01-01", "2030-12-31");
+	dh_figures_result *r = small_query(c, "tx_vac3", "nb_ls", "2030-06-01");
+	assert_true(dh_figures_hidden(r, 0, 0));
+	assert_false(dh_figures_hidden(r, 0, 1));
+	dh_figures_result_free(r);
+	dh_cube_release(c);
+}
+
+/*
+ * Issue 10 point 6: dominance and p% on rate numerators. For every published tx_vac3 and
+ * tx_vac, the numerator (recomputed landlord by landlord as rate x denominator) has no
+ * landlord above 85 % and passes the p% rule. (Before: only the denominator was checked.)
+ */
+static void test_rate_numerators_checked(void **state)
+{
+	(void)state;
+	static const char *const ids[] = { "loues", "vacants", "tx_vac3", "tx_vac" };
+	int cols[4];
+	dh_cube_split *sp = split_of(ids, 4, cols);
+	dh_identity pub = ident(DH_ROLE_PUBLIC, NULL, NULL);
+	add_agreement("public", "all", "all", "2029-01-01", "2029-12-31");
+	dh_figures_result *r;
+	assert_int_equal(request(&pub, DH_LEVEL_COMMUNE, NULL, "tx_vac3,tx_vac", "2029-06-01", &r),
+			 DH_OK);
+	size_t published = 0, dominated = 0, leak_dom = 0, leak_pp = 0;
+	for (size_t i = 0; i < sp->nrows; i++) {
+		size_t row = 0;
+		while (row < r->nrows && strcmp(r->codes[row], sp->codes[i]) != 0)
+			row++;
+		assert_true(row < r->nrows);
+		for (size_t k = 0; k < 2; k++) {
+			double total = 0, top[2] = { 0, 0 };
+			for (size_t x = sp->first[i]; x < sp->first[i + 1]; x++) {
+				double den = part(sp, x, 0) + part(sp, x, 1);
+				double num = round(part(sp, x, 2 + k) * den / 100.0);
+				total += num;
+				if (num > top[0]) {
+					top[1] = top[0];
+					top[0] = num;
+				} else if (num > top[1]) {
+					top[1] = num;
+				}
+			}
+			int dom = total > 0 && top[0] * 100 > 85 * total;
+			int pp = total > 0 && (total - top[0] - top[1]) * 100 < 10 * top[0];
+			dominated += (size_t)(dom || pp);
+			if (dh_figures_hidden(r, row, k))
+				continue;
+			published++;
+			leak_dom += (size_t)dom;
+			leak_pp += (size_t)pp;
+		}
+	}
+	printf("# rate numerators: %zu published rates checked, %zu sensitive numerators; published "
+	       "with a landlord above 85 %%: %zu, failing p%%: %zu\n", published, dominated, leak_dom,
+	       leak_pp);
+	assert_int_equal(leak_dom, 0);
+	assert_int_equal(leak_pp, 0);
+	assert_true(published > 0 && dominated > 0);
+	dh_figures_result_free(r);
+	dh_cube_split_free(sp);
+}
+
 /*
  * The rate attacker on the governed tables, every level: for each published tx_vac whose
  * vacants is hidden, the denominator loues + vacants from the published modes (nb_ls - vides
@@ -548,6 +726,9 @@ int main(void)
 		cmocka_unit_test(test_role_matrix),
 		cmocka_unit_test(test_member_own_equals_cube),
 		cmocka_unit_test(test_registry_relations_hold),
+		cmocka_unit_test(test_exit_only_landlord_counted),
+		cmocka_unit_test(test_rate_numerator_dominated),
+		cmocka_unit_test(test_rate_numerators_checked),
 		cmocka_unit_test(test_suppression_holds),
 		cmocka_unit_test(test_rate_attacker),
 		cmocka_unit_test(test_subset_attacker),
