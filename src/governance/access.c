@@ -416,6 +416,10 @@ static int hier_build(hier *h, const dh_geo *geo, const dh_cube *cube, int32_t d
 			n1 = rel_cols(h->lvl[0], rel->parts[p], m1, err);
 			rc = n1 < 0 ? DH_INVAL : dh_disclosure_table_add_col_sum(h->t, j, m1, (size_t)n1, err);
 		}
+		if (rel->within && rc == DH_OK) {
+			n1 = rel_cols(h->lvl[0], rel->within, m1, err);
+			rc = n1 < 0 ? DH_INVAL : dh_disclosure_table_add_col_bound(h->t, j, m1, (size_t)n1, err);
+		}
 		if (rel->num && rc == DH_OK) {
 			n1 = rel_cols(h->lvl[0], rel->num, m1, err);
 			n2 = n1 < 0 ? -1 : rel_cols(h->lvl[0], rel->den, m2, err);

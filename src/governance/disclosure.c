@@ -21,6 +21,9 @@ void dh_disclosure_policy_default(dh_disclosure_policy *policy)
 	policy->rule[DH_DISCLOSURE_LANDLORD_BUSINESS].p_percent = 10.0;
 	policy->rule[DH_DISCLOSURE_HOUSEHOLD].min_units = 11;
 	policy->audit_max_unknowns = 300;
+	policy->lp_audit = 0; /* see docs/disclosure.md: minutes at région size, not yet per query */
+	policy->lp_neighbourhood = 4096;
+	policy->min_protection = 1.0;
 }
 
 void dh_disclosure_cell_add(dh_disclosure_cell *cell, uint64_t units, double amount)
@@ -223,6 +226,12 @@ int dh_disclosure_table_add_col_rate(dh_disclosure_table *t, size_t rate_col,
 	return rc;
 }
 
+int dh_disclosure_table_add_col_bound(dh_disclosure_table *t, size_t col, const size_t *cols,
+                                      size_t n, dh_error *err)
+{
+	return add_decl(t, DECL_COL_BOUND, col, 1, cols, n, t->cols, 1, err);
+}
+
 int dh_disclosure_table_add_cell_sum(dh_disclosure_table *t, size_t total_cell,
                                      const size_t *cells, size_t n, dh_error *err)
 {
@@ -292,10 +301,12 @@ static int build_relations(dh_disclosure_table *t, dh_error *err)
 		case DECL_COL_LINK:
 		case DECL_COL_RATE:
 		case DECL_COL_RATE_EXACT:
+		case DECL_COL_BOUND:
 			for (size_t r = 0; r < t->rows; r++) {
 				t->rel_off[k] = (uint32_t)m;
 				t->rel_kind[k++] = d->kind == DECL_COL_SUM ? REL_SUM
 				                   : d->kind == DECL_COL_LINK ? REL_LINK
+				                   : d->kind == DECL_COL_BOUND ? REL_BOUND
 				                   : d->kind == DECL_COL_RATE ? REL_RATE : REL_RATE_EXACT;
 				if (d->kind != DECL_COL_LINK) /* the total, or the rate */
 					t->rel_mem[m++] = (uint32_t)(r * t->cols + d->total);
@@ -440,6 +451,7 @@ void disclosure_hide(secondary_state *s, uint32_t cell, uint8_t reason)
 /* How a candidate compares: lower is better on each key, in order. */
 typedef struct candidate {
 	uint32_t cell;
+	int pub;       /* public structure: known from open data, hiding it protects nothing */
 	int zero;      /* no unit: hiding it protects nothing (a known zero stays known) */
 	uint64_t cost; /* units: information lost */
 	uint32_t fixes; /* relations with a single hidden member this cell would fix */
@@ -449,7 +461,8 @@ typedef struct candidate {
 static candidate describe(const secondary_state *s, uint32_t cell)
 {
 	const dh_disclosure_table *t = s->t;
-	candidate c = { cell, t->cells[cell].units == 0, t->cells[cell].units, 0, 0 };
+	candidate c = { cell, t->col_class[cell % t->cols] == DH_DISCLOSURE_PUBLIC_STRUCTURE,
+	                t->cells[cell].units == 0, t->cells[cell].units, 0, 0 };
 	for (uint32_t j = t->cell_off[cell]; j < t->cell_off[cell + 1]; j++)
 		c.fixes += s->hidden_count[t->cell_rel[j]] == 1;
 	c.degree = t->cell_off[cell + 1] - t->cell_off[cell];
@@ -458,6 +471,8 @@ static candidate describe(const secondary_state *s, uint32_t cell)
 
 static int better(const candidate *a, const candidate *b)
 {
+	if (a->pub != b->pub)
+		return a->pub < b->pub;
 	if (a->zero != b->zero)
 		return a->zero < b->zero;
 	/* cost per relation fixed: cost_a / fixes_a < cost_b / fixes_b */
@@ -473,7 +488,7 @@ static int better(const candidate *a, const candidate *b)
 uint32_t disclosure_pick(const secondary_state *s, uint32_t rel)
 {
 	const dh_disclosure_table *t = s->t;
-	candidate best = { UINT32_MAX, 0, 0, 0, 0 };
+	candidate best = { UINT32_MAX, 0, 0, 0, 0, 0 };
 	for (uint32_t j = t->rel_off[rel]; j < t->rel_off[rel + 1]; j++) {
 		uint32_t cell = t->rel_mem[j];
 		if (cell_hidden(&t->cells[cell]))
@@ -488,7 +503,7 @@ uint32_t disclosure_pick(const secondary_state *s, uint32_t rel)
 uint32_t disclosure_pick_around(const secondary_state *s, uint32_t cell)
 {
 	const dh_disclosure_table *t = s->t;
-	candidate best = { UINT32_MAX, 0, 0, 0, 0 };
+	candidate best = { UINT32_MAX, 0, 0, 0, 0, 0 };
 	for (uint32_t j = t->cell_off[cell]; j < t->cell_off[cell + 1]; j++) {
 		uint32_t rel = t->cell_rel[j];
 		for (uint32_t k = t->rel_off[rel]; k < t->rel_off[rel + 1]; k++) {
@@ -530,8 +545,8 @@ void disclosure_fixpoint(secondary_state *s)
 			settle_rate(s, rel); /* whatever the count: two hidden columns hide it too */
 			continue;
 		}
-		if (s->hidden_count[rel] != 1)
-			continue;
+		if (s->hidden_count[rel] != 1 || s->t->rel_kind[rel] == REL_BOUND)
+			continue; /* a bound determines nothing alone: the interval audit sees it */
 		uint32_t cell = disclosure_pick(s, rel);
 		if (cell != UINT32_MAX)
 			disclosure_hide(s, cell, DH_DISCLOSURE_REASON_RELATION);
@@ -581,6 +596,8 @@ int dh_disclosure_secondary(dh_disclosure_table *t, const dh_disclosure_policy *
 	rc = DH_OK;
 	if (policy->audit_max_unknowns)
 		rc = disclosure_audit(&s, policy->audit_max_unknowns, &local);
+	if (rc == DH_OK && policy->lp_audit)
+		rc = disclosure_lp_audit(&s, policy, &local);
 	free(s.hidden_count);
 	free(s.queue);
 	if (rc != DH_OK) {
@@ -596,6 +613,10 @@ int dh_disclosure_secondary(dh_disclosure_table *t, const dh_disclosure_policy *
 		stats->audit_added = local.audit_added;
 		stats->audit_groups = local.audit_groups;
 		stats->audit_skipped = local.audit_skipped;
+		stats->lp_cells = local.lp_cells;
+		stats->lp_solves = local.lp_solves;
+		stats->lp_added = local.lp_added;
+		stats->lp_unresolved = local.lp_unresolved;
 		stats->relations = t->nrel;
 	}
 	return DH_OK;

@@ -10,10 +10,10 @@
 #include "datahabitat/disclosure.h"
 
 enum decl_kind { DECL_ROW_SUM, DECL_COL_SUM, DECL_COL_LINK, DECL_CELL_SUM, DECL_COL_RATE,
-                 DECL_COL_RATE_EXACT };
+                 DECL_COL_RATE_EXACT, DECL_COL_BOUND };
 /* REL_SUM: member 0 = sum of the others; REL_RATE(_EXACT): member 0 = the rate, the others
- * its columns (dh_disclosure_table_add_col_rate) */
-enum rel_kind { REL_SUM, REL_LINK, REL_RATE, REL_RATE_EXACT };
+ * its columns (dh_disclosure_table_add_col_rate); REL_BOUND: member 0 <= sum of the others */
+enum rel_kind { REL_SUM, REL_LINK, REL_RATE, REL_RATE_EXACT, REL_BOUND };
 
 typedef struct decl {
 	uint8_t kind;  /* enum decl_kind */
@@ -69,5 +69,9 @@ void disclosure_fixpoint(secondary_state *s);
 /* The audit (disclosure_audit.c): hide more cells until no hidden cell of an audited group
  * is determined by the published system. DH_OK or DH_NOMEM. */
 int disclosure_audit(secondary_state *s, uint32_t max_unknowns, dh_disclosure_stats *stats);
+/* The interval audit (disclosure_lp.c): hide more cells until no sensitive cell can be
+ * narrowed below its protection levels by linear programming. DH_OK or DH_NOMEM. */
+int disclosure_lp_audit(secondary_state *s, const dh_disclosure_policy *policy,
+                        dh_disclosure_stats *stats);
 
 #endif
