@@ -690,6 +690,10 @@ int dh_figures_query(dh_store *store, const dh_geo *geo, const dh_cube *cube, co
 	}
 
 	/* Figures mixing landlords. */
+	if (req->reference_date % 10000 != DH_VINTAGE_MMDD)
+		return deny(store, who, req, err, "hors de ses propres données, seules les dates de "
+						  "millésime (1er janvier) sont ouvertes : une date propre à "
+						  "une livraison isolerait un bailleur par différence");
 	if (other_filter)
 		return deny(store, who, req, err, "les filtres ne sont ouverts qu'aux données de son "
 						  "propre organisme (risque de différenciation)");

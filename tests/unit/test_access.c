@@ -456,6 +456,38 @@ static void test_exit_only_landlord_counted(void **state)
 }
 
 /*
+ * Issue 10 point 3: outside its own data nobody may ask for a date other than a vintage
+ * (1st of January): a landlord delivering at its own date would otherwise be the difference
+ * between that date's table and the vintage's. The member still reads its own rows at any
+ * date.
+ */
+static void test_dates_are_vintages(void **state)
+{
+	(void)state;
+	add_agreement("public", "all", "all", "2031-01-01", "2031-12-31");
+	dh_identity pub = ident(DH_ROLE_PUBLIC, NULL, NULL);
+	dh_error err;
+	dh_figures_result *r = NULL;
+	int ind[1] = { dh_indicator_find(DH_STR_LIT("loues")) };
+	dh_figures_request req = { .level = DH_LEVEL_DEPARTEMENT, .reference_date = 20250301,
+				   .indicators = ind, .nindicators = 1, .today = "2031-06-01" };
+	assert_int_equal(dh_figures_query(store, geo, cube, &pub, &req, &r, &err), DH_DENIED);
+	assert_null(r);
+	assert_non_null(strstr(err.message, "millésime"));
+	req.reference_date = 20250101;
+	assert_int_equal(dh_figures_query(store, geo, cube, &pub, &req, &r, &err), DH_OK);
+	dh_figures_result_free(r);
+	dh_identity member = ident(DH_ROLE_MEMBER, own_siren, NULL);
+	dh_predicate pred = { .dim = DH_DIM_LANDLORD, .op = DH_OP_IN, .set = own_siren };
+	req.reference_date = 20250301;
+	req.filters = &pred;
+	req.nfilters = 1;
+	assert_int_equal(dh_figures_query(store, geo, cube, &member, &req, &r, &err), DH_OK);
+	assert_int_equal(r->own, 1);
+	dh_figures_result_free(r);
+}
+
+/*
  * Issue 10 point 6, by hand: three landlords with 10 let dwellings each and vacancies 9, 1
  * and 1; only the first one's have lasted more than 3 months. The denominator of tx_vac3
  * (loues + vacants: 19, 11, 11) passes every rule, its numerator (9, 0, 0) does not: the
@@ -728,6 +760,7 @@ int main(void)
 		cmocka_unit_test(test_registry_relations_hold),
 		cmocka_unit_test(test_exit_only_landlord_counted),
 		cmocka_unit_test(test_rate_numerator_dominated),
+		cmocka_unit_test(test_dates_are_vintages),
 		cmocka_unit_test(test_rate_numerators_checked),
 		cmocka_unit_test(test_suppression_holds),
 		cmocka_unit_test(test_rate_attacker),
