@@ -108,6 +108,9 @@ typedef struct dh_disclosure_policy {
 	                                                       unset column gets all rules */
 	uint32_t audit_max_unknowns; /* exact linear audit of each group of linked hidden cells
 	                                up to this size (0: no audit; see docs/disclosure.md) */
+	int mass_rule;               /* 1: in a sum with a known total, the other hidden parts
+	                                must weigh at least a sensitive part's protection level
+	                                (hidden zeros under a published 0; cheap, default 1) */
 	int lp_audit;                /* 1: protection intervals audited by linear programming */
 	uint32_t lp_neighbourhood;   /* hidden cells left unknown around each audited cell (the
 	                                others are taken as known to the attacker: safe side) */

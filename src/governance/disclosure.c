@@ -21,6 +21,7 @@ void dh_disclosure_policy_default(dh_disclosure_policy *policy)
 	policy->rule[DH_DISCLOSURE_LANDLORD_BUSINESS].p_percent = 10.0;
 	policy->rule[DH_DISCLOSURE_HOUSEHOLD].min_units = 11;
 	policy->audit_max_unknowns = 300;
+	policy->mass_rule = 1;
 	policy->lp_audit = 0; /* see docs/disclosure.md: minutes at région size, not yet per query */
 	policy->lp_neighbourhood = 4096;
 	policy->min_protection = 1.0;
@@ -593,8 +594,8 @@ int dh_disclosure_secondary(dh_disclosure_table *t, const dh_disclosure_policy *
 	}
 	disclosure_fixpoint(&s);
 	dh_disclosure_stats local = { 0 };
-	rc = DH_OK;
-	if (policy->audit_max_unknowns)
+	rc = policy->mass_rule ? disclosure_mass_rule(&s, policy, &local) : DH_OK;
+	if (rc == DH_OK && policy->audit_max_unknowns)
 		rc = disclosure_audit(&s, policy->audit_max_unknowns, &local);
 	if (rc == DH_OK && policy->lp_audit)
 		rc = disclosure_lp_audit(&s, policy, &local);

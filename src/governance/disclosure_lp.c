@@ -52,7 +52,7 @@ static int rel_used(uint8_t kind)
 }
 
 /* Protection levels of a sensitive cell (tau-ARGUS style, from the rule of its class). */
-static void protection(const dh_disclosure_table *t, const dh_disclosure_policy *policy,
+void disclosure_protection(const dh_disclosure_table *t, const dh_disclosure_policy *policy,
                        uint32_t cell, double *upper, double *lower)
 {
 	const dh_disclosure_cell *c = &t->cells[cell];
@@ -287,7 +287,7 @@ int disclosure_lp_audit(secondary_state *s, const dh_disclosure_policy *policy,
 			continue;
 		stats->lp_cells++;
 		double upper, lower;
-		protection(t, policy, c, &upper, &lower);
+		disclosure_protection(t, policy, c, &upper, &lower);
 		for (int tries = 0; tries < 16; tries++) {
 			double lo = 0, hi = 0;
 			int r = cell_range(&w, c, max, &lo, &hi, &stats->lp_solves);
@@ -321,4 +321,68 @@ done:
 	free(w.ja);
 	free(w.ar);
 	return rc;
+}
+
+/*
+ * The interval rule on single equations, cheap enough for every query: in a sum whose total
+ * is known (published or public), the hidden parts sum to a known S, so each lies in [0, S].
+ * A sensitive part x needs S - x, the mass of the other hidden parts, to be at least its
+ * upper protection level; two hidden zeros under a published 0 are both pinned at 0. When it
+ * is not, one more member is hidden (a non-zero part first, else the total) and the
+ * single-equation fixpoint runs again, to a fixpoint. Necessary, not sufficient: the
+ * programs of disclosure_lp_audit() see several equations at once.
+ */
+int disclosure_mass_rule(secondary_state *s, const dh_disclosure_policy *policy,
+                         dh_disclosure_stats *stats)
+{
+	dh_disclosure_table *t = s->t;
+	for (size_t round = 0; round < 64; round++) {
+		size_t added = 0;
+		for (uint32_t rel = 0; rel < t->nrel; rel++) {
+			if (t->rel_kind[rel] != REL_SUM)
+				continue;
+			uint32_t first = t->rel_off[rel], end = t->rel_off[rel + 1];
+			if (!is_known(t, t->rel_mem[first]))
+				continue;
+			double mass = 0;
+			for (uint32_t k = first + 1; k < end; k++)
+				if (!is_known(t, t->rel_mem[k]))
+					mass += fabs(t->cells[t->rel_mem[k]].value);
+			int short_of = 0;
+			for (uint32_t k = first + 1; k < end && !short_of; k++) {
+				uint32_t m = t->rel_mem[k];
+				if (t->cells[m].status != DH_DISCLOSURE_PRIMARY || is_known(t, m))
+					continue;
+				double up, lo;
+				disclosure_protection(t, policy, m, &up, &lo);
+				short_of = mass - fabs(t->cells[m].value) < up - 1e-9;
+			}
+			if (!short_of)
+				continue;
+			/* a published non-public part with mass, the largest first; else the total */
+			uint32_t pick = UINT32_MAX;
+			for (uint32_t k = first + 1; k < end; k++) {
+				uint32_t m = t->rel_mem[k];
+				if (is_known(t, m) && !cell_hidden(&t->cells[m]) && t->cells[m].value > 0 &&
+				    t->col_class[m % t->cols] != DH_DISCLOSURE_PUBLIC_STRUCTURE &&
+				    (pick == UINT32_MAX || t->cells[m].value > t->cells[pick].value))
+					pick = m;
+			}
+			uint32_t total = t->rel_mem[first];
+			if (pick == UINT32_MAX && !cell_hidden(&t->cells[total]) &&
+			    t->col_class[total % t->cols] != DH_DISCLOSURE_PUBLIC_STRUCTURE)
+				pick = total;
+			if (pick == UINT32_MAX) {
+				stats->lp_unresolved++;
+				continue;
+			}
+			disclosure_hide(s, pick, DH_DISCLOSURE_REASON_INTERVAL);
+			added++;
+			disclosure_fixpoint(s);
+		}
+		stats->lp_added += added;
+		if (added == 0)
+			break;
+	}
+	return DH_OK;
 }

@@ -73,5 +73,11 @@ int disclosure_audit(secondary_state *s, uint32_t max_unknowns, dh_disclosure_st
  * narrowed below its protection levels by linear programming. DH_OK or DH_NOMEM. */
 int disclosure_lp_audit(secondary_state *s, const dh_disclosure_policy *policy,
                         dh_disclosure_stats *stats);
+/* Upper and lower protection levels of a sensitive cell (disclosure_lp.c). */
+void disclosure_protection(const dh_disclosure_table *t, const dh_disclosure_policy *policy,
+                           uint32_t cell, double *upper, double *lower);
+/* The interval rule on single equations with a known total (disclosure_lp.c), always run. */
+int disclosure_mass_rule(secondary_state *s, const dh_disclosure_policy *policy,
+                         dh_disclosure_stats *stats);
 
 #endif

@@ -651,12 +651,20 @@ static void test_lp_protects_hidden_zeros(void **state)
 	}
 	dh_disclosure_policy p = policy_default();
 	p.rule[DH_DISCLOSURE_LANDLORD_BUSINESS].p_percent = 0; /* zeros of 3 landlords pass */
+	p.mass_rule = 0;
 	dh_disclosure_stats st;
 	assert_int_equal(dh_disclosure_apply(t, &p, &st, NULL), DH_OK);
 	double lo, hi;
 	attacker_range(t, ROWS * COLS, eq, eqlen, neq, A * COLS + VAC, &lo, &hi);
-	assert_true(hi < 1e-9); /* without the interval audit: pinned at 0 */
+	assert_true(hi < 1e-9); /* without the interval rules: pinned at 0 */
 
+	/* the single-equation mass rule alone already sees this one */
+	p.mass_rule = 1;
+	assert_int_equal(dh_disclosure_apply(t, &p, &st, NULL), DH_OK);
+	attacker_range(t, ROWS * COLS, eq, eqlen, neq, A * COLS + VAC, &lo, &hi);
+	assert_true(hi >= 1 - 1e-9);
+
+	p.mass_rule = 0;
 	p.lp_audit = 1;
 	assert_int_equal(dh_disclosure_apply(t, &p, &st, NULL), DH_OK);
 	assert_true(st.lp_cells >= 4);
