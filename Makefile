@@ -47,7 +47,8 @@ TEST_LIBS   := $(shell $(PKG_CONFIG) --libs $(TEST_PKGS) 2>/dev/null)
 CPPFLAGS_ALL = -Iinclude -Isrc -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64 \
                -DDH_REF_DIR='"$(REF_DIR)"' -DDH_GIT_DESCRIBE='"$(GIT_DESCRIBE)"'
 CFLAGS_ALL = -std=c11 $(WARN) $(OPT) -MMD -MP $(DEPS_CFLAGS) $(CPPFLAGS_ALL) $(CFLAGS)
-LDLIBS_ALL = $(DEPS_LIBS) -lm -lpthread $(LDLIBS)
+# GLPK (libglpk-dev) has no pkg-config file: linked by name (disclosure interval audit)
+LDLIBS_ALL = $(DEPS_LIBS) -lglpk -lm -lpthread $(LDLIBS)
 
 # The version is DH_VERSION of the public header (semantic versioning, CHANGELOG.md); the git
 # description only decorates `datahabitat --version` when built from a checkout.

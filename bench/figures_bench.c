@@ -121,6 +121,23 @@ int main(int argc, char **argv)
 	printf("RESULT figures_public_commune_cpu_median %.2f ms\n", cpu[runs / 2]);
 	printf("RESULT figures_public_commune_wall_median %.2f ms\n", wall[runs / 2]);
 	printf("RESULT figures_public_commune_hidden %zu cells\n", hidden);
+	/* suppression rate by level: hidden / non-empty cells, public audience, all indicators */
+	static const dh_level levels[] = { DH_LEVEL_COMMUNE, DH_LEVEL_EPCI, DH_LEVEL_DEPARTEMENT,
+					   DH_LEVEL_REGION };
+	for (size_t k = 0; k < sizeof(levels) / sizeof(levels[0]); k++) {
+		dh_figures_request lr = req;
+		lr.level = levels[k];
+		dh_figures_result *r = NULL;
+		if (dh_figures_query(store, geo, cube, &who, &lr, &r, &err) != DH_OK) {
+			fprintf(stderr, "figures_bench: %s\n", err.message);
+			return 1;
+		}
+		size_t cells = r->nrows * r->ncols;
+		printf("RESULT figures_public_hidden_%s %.2f %% (%zu of %zu cells, %zu rows)\n",
+		       dh_level_name(levels[k]), cells ? 100.0 * (double)r->hidden / (double)cells : 0.0,
+		       r->hidden, cells, r->nrows);
+		dh_figures_result_free(r);
+	}
 	free(cpu);
 	free(wall);
 	dh_cube_release(cube);

@@ -31,6 +31,14 @@
 #include "datahabitat/identity.h"
 #include "datahabitat/store.h"
 
+/*
+ * Requestable dates outside a member's own data: delivery vintages only, the 1st of January
+ * (mmdd 0101) of each year. Between two such dates the tables of one audience differ by a
+ * year of every landlord's changes; a date of one landlord's own delivery would make the
+ * difference with the vintage that landlord's figures alone (issue 10 point 3).
+ */
+#define DH_VINTAGE_MMDD 101
+
 typedef struct dh_figures_request {
 	dh_level level;              /* commune, epci, departement, region, all; landlord: own only */
 	int32_t reference_date;      /* yyyymmdd */
@@ -66,8 +74,9 @@ typedef struct dh_figures_result {
 /*
  * Answer `req` for `who`. *out (caller frees with dh_figures_result_free) is set on success.
  * Returns DH_OK; DH_AUTH (who NULL); DH_DENIED (role without figures, landlord singled out,
- * no agreement in force covering audience, territory, indicators and date, territory out of
- * the caller's scope, unsupported level or filter for this audience: err says which);
+ * a date other than a vintage (DH_VINTAGE_MMDD) outside the caller's own data, no agreement
+ * in force covering audience, territory, indicators and date, territory out of the caller's
+ * scope, unsupported level or filter for this audience: err says which);
  * DH_INVAL (checked first, nothing logged: an indicator list refused by
  * dh_indicator_list_check, more than DH_CUBE_MAX_FILTERS filters or a value set refused by
  * dh_predicate_set_check, a territory code that is not 1 to 15 letters or digits; and as

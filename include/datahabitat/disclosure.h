@@ -61,6 +61,10 @@ typedef enum dh_disclosure_reason {
 	DH_DISCLOSURE_REASON_AUDIT,     /* secondary: the audit found a cell determined by
 	                                   several equations together */
 	DH_DISCLOSURE_REASON_RATE,      /* secondary: a rate or mean one of whose terms is hidden */
+	DH_DISCLOSURE_REASON_PPERCENT,  /* primary: the second largest landlord, knowing its own
+	                                   figure, would estimate the largest within p % */
+	DH_DISCLOSURE_REASON_INTERVAL,  /* secondary: the linear-programming audit found a
+	                                   sensitive cell narrowed below its protection interval */
 	DH_DISCLOSURE_REASON_COUNT
 } dh_disclosure_reason;
 
@@ -94,6 +98,9 @@ typedef struct dh_disclosure_rule {
 	uint32_t min_landlords; /* ... at least this many contributing landlords */
 	uint32_t dominance_n;   /* (n,k) rule: the n largest landlords (1 or 2) ... */
 	double dominance_k;     /* ... may not hold more than k % of the cell total */
+	double p_percent;       /* p% rule: total - top[0] - top[1] must be at least p % of
+	                           top[0] (the runner-up, subtracting its own figure, may not
+	                           estimate the largest within p %); 0 disables it */
 } dh_disclosure_rule;
 
 typedef struct dh_disclosure_policy {
@@ -101,12 +108,22 @@ typedef struct dh_disclosure_policy {
 	                                                       unset column gets all rules */
 	uint32_t audit_max_unknowns; /* exact linear audit of each group of linked hidden cells
 	                                up to this size (0: no audit; see docs/disclosure.md) */
+	int mass_rule;               /* 1: in a sum with a known total, the other hidden parts
+	                                must weigh at least a sensitive part's protection level
+	                                (hidden zeros under a published 0; cheap, default 1) */
+	int lp_audit;                /* 1: protection intervals audited by linear programming */
+	uint32_t lp_neighbourhood;   /* hidden cells left unknown around each audited cell (the
+	                                others are taken as known to the attacker: safe side) */
+	double min_protection;       /* smallest protection level of a sensitive cell (1: a
+	                                hidden count, zero included, is never pinned) */
 } dh_disclosure_policy;
 
 /*
  * The defaults of domain.md §7: public structure, no threshold; landlord business, at
- * least 3 landlords and no landlord above 85 % (n = 1, k = 85); household, at least 11
- * households; exact audit of groups of up to 300 linked hidden cells.
+ * least 3 landlords, no landlord above 85 % (n = 1, k = 85) and the p% rule with p = 10;
+ * household, at least 11 households; exact audit of groups of up to 300 linked hidden cells;
+ * minimum protection level 1; the linear-programming audit of protection intervals is off
+ * (lp_audit 0: at région size it costs minutes, see docs/disclosure.md; neighbourhood 4096).
  */
 void dh_disclosure_policy_default(dh_disclosure_policy *policy);
 
@@ -188,6 +205,14 @@ int dh_disclosure_table_add_col_rate(dh_disclosure_table *table, size_t rate_col
                                      size_t nden, int exact, dh_error *err);
 
 /*
+ * Declare that column col is at most the sum of the n columns cols in every row (a count
+ * of a sub-population: vacants_3m <= vacants). Used by the linear-programming audit (an
+ * attacker knows it); the single-equation fixpoint ignores it.
+ */
+int dh_disclosure_table_add_col_bound(dh_disclosure_table *table, size_t col, const size_t *cols,
+                                      size_t n, dh_error *err);
+
+/*
  * Declare that cell total_cell is the sum of the n cells cells (indexes row * cols + col),
  * for relations the other forms cannot say: e.g. a table holding a query with and without
  * a filter (all dwellings = collective + individual) so that both can be published.
@@ -204,6 +229,11 @@ typedef struct dh_disclosure_stats {
 	size_t relations;      /* expanded equations checked */
 	size_t audit_groups;   /* groups of linked hidden cells audited exactly */
 	size_t audit_skipped;  /* groups larger than audit_max_unknowns, not audited */
+	size_t lp_cells;       /* sensitive cells whose protection interval was audited */
+	size_t lp_solves;      /* linear programs solved */
+	size_t lp_added;       /* secondary cells added by the interval audit */
+	size_t lp_unresolved;  /* sensitive cells still too narrow (nothing left to hide near
+	                          them, or 16 repairs): 0 is the guarantee */
 } dh_disclosure_stats;
 
 /*

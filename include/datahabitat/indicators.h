@@ -93,7 +93,9 @@ typedef enum dh_unit {
 	DH_UNIT_LOGEMENTS, /* number of dwellings */
 	DH_UNIT_PCT,       /* percentage, full precision */
 	DH_UNIT_EUR_M2,    /* € per m² per month */
-	DH_UNIT_ANNEES     /* years */
+	DH_UNIT_ANNEES,    /* years */
+	DH_UNIT_EUR,       /* € per month (a sum of rents) */
+	DH_UNIT_M2         /* m² (a sum of surfaces) */
 } dh_unit;
 
 typedef enum dh_ind_kind {
@@ -110,6 +112,30 @@ typedef enum dh_sensitivity {
 	DH_SENS_HOUSEHOLD  /* household figures: at least 11 households */
 } dh_sensitivity;
 
+/*
+ * The relations disclosure control needs (docs/disclosure.md), declared with the indicator so
+ * that a new or renamed indicator cannot be published without them. Each field is a list of
+ * registry ids joined by " + " ("loues + vacants"), NULL when absent:
+ *   parts:  for an additive indicator (kind COUNT), each entry is one partition of it: the
+ *           listed indicators sum to it in every territory (nb_ls = loues + vacants + ...);
+ *   within: for an additive indicator, indicators whose sum bounds it from above in every
+ *           territory (vacants_3m <= vacants), or NULL;
+ *   num, den: for a rate or mean (kind other than COUNT), the additive indicators whose sums
+ *           are its numerator and denominator exactly (the rate is a formula of them);
+ *   pop:    for a rate or mean, and for an additive indicator measured by a sum (rents,
+ *           surfaces, ages), the counts of dwellings forming its population (its units).
+ * dh_indicators_check() verifies all of this when the registry is first used.
+ */
+#define DH_IND_MAX_PARTS 6
+#define DH_IND_MAX_MEMBERS 8 /* ids in one list */
+
+typedef struct dh_ind_relations {
+	const char *parts[DH_IND_MAX_PARTS];
+	const char *within;
+	const char *num, *den;
+	const char *pop;
+} dh_ind_relations;
+
 typedef struct dh_indicator {
 	const char *id;          /* stable identifier, domain.md ids ("tx_vac") */
 	const char *family;      /* French family heading ("Vacance et mobilité") */
@@ -121,6 +147,7 @@ typedef struct dh_indicator {
 	dh_term num;             /* numerator */
 	dh_term den;             /* denominator (measure NONE for counts) */
 	const char *note;        /* French remark on the definition, or NULL */
+	dh_ind_relations rel;    /* disclosure relations (see above) */
 } dh_indicator;
 
 /* Number of indicators in the registry, and access by position (NULL out of range). */
@@ -150,6 +177,24 @@ int dh_indicator_list_check(const int *positions, size_t n, dh_error *err);
  * DH_FILTER_MAX_VALUES values, no empty value, none twice. Returns DH_OK or DH_INVAL (err says why, in French).
  */
 int dh_predicate_set_check(const dh_predicate *p, dh_error *err);
+
+/*
+ * Resolve a relation list ("loues + vacants") against the n indicators of reg: positions in
+ * out (at most max). Returns the number of ids, or -1 when an id is unknown, repeated, not
+ * additive (kind other than COUNT), the list is empty or longer than max; err says which.
+ */
+int dh_indicators_resolve(const dh_indicator *reg, size_t n, const char *list, int *out,
+			  size_t max, dh_error *err);
+
+/*
+ * Check the disclosure relations of the n indicators of reg (the registry: dh_indicator_at(0),
+ * dh_indicator_count()): every name resolves (dh_indicators_resolve), every non-additive
+ * indicator declares num, den and pop, every additive indicator measured by a sum declares
+ * pop, ids are unique, and the terms of a rate are at least as sensitive as the rate.
+ * Returns DH_OK or DH_INVAL with the first fault in err. Called by access control each time
+ * it builds a disclosure table: a broken registry refuses every governed query.
+ */
+int dh_indicators_check(const dh_indicator *reg, size_t n, dh_error *err);
 
 /* Name of a dimension ("MODE", "AGE"...), "?" out of range. */
 const char *dh_dim_name(dh_dim dim);

@@ -112,6 +112,9 @@ static int display_decimals(const dh_indicator *ind)
 		return ind->kind == DH_IND_COUNT ? 0 : 1;
 	case DH_UNIT_EUR_M2:
 		return 2;
+	case DH_UNIT_EUR:
+	case DH_UNIT_M2:
+		return 0;
 	case DH_UNIT_PCT:
 	case DH_UNIT_ANNEES:
 		return 1;

@@ -233,57 +233,25 @@ static dh_disclosure_class class_of(const dh_indicator *ind)
 	return DH_DISCLOSURE_CLASS_UNSET;
 }
 
-/* Column sums that hold in the registry (total first, NULL ends each list). */
-static const char *const col_sums[][10] = {
-	{ "nb_ls", "loues", "vacants", "vides", "asso", "autres", NULL },
-	{ "nb_ls", "nb_p1", "nb_p2", "nb_p3", "nb_p4", "nb_p5p", NULL },
-	{ "nb_ls", "fin_plai", "fin_plus", "fin_plus_av77", "fin_pls", "fin_pli", "fin_autre", NULL },
-	{ "nb_ls", "age_lt5", "age_5_10", "age_10_20", "age_20_40", "age_40_60", "age_ge60", NULL },
-	{ "sorties", "sortie_vente_locataire", "sortie_vente_bailleur", "sortie_autre_vente",
-	  "sortie_demolition", "sortie_autre", NULL },
-};
 /*
- * Rates and means (dh_disclosure_table_add_col_rate): the count columns of their numerator
- * and denominator, hidden with any of them; exact when the rate is computed from these
- * columns alone. pop: the columns whose per-landlord sum is the landlord's contribution to
- * the rate's population (units and dominance of the primary rule); none: its dwellings.
+ * Table columns of a relation list of the registry ("loues + vacants", indicators.h); the
+ * table holds every registry indicator, so a member missing from it is an error too.
+ * Returns the number of columns or -1 (err set).
  */
-typedef struct rate_decl {
-	const char *rate;
-	const char *num[3];
-	const char *den[8];
-	int exact;
-	const char *pop[3];
-} rate_decl;
-
-static const rate_decl rate_decls[] = {
-	{ "tx_vac", { "vacants" }, { "loues", "vacants" }, 1, { "loues", "vacants" } },
-	{ "tx_vac3", { NULL }, { "loues", "vacants" }, 0, { "loues", "vacants" } },
-	{ "tx_mob", { NULL }, { NULL }, 0, { "loues", "vacants" } },
-	{ "loyer_m2", { NULL }, { NULL }, 0, { "loues" } },
-	{ "evol_nb_ls", { "nb_ls" }, { NULL }, 0, { NULL } },
-	{ "part_qpv", { NULL }, { "nb_ls" }, 0, { NULL } },
-	{ "part_collectif", { NULL }, { "nb_ls" }, 0, { NULL } },
-	{ "part_individuel", { NULL }, { "nb_ls" }, 0, { NULL } },
-	{ "age_moyen", { NULL },
-	  { "age_lt5", "age_5_10", "age_10_20", "age_20_40", "age_40_60", "age_ge60" }, 0, { NULL } },
-	{ "part_fg", { "dpe_e_f", "dpe_e_g" },
-	  { "dpe_e_a", "dpe_e_b", "dpe_e_c", "dpe_e_d", "dpe_e_e", "dpe_e_f", "dpe_e_g" }, 1, { NULL } },
-};
-
-/* Columns of the table named in names (up to max, NULL ends); 0 when one is missing. */
-static size_t resolve(const dh_cube_table *t, const char *const *names, size_t max, size_t *out,
-		      int *missing)
+static int rel_cols(const dh_cube_table *t, const char *list, size_t *out, dh_error *err)
 {
-	size_t n = 0;
-	for (size_t k = 0; k < max && names[k]; k++) {
-		int c = dh_cube_table_column(t, names[k]);
-		if (c < 0)
-			*missing = 1;
-		else
-			out[n++] = (size_t)c;
+	int pos[DH_IND_MAX_MEMBERS];
+	int k = dh_indicators_resolve(dh_indicator_at(0), dh_indicator_count(), list, pos,
+				      DH_IND_MAX_MEMBERS, err);
+	for (int i = 0; i < k; i++) {
+		int c = dh_cube_table_column(t, dh_indicator_at((size_t)pos[i])->id);
+		if (c < 0) {
+			dh_error_set(err, DH_INVAL, "relation « %s » : colonne absente de la table", list);
+			return -1;
+		}
+		out[i] = (size_t)c;
 	}
-	return n;
+	return k;
 }
 
 typedef struct hier {
@@ -334,7 +302,8 @@ static int add_children(hier *h, size_t total, const size_t *parent, size_t from
 static int hier_build(hier *h, const dh_geo *geo, const dh_cube *cube, int32_t date,
 		      const int *cols, size_t ncols, const dh_disclosure_policy *policy, dh_error *err)
 {
-	int rc = DH_OK;
+	/* a registry whose relations do not resolve refuses every governed query */
+	int rc = dh_indicators_check(dh_indicator_at(0), dh_indicator_count(), err);
 	h->ncols = ncols;
 	for (int k = 0; k < 5 && rc == DH_OK; k++) {
 		dh_cube_query q = { .level = hier_levels[k], .reference_date = date, .indicators = cols,
@@ -442,29 +411,26 @@ static int hier_build(hier *h, const dh_geo *geo, const dh_cube *cube, int32_t d
 	}
 	free(stray);
 	free(not_nested);
-	/* column sums and links whose members are all in the table */
-	for (size_t s = 0; s < sizeof(col_sums) / sizeof(col_sums[0]) && rc == DH_OK; s++) {
-		int total = dh_cube_table_column(h->lvl[0], col_sums[s][0]);
-		size_t parts[9], n = 0;
-		int ok = total >= 0;
-		for (size_t k = 1; col_sums[s][k] && ok; k++) {
-			int c = dh_cube_table_column(h->lvl[0], col_sums[s][k]);
-			ok = c >= 0;
-			parts[n++] = (size_t)c;
+	/* the relations the registry declares (indicators.h): partitions, upper bounds, rates */
+	for (size_t j = 0; j < C && rc == DH_OK; j++) {
+		const dh_ind_relations *rel = &h->lvl[0]->columns[j]->rel;
+		size_t m1[DH_IND_MAX_MEMBERS], m2[DH_IND_MAX_MEMBERS];
+		int n1, n2;
+		for (int p = 0; p < DH_IND_MAX_PARTS && rel->parts[p] && rc == DH_OK; p++) {
+			n1 = rel_cols(h->lvl[0], rel->parts[p], m1, err);
+			rc = n1 < 0 ? DH_INVAL : dh_disclosure_table_add_col_sum(h->t, j, m1, (size_t)n1, err);
 		}
-		if (ok)
-			rc = dh_disclosure_table_add_col_sum(h->t, (size_t)total, parts, n, err);
-	}
-	for (size_t s = 0; s < sizeof(rate_decls) / sizeof(rate_decls[0]) && rc == DH_OK; s++) {
-		const rate_decl *d = &rate_decls[s];
-		int rate = dh_cube_table_column(h->lvl[0], d->rate), missing = 0;
-		size_t num[3], den[8];
-		size_t nnum = resolve(h->lvl[0], d->num, 3, num, &missing);
-		size_t nden = resolve(h->lvl[0], d->den, 8, den, &missing);
-		/* a term missing from the table: hidden with those present, never recomputed */
-		if (rate >= 0 && nnum + nden > 0)
-			rc = dh_disclosure_table_add_col_rate(h->t, (size_t)rate, num, nnum, den, nden,
-							      d->exact && !missing, err);
+		if (rel->within && rc == DH_OK) {
+			n1 = rel_cols(h->lvl[0], rel->within, m1, err);
+			rc = n1 < 0 ? DH_INVAL : dh_disclosure_table_add_col_bound(h->t, j, m1, (size_t)n1, err);
+		}
+		if (rel->num && rc == DH_OK) {
+			n1 = rel_cols(h->lvl[0], rel->num, m1, err);
+			n2 = n1 < 0 ? -1 : rel_cols(h->lvl[0], rel->den, m2, err);
+			rc = n2 < 0 ? DH_INVAL
+				    : dh_disclosure_table_add_col_rate(h->t, j, m1, (size_t)n1, m2,
+								       (size_t)n2, 1, err);
+		}
 	}
 	free(buf);
 	(void)policy;
@@ -488,9 +454,10 @@ static int hier_fill(hier *h, const dh_cube *cube, int32_t date, const int *cols
 		return dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
 	memcpy(qcols, cols, C * sizeof(int));
 	qcols[C] = dh_indicator_find(DH_STR_LIT("nb_ls"));
-	/* population of each column: its own count, the declared columns of a rate, or the
-	 * landlord's dwellings (position C) */
-	size_t *pop_cols = malloc(C * 3 * sizeof(size_t)), *npop = calloc(C, sizeof(size_t));
+	/* units of each column: its own count of dwellings, or the declared population of a
+	 * rate or of a sum (rents, surfaces): pop_cols[j * M ..], npop[j] columns */
+	enum { M = DH_IND_MAX_MEMBERS };
+	size_t *pop_cols = malloc(C * M * sizeof(size_t)), *npop = calloc(C, sizeof(size_t));
 	if (!pop_cols || !npop) {
 		free(qcols);
 		free(pop_cols);
@@ -499,18 +466,17 @@ static int hier_fill(hier *h, const dh_cube *cube, int32_t date, const int *cols
 	}
 	for (size_t j = 0; j < C; j++) {
 		const dh_indicator *ind = h->lvl[0]->columns[j];
-		pop_cols[j * 3] = ind->kind == DH_IND_COUNT ? j : C;
+		pop_cols[j * M] = j;
 		npop[j] = 1;
-		for (size_t s = 0; s < sizeof(rate_decls) / sizeof(rate_decls[0]); s++) {
-			int missing = 0;
-			size_t got[3];
-			if (ind->kind == DH_IND_COUNT || strcmp(rate_decls[s].rate, ind->id) != 0)
-				continue;
-			size_t n = resolve(h->lvl[0], rate_decls[s].pop, 3, got, &missing);
-			if (n && !missing) {
-				memcpy(pop_cols + j * 3, got, n * sizeof(size_t));
-				npop[j] = n;
+		if (ind->rel.pop) {
+			int n = rel_cols(h->lvl[0], ind->rel.pop, pop_cols + j * M, err);
+			if (n < 0) {
+				free(qcols);
+				free(pop_cols);
+				free(npop);
+				return DH_INVAL;
 			}
+			npop[j] = (size_t)n;
 		}
 	}
 	dh_cube_query q = { .level = DH_LEVEL_COMMUNE, .reference_date = date, .indicators = qcols,
@@ -578,15 +544,24 @@ static int hier_fill(hier *h, const dh_cube *cube, int32_t date, const int *cols
 		for (size_t t = 0; t < nt; t++) {
 			size_t r = touched[t];
 			double *a = acc + r * W;
-			double pop = a[C];
-			if (pop > 0)
+			/* a contributor is a landlord with anything in the cell's territory, including
+			 * one whose only dwellings there left the stock (nb_ls 0, sorties 1) */
+			int any = 0;
+			for (size_t j = 0; j < W && !any; j++)
+				any = a[j] != 0;
+			if (any)
 				for (size_t j = 0; j < C; j++) {
 					double units = 0;
 					for (size_t p = 0; p < npop[j]; p++)
-						units += a[pop_cols[j * 3 + p]];
+						units += a[pop_cols[j * M + p]];
 					if (units < 0)
 						units = 0;
-					dh_disclosure_cell_add(&cells[r * C + j], (uint64_t)units, units);
+					/* the magnitude the dominance and p% rules protect: the count or sum
+					 * itself (a rate is judged through its terms) */
+					double amount = h->lvl[0]->columns[j]->kind == DH_IND_COUNT ? a[j] : units;
+					if (amount < 0)
+						amount = 0;
+					dh_disclosure_cell_add(&cells[r * C + j], (uint64_t)units, amount);
 				}
 			memset(a, 0, W * sizeof(double));
 			mark[r] = 0;
@@ -607,6 +582,17 @@ done:
 }
 
 /* ---- the query ---- */
+
+/* A published rate or mean, rounded as it is published: one decimal for percentages and
+ * years, two for €/m² (docs/disclosure.md: a full-precision rate is a fraction that gives
+ * its denominator back). Counts and sums are left as they are. */
+static double published_value(const dh_indicator *ind, double v)
+{
+	if (ind->kind == DH_IND_COUNT || isnan(v))
+		return v;
+	double scale = ind->unit == DH_UNIT_EUR_M2 ? 100.0 : 10.0;
+	return round(v * scale) / scale;
+}
 
 static void today_utc(char day[11])
 {
@@ -740,6 +726,10 @@ int dh_figures_query(dh_store *store, const dh_geo *geo, const dh_cube *cube, co
 	}
 
 	/* Figures mixing landlords. */
+	if (req->reference_date % 10000 != DH_VINTAGE_MMDD)
+		return deny(store, who, req, err, "hors de ses propres données, seules les dates de "
+						  "millésime (1er janvier) sont ouvertes : une date propre à "
+						  "une livraison isolerait un bailleur par différence");
 	if (other_filter)
 		return deny(store, who, req, err, "les filtres ne sont ouverts qu'aux données de son "
 						  "propre organisme (risque de différenciation)");
@@ -853,7 +843,8 @@ int dh_figures_query(dh_store *store, const dh_geo *geo, const dh_cube *cube, co
 			size_t c = (size_t)cols[j];
 			dh_disclosure_status s = dh_disclosure_cell_status(h.t, h.first[k] + i, c);
 			r->status[o * ncols + j] = (uint8_t)s;
-			r->values[o * ncols + j] = s == DH_DISCLOSURE_PUBLISHED ? dh_cube_table_value(lt, i, c) : NAN;
+			r->values[o * ncols + j] = s == DH_DISCLOSURE_PUBLISHED
+				? published_value(lt->columns[c], dh_cube_table_value(lt, i, c)) : NAN;
 			r->hidden += s != DH_DISCLOSURE_PUBLISHED;
 		}
 		o++;

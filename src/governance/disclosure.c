@@ -18,8 +18,13 @@ void dh_disclosure_policy_default(dh_disclosure_policy *policy)
 	policy->rule[DH_DISCLOSURE_LANDLORD_BUSINESS].min_landlords = 3;
 	policy->rule[DH_DISCLOSURE_LANDLORD_BUSINESS].dominance_n = 1;
 	policy->rule[DH_DISCLOSURE_LANDLORD_BUSINESS].dominance_k = 85.0;
+	policy->rule[DH_DISCLOSURE_LANDLORD_BUSINESS].p_percent = 10.0;
 	policy->rule[DH_DISCLOSURE_HOUSEHOLD].min_units = 11;
 	policy->audit_max_unknowns = 300;
+	policy->mass_rule = 1;
+	policy->lp_audit = 0; /* see docs/disclosure.md: minutes at région size, not yet per query */
+	policy->lp_neighbourhood = 4096;
+	policy->min_protection = 1.0;
 }
 
 void dh_disclosure_cell_add(dh_disclosure_cell *cell, uint64_t units, double amount)
@@ -222,6 +227,12 @@ int dh_disclosure_table_add_col_rate(dh_disclosure_table *t, size_t rate_col,
 	return rc;
 }
 
+int dh_disclosure_table_add_col_bound(dh_disclosure_table *t, size_t col, const size_t *cols,
+                                      size_t n, dh_error *err)
+{
+	return add_decl(t, DECL_COL_BOUND, col, 1, cols, n, t->cols, 1, err);
+}
+
 int dh_disclosure_table_add_cell_sum(dh_disclosure_table *t, size_t total_cell,
                                      const size_t *cells, size_t n, dh_error *err)
 {
@@ -291,10 +302,12 @@ static int build_relations(dh_disclosure_table *t, dh_error *err)
 		case DECL_COL_LINK:
 		case DECL_COL_RATE:
 		case DECL_COL_RATE_EXACT:
+		case DECL_COL_BOUND:
 			for (size_t r = 0; r < t->rows; r++) {
 				t->rel_off[k] = (uint32_t)m;
 				t->rel_kind[k++] = d->kind == DECL_COL_SUM ? REL_SUM
 				                   : d->kind == DECL_COL_LINK ? REL_LINK
+				                   : d->kind == DECL_COL_BOUND ? REL_BOUND
 				                   : d->kind == DECL_COL_RATE ? REL_RATE : REL_RATE_EXACT;
 				if (d->kind != DECL_COL_LINK) /* the total, or the rate */
 					t->rel_mem[m++] = (uint32_t)(r * t->cols + d->total);
@@ -340,6 +353,8 @@ static int rule_valid(const dh_disclosure_rule *r)
 		return 0;
 	if (r->dominance_n && !(r->dominance_k >= 0.0 && r->dominance_k <= 100.0))
 		return 0;
+	if (!(r->p_percent >= 0.0 && r->p_percent <= 1000.0))
+		return 0;
 	return 1;
 }
 
@@ -356,6 +371,12 @@ static uint8_t check_rule(const dh_disclosure_rule *r, const dh_disclosure_cell 
 		if (!(top * 100.0 <= r->dominance_k * c->total))
 			return DH_DISCLOSURE_REASON_DOMINANCE;
 	}
+	if (r->p_percent > 0.0 && c->total > 0.0) {
+		/* what the runner-up cannot know of the largest: the rest of the cell */
+		double rest = c->total - c->top[0] - c->top[1];
+		if (!(rest * 100.0 >= r->p_percent * c->top[0]))
+			return DH_DISCLOSURE_REASON_PPERCENT;
+	}
 	return DH_DISCLOSURE_REASON_NONE;
 }
 
@@ -369,6 +390,15 @@ int dh_disclosure_primary(dh_disclosure_table *t, const dh_disclosure_policy *po
 			return dh_error_set(err, DH_INVAL,
 			                    "règle de dominance invalide pour la classe %d (n 1 ou 2, "
 			                    "k entre 0 et 100)", k);
+	/* an exact rate is a formula of its columns: it has no rule of its own and is hidden
+	 * by the secondary stage as soon as one of them is (its numerator and denominator are
+	 * judged as the counts they are) */
+	uint8_t *derived = calloc(t->cols, 1);
+	if (!derived)
+		return dh_error_set(err, DH_NOMEM, "mémoire insuffisante pour le secret primaire");
+	for (size_t d = 0; d < t->ndecls; d++)
+		if (t->decls[d].kind == DECL_COL_RATE_EXACT)
+			derived[t->decls[d].total] = 1;
 	dh_disclosure_stats local = { 0 };
 	local.cells = t->ncells;
 	for (size_t r = 0; r < t->rows; r++) {
@@ -377,6 +407,8 @@ int dh_disclosure_primary(dh_disclosure_table *t, const dh_disclosure_policy *po
 			uint8_t reason = DH_DISCLOSURE_REASON_NONE;
 			if (c->forced) {
 				reason = DH_DISCLOSURE_REASON_FORCED;
+			} else if (derived[col]) {
+				reason = DH_DISCLOSURE_REASON_NONE;
 			} else if (c->units == 0 && c->landlords == 0) {
 				c->status = DH_DISCLOSURE_PUBLISHED;
 				c->reason = DH_DISCLOSURE_REASON_EMPTY;
@@ -393,6 +425,7 @@ int dh_disclosure_primary(dh_disclosure_table *t, const dh_disclosure_policy *po
 			local.primary += reason != DH_DISCLOSURE_REASON_NONE;
 		}
 	}
+	free(derived);
 	if (stats) {
 		stats->cells = local.cells;
 		stats->empty = local.empty;
@@ -419,6 +452,7 @@ void dh__disclosure_hide(secondary_state *s, uint32_t cell, uint8_t reason)
 /* How a candidate compares: lower is better on each key, in order. */
 typedef struct candidate {
 	uint32_t cell;
+	int pub;       /* public structure: known from open data, hiding it protects nothing */
 	int zero;      /* no unit: hiding it protects nothing (a known zero stays known) */
 	uint64_t cost; /* units: information lost */
 	uint32_t fixes; /* relations with a single hidden member this cell would fix */
@@ -428,7 +462,8 @@ typedef struct candidate {
 static candidate describe(const secondary_state *s, uint32_t cell)
 {
 	const dh_disclosure_table *t = s->t;
-	candidate c = { cell, t->cells[cell].units == 0, t->cells[cell].units, 0, 0 };
+	candidate c = { cell, t->col_class[cell % t->cols] == DH_DISCLOSURE_PUBLIC_STRUCTURE,
+	                t->cells[cell].units == 0, t->cells[cell].units, 0, 0 };
 	for (uint32_t j = t->cell_off[cell]; j < t->cell_off[cell + 1]; j++)
 		c.fixes += s->hidden_count[t->cell_rel[j]] == 1;
 	c.degree = t->cell_off[cell + 1] - t->cell_off[cell];
@@ -437,6 +472,8 @@ static candidate describe(const secondary_state *s, uint32_t cell)
 
 static int better(const candidate *a, const candidate *b)
 {
+	if (a->pub != b->pub)
+		return a->pub < b->pub;
 	if (a->zero != b->zero)
 		return a->zero < b->zero;
 	/* cost per relation fixed: cost_a / fixes_a < cost_b / fixes_b */
@@ -452,7 +489,7 @@ static int better(const candidate *a, const candidate *b)
 uint32_t dh__disclosure_pick(const secondary_state *s, uint32_t rel)
 {
 	const dh_disclosure_table *t = s->t;
-	candidate best = { UINT32_MAX, 0, 0, 0, 0 };
+	candidate best = { UINT32_MAX, 0, 0, 0, 0, 0 };
 	for (uint32_t j = t->rel_off[rel]; j < t->rel_off[rel + 1]; j++) {
 		uint32_t cell = t->rel_mem[j];
 		if (cell_hidden(&t->cells[cell]))
@@ -467,7 +504,7 @@ uint32_t dh__disclosure_pick(const secondary_state *s, uint32_t rel)
 uint32_t dh__disclosure_pick_around(const secondary_state *s, uint32_t cell)
 {
 	const dh_disclosure_table *t = s->t;
-	candidate best = { UINT32_MAX, 0, 0, 0, 0 };
+	candidate best = { UINT32_MAX, 0, 0, 0, 0, 0 };
 	for (uint32_t j = t->cell_off[cell]; j < t->cell_off[cell + 1]; j++) {
 		uint32_t rel = t->cell_rel[j];
 		for (uint32_t k = t->rel_off[rel]; k < t->rel_off[rel + 1]; k++) {
@@ -509,8 +546,8 @@ void dh__disclosure_fixpoint(secondary_state *s)
 			settle_rate(s, rel); /* whatever the count: two hidden columns hide it too */
 			continue;
 		}
-		if (s->hidden_count[rel] != 1)
-			continue;
+		if (s->hidden_count[rel] != 1 || s->t->rel_kind[rel] == REL_BOUND)
+			continue; /* a bound determines nothing alone: the interval audit sees it */
 		uint32_t cell = dh__disclosure_pick(s, rel);
 		if (cell != UINT32_MAX)
 			dh__disclosure_hide(s, cell, DH_DISCLOSURE_REASON_RELATION);
@@ -557,9 +594,11 @@ int dh_disclosure_secondary(dh_disclosure_table *t, const dh_disclosure_policy *
 	}
 	dh__disclosure_fixpoint(&s);
 	dh_disclosure_stats local = { 0 };
-	rc = DH_OK;
-	if (policy->audit_max_unknowns)
+	rc = policy->mass_rule ? dh__disclosure_mass_rule(&s, policy, &local) : DH_OK;
+	if (rc == DH_OK && policy->audit_max_unknowns)
 		rc = dh__disclosure_audit(&s, policy->audit_max_unknowns, &local);
+	if (rc == DH_OK && policy->lp_audit)
+		rc = dh__disclosure_lp_audit(&s, policy, &local);
 	free(s.hidden_count);
 	free(s.queue);
 	if (rc != DH_OK) {
@@ -575,6 +614,10 @@ int dh_disclosure_secondary(dh_disclosure_table *t, const dh_disclosure_policy *
 		stats->audit_added = local.audit_added;
 		stats->audit_groups = local.audit_groups;
 		stats->audit_skipped = local.audit_skipped;
+		stats->lp_cells = local.lp_cells;
+		stats->lp_solves = local.lp_solves;
+		stats->lp_added = local.lp_added;
+		stats->lp_unresolved = local.lp_unresolved;
 		stats->relations = t->nrel;
 	}
 	return DH_OK;
@@ -634,6 +677,10 @@ const char *dh_disclosure_reason_fr(dh_disclosure_reason reason)
 		       "combinaison de totaux";
 	case DH_DISCLOSURE_REASON_RATE:
 		return "secret secondaire : taux ou moyenne dont un terme est secret";
+	case DH_DISCLOSURE_REASON_PPERCENT:
+		return "secret primaire : le deuxième bailleur estimerait le premier à moins de p %";
+	case DH_DISCLOSURE_REASON_INTERVAL:
+		return "secret secondaire : une cellule secrète serait encadrée trop étroitement";
 	default:
 		return "secret statistique";
 	}

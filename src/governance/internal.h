@@ -24,10 +24,10 @@ int dh__secret_file_read(const char *path, const char *what, char *buf, size_t s
 int dh__sibling_path(dh_store *store, const char *suffix, char *buf, size_t size, dh_error *err);
 
 enum decl_kind { DECL_ROW_SUM, DECL_COL_SUM, DECL_COL_LINK, DECL_CELL_SUM, DECL_COL_RATE,
-                 DECL_COL_RATE_EXACT };
+                 DECL_COL_RATE_EXACT, DECL_COL_BOUND };
 /* REL_SUM: member 0 = sum of the others; REL_RATE(_EXACT): member 0 = the rate, the others
- * its columns (dh_disclosure_table_add_col_rate) */
-enum rel_kind { REL_SUM, REL_LINK, REL_RATE, REL_RATE_EXACT };
+ * its columns (dh_disclosure_table_add_col_rate); REL_BOUND: member 0 <= sum of the others */
+enum rel_kind { REL_SUM, REL_LINK, REL_RATE, REL_RATE_EXACT, REL_BOUND };
 
 typedef struct decl {
 	uint8_t kind;  /* enum decl_kind */
@@ -83,5 +83,15 @@ void dh__disclosure_fixpoint(secondary_state *s);
 /* The audit (disclosure_audit.c): hide more cells until no hidden cell of an audited group
  * is determined by the published system. DH_OK or DH_NOMEM. */
 int dh__disclosure_audit(secondary_state *s, uint32_t max_unknowns, dh_disclosure_stats *stats);
+/* The interval audit (disclosure_lp.c): hide more cells until no sensitive cell can be
+ * narrowed below its protection levels by linear programming. DH_OK or DH_NOMEM. */
+int dh__disclosure_lp_audit(secondary_state *s, const dh_disclosure_policy *policy,
+                        dh_disclosure_stats *stats);
+/* Upper and lower protection levels of a sensitive cell (disclosure_lp.c). */
+void dh__disclosure_protection(const dh_disclosure_table *t, const dh_disclosure_policy *policy,
+                           uint32_t cell, double *upper, double *lower);
+/* The interval rule on single equations with a known total (disclosure_lp.c), always run. */
+int dh__disclosure_mass_rule(secondary_state *s, const dh_disclosure_policy *policy,
+                         dh_disclosure_stats *stats);
 
 #endif

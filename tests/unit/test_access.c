@@ -189,6 +189,60 @@ static void test_member_own_equals_cube(void **state)
 	dh_figures_result_free(r);
 }
 
+/* Sum of the columns of a relation list in row i of t. */
+static double rel_sum(const dh_cube_table *t, size_t i, const char *list)
+{
+	int pos[DH_IND_MAX_MEMBERS];
+	int k = dh_indicators_resolve(dh_indicator_at(0), dh_indicator_count(), list, pos,
+				      DH_IND_MAX_MEMBERS, NULL);
+	assert_true(k > 0);
+	double sum = 0;
+	for (int m = 0; m < k; m++) {
+		int c = dh_cube_table_column(t, dh_indicator_at((size_t)pos[m])->id);
+		assert_true(c >= 0);
+		sum += dh_cube_table_value(t, i, (size_t)c);
+	}
+	return sum;
+}
+
+/* The relations the registry declares hold on real data, in every commune and at two dates:
+ * partitions sum to their total, bounds bound, rates are their formula. */
+static void test_registry_relations_hold(void **state)
+{
+	(void)state;
+	int32_t dates[] = { day, 20240601 };
+	size_t checked = 0;
+	for (size_t d = 0; d < 2; d++) {
+		dh_cube_query q = { .level = DH_LEVEL_COMMUNE, .reference_date = dates[d] };
+		dh_cube_table *t;
+		dh_error err;
+		assert_int_equal(dh_cube_query_run(cube, &q, &t, &err), DH_OK);
+		for (size_t i = 0; i < t->nrows; i++) {
+			for (size_t j = 0; j < t->ncols; j++) {
+				const dh_indicator *ind = t->columns[j];
+				double v = dh_cube_table_value(t, i, j);
+				for (int p = 0; p < DH_IND_MAX_PARTS && ind->rel.parts[p]; p++, checked++)
+					if (fabs(rel_sum(t, i, ind->rel.parts[p]) - v) > 1e-6 * (1 + fabs(v)))
+						fail_msg("%s: %s != %s in %s", ind->id, ind->rel.parts[p], ind->id,
+							 t->codes[i]);
+				if (ind->rel.within && rel_sum(t, i, ind->rel.within) + 1e-9 < v)
+					fail_msg("%s > %s in %s", ind->id, ind->rel.within, t->codes[i]);
+				if (!ind->rel.num)
+					continue;
+				double num = rel_sum(t, i, ind->rel.num), den = rel_sum(t, i, ind->rel.den);
+				double f = den == 0 ? NAN : ind->kind == DH_IND_PCT ? num / den * 100
+					 : ind->kind == DH_IND_RATIO ? num / den : (num / den - 1) * 100;
+				checked++;
+				if (isnan(f) != isnan(v) || (!isnan(v) && fabs(f - v) > 1e-9 * (1 + fabs(v))))
+					fail_msg("%s != f(%s, %s) in %s: %g vs %g", ind->id, ind->rel.num,
+						 ind->rel.den, t->codes[i], v, f);
+			}
+		}
+		dh_cube_table_free(t);
+	}
+	assert_true(checked > 1000);
+}
+
 /* Members' agreement on business figures: hidden cells are NaN, never numbers; a hidden commune
  * is never the only hidden one of its EPCI (EPCI minus published communes recovers nothing). */
 static void test_suppression_holds(void **state)
@@ -254,6 +308,216 @@ static int request(const dh_identity *who, dh_level level, const char *territory
 	dh_error err;
 	*out = NULL;
 	return dh_figures_query(store, geo, cube, who, &req, out, &err);
+}
+
+/* Per-landlord parts of the commune table at day for the given indicators (an independent
+ * look at the contributions, straight from the cube). */
+static dh_cube_split *split_of(const char *const *ids, size_t n, int *cols)
+{
+	for (size_t k = 0; k < n; k++) {
+		cols[k] = dh_indicator_find((dh_str){ ids[k], strlen(ids[k]) });
+		assert_true(cols[k] >= 0);
+	}
+	dh_cube_query q = { .level = DH_LEVEL_COMMUNE, .reference_date = day, .indicators = cols,
+			    .nindicators = n };
+	dh_cube_split *sp = NULL;
+	dh_error err;
+	assert_int_equal(dh_cube_query_split(cube, &q, &sp, &err), DH_OK);
+	return sp;
+}
+
+static double part(const dh_cube_split *sp, size_t x, size_t j)
+{
+	double v = sp->values[x * sp->ncols + j];
+	return isnan(v) ? 0 : v;
+}
+
+/* A batch of identical dwellings of one landlord in the first commune of geo. */
+typedef struct batch {
+	int landlord; /* 0..3 */
+	int count;
+	const char *mode, *sortie;
+	int32_t remloc; /* REMLOCDATE yyyymmdd, 0 if none */
+} batch;
+
+/* A hand-made cube of four landlords (111111111 ... 444444444) in one commune. */
+static dh_cube *small_cube(const batch *batches, size_t n)
+{
+	dh_error err;
+	dh_cube_builder *b = NULL;
+	assert_int_equal(dh_cube_builder_new(&b), DH_OK);
+	assert_int_equal(dh_cube_builder_add_geo(b, geo, &err), DH_OK);
+	const char *sirens[4] = { "111111111", "222222222", "333333333", "444444444" };
+	int32_t idx[4];
+	for (int l = 0; l < 4; l++)
+		assert_int_equal(dh_cube_builder_add_landlord(b, sirens[l], NULL, &idx[l], &err), DH_OK);
+	for (size_t k = 0; k < n; k++) {
+		for (int m = 0; m < batches[k].count; m++) {
+			dh_cube_version v;
+			memset(&v, 0, sizeof(v));
+			v.landlord = idx[batches[k].landlord];
+			v.commune = 0;
+			v.valid_from = 20240101;
+			v.mode = (dh_str){ batches[k].mode, strlen(batches[k].mode) };
+			v.sortiepatrim = (dh_str){ batches[k].sortie, strlen(batches[k].sortie) };
+			v.remlocdate = batches[k].remloc;
+			v.locat = 2000;
+			v.loyerprinc = NAN;
+			v.surfhab = NAN;
+			assert_int_equal(dh_cube_builder_add(b, &v, &err), DH_OK);
+		}
+	}
+	dh_cube *c = NULL;
+	assert_int_equal(dh_cube_builder_finish(b, &c, &err), DH_OK);
+	dh_cube_builder_free(b);
+	return c;
+}
+
+/* The public commune table of the first commune of geo on cube c, columns ids (two). */
+static dh_figures_result *small_query(dh_cube *c, const char *id0, const char *id1, const char *today)
+{
+	dh_identity pub = ident(DH_ROLE_PUBLIC, NULL, NULL);
+	int ind[2] = { dh_indicator_find((dh_str){ id0, strlen(id0) }),
+		       dh_indicator_find((dh_str){ id1, strlen(id1) }) };
+	dh_figures_request req = { .level = DH_LEVEL_COMMUNE, .reference_date = 20250101,
+				   .territory = dh_geo_commune(geo, 0)->code, .indicators = ind,
+				   .nindicators = 2, .today = today };
+	dh_figures_result *r = NULL;
+	dh_error err;
+	assert_int_equal(dh_figures_query(store, geo, c, &pub, &req, &r, &err), DH_OK);
+	assert_int_equal(r->nrows, 1);
+	return r;
+}
+
+/*
+ * Issue 10 point 5: a landlord whose only dwelling in a commune left the stock (nb_ls 0,
+ * sorties 1) is a contributor of that commune's exits. Three landlords with 6 let dwellings
+ * each, a fourth whose one dwelling there was sold (MODE 9, SORTIEPATRIM 1): its exit
+ * (sorties = 1, all of it) may not be published. (Before: not counted, three contributors of
+ * 0 and a total of 0, so sorties = 1 was shown.)
+ */
+static void test_exit_only_landlord_counted(void **state)
+{
+	(void)state;
+	const batch b[] = { { 0, 6, "1", "", 0 }, { 1, 6, "1", "", 0 }, { 2, 6, "1", "", 0 },
+			    { 3, 1, "9", "1", 0 } };
+	dh_cube *c = small_cube(b, 4);
+	add_agreement("public", "all", "all", "2028-01-01", "2028-12-31");
+	dh_figures_result *r = small_query(c, "sorties", "loues", "2028-06-01");
+	assert_true(dh_figures_hidden(r, 0, 0)); /* sorties: one landlord's exit */
+	assert_false(dh_figures_hidden(r, 0, 1)); /* loues 6 + 6 + 6: published */
+	assert_true(fabs(r->values[1] - 18) < 1e-9);
+	dh_figures_result_free(r);
+	dh_cube_release(c);
+}
+
+/*
+ * Issue 10 point 3: outside its own data nobody may ask for a date other than a vintage
+ * (1st of January): a landlord delivering at its own date would otherwise be the difference
+ * between that date's table and the vintage's. The member still reads its own rows at any
+ * date.
+ */
+static void test_dates_are_vintages(void **state)
+{
+	(void)state;
+	add_agreement("public", "all", "all", "2031-01-01", "2031-12-31");
+	dh_identity pub = ident(DH_ROLE_PUBLIC, NULL, NULL);
+	dh_error err;
+	dh_figures_result *r = NULL;
+	int ind[1] = { dh_indicator_find(DH_STR_LIT("loues")) };
+	dh_figures_request req = { .level = DH_LEVEL_DEPARTEMENT, .reference_date = 20250301,
+				   .indicators = ind, .nindicators = 1, .today = "2031-06-01" };
+	assert_int_equal(dh_figures_query(store, geo, cube, &pub, &req, &r, &err), DH_DENIED);
+	assert_null(r);
+	assert_non_null(strstr(err.message, "millésime"));
+	req.reference_date = 20250101;
+	assert_int_equal(dh_figures_query(store, geo, cube, &pub, &req, &r, &err), DH_OK);
+	dh_figures_result_free(r);
+	dh_identity member = ident(DH_ROLE_MEMBER, own_siren, NULL);
+	dh_predicate pred = { .dim = DH_DIM_LANDLORD, .op = DH_OP_IN, .set = own_siren };
+	req.reference_date = 20250301;
+	req.filters = &pred;
+	req.nfilters = 1;
+	assert_int_equal(dh_figures_query(store, geo, cube, &member, &req, &r, &err), DH_OK);
+	assert_int_equal(r->own, 1);
+	dh_figures_result_free(r);
+}
+
+/*
+ * Issue 10 point 6, by hand: three landlords with 10 let dwellings each and vacancies 9, 1
+ * and 1; only the first one's have lasted more than 3 months. The denominator of tx_vac3
+ * (loues + vacants: 19, 11, 11) passes every rule, its numerator (9, 0, 0) does not: the
+ * rate may not be published. (Before: only the denominator was checked; tx_vac3 = 22 % was
+ * shown, and with the published denominator gave the first landlord's 9 back.)
+ */
+static void test_rate_numerator_dominated(void **state)
+{
+	(void)state;
+	const batch b[] = { { 0, 10, "1", "", 0 }, { 1, 10, "1", "", 0 }, { 2, 10, "1", "", 0 },
+			    { 0, 9, "2", "", 20230601 }, { 1, 1, "2", "", 20241201 },
+			    { 2, 1, "2", "", 20241201 } };
+	dh_cube *c = small_cube(b, 6);
+	add_agreement("public", "all", "all", "2030-01-01", "2030-12-31");
+	dh_figures_result *r = small_query(c, "tx_vac3", "nb_ls", "2030-06-01");
+	assert_true(dh_figures_hidden(r, 0, 0));
+	assert_false(dh_figures_hidden(r, 0, 1));
+	dh_figures_result_free(r);
+	dh_cube_release(c);
+}
+
+/*
+ * Issue 10 point 6: dominance and p% on rate numerators. For every published tx_vac3 and
+ * tx_vac, the numerator (recomputed landlord by landlord as rate x denominator) has no
+ * landlord above 85 % and passes the p% rule. (Before: only the denominator was checked.)
+ */
+static void test_rate_numerators_checked(void **state)
+{
+	(void)state;
+	static const char *const ids[] = { "loues", "vacants", "tx_vac3", "tx_vac" };
+	int cols[4];
+	dh_cube_split *sp = split_of(ids, 4, cols);
+	dh_identity pub = ident(DH_ROLE_PUBLIC, NULL, NULL);
+	add_agreement("public", "all", "all", "2029-01-01", "2029-12-31");
+	dh_figures_result *r;
+	assert_int_equal(request(&pub, DH_LEVEL_COMMUNE, NULL, "tx_vac3,tx_vac", "2029-06-01", &r),
+			 DH_OK);
+	size_t published = 0, dominated = 0, leak_dom = 0, leak_pp = 0;
+	for (size_t i = 0; i < sp->nrows; i++) {
+		size_t row = 0;
+		while (row < r->nrows && strcmp(r->codes[row], sp->codes[i]) != 0)
+			row++;
+		assert_true(row < r->nrows);
+		for (size_t k = 0; k < 2; k++) {
+			double total = 0, top[2] = { 0, 0 };
+			for (size_t x = sp->first[i]; x < sp->first[i + 1]; x++) {
+				double den = part(sp, x, 0) + part(sp, x, 1);
+				double num = round(part(sp, x, 2 + k) * den / 100.0);
+				total += num;
+				if (num > top[0]) {
+					top[1] = top[0];
+					top[0] = num;
+				} else if (num > top[1]) {
+					top[1] = num;
+				}
+			}
+			int dom = total > 0 && top[0] * 100 > 85 * total;
+			int pp = total > 0 && (total - top[0] - top[1]) * 100 < 10 * top[0];
+			dominated += (size_t)(dom || pp);
+			if (dh_figures_hidden(r, row, k))
+				continue;
+			published++;
+			leak_dom += (size_t)dom;
+			leak_pp += (size_t)pp;
+		}
+	}
+	printf("# rate numerators: %zu published rates checked, %zu sensitive numerators; published "
+	       "with a landlord above 85 %%: %zu, failing p%%: %zu\n", published, dominated, leak_dom,
+	       leak_pp);
+	assert_int_equal(leak_dom, 0);
+	assert_int_equal(leak_pp, 0);
+	assert_true(published > 0 && dominated > 0);
+	dh_figures_result_free(r);
+	dh_cube_split_free(sp);
 }
 
 /*
@@ -449,6 +713,11 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_role_matrix),
 		cmocka_unit_test(test_member_own_equals_cube),
+		cmocka_unit_test(test_registry_relations_hold),
+		cmocka_unit_test(test_exit_only_landlord_counted),
+		cmocka_unit_test(test_rate_numerator_dominated),
+		cmocka_unit_test(test_dates_are_vintages),
+		cmocka_unit_test(test_rate_numerators_checked),
 		cmocka_unit_test(test_suppression_holds),
 		cmocka_unit_test(test_rate_attacker),
 		cmocka_unit_test(test_subset_attacker),

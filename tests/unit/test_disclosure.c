@@ -9,6 +9,7 @@
  */
 #include "testutil.h"
 
+#include <glpk.h>
 #include <math.h>
 
 #include "datahabitat/disclosure.h"
@@ -75,22 +76,22 @@ static void test_primary_rules(void **state)
 {
 	(void)state;
 	dh_disclosure_table *t = NULL;
-	assert_int_equal(dh_disclosure_table_new(&t, 1, 11, NULL), DH_OK);
-	const dh_disclosure_class cls[11] = {
+	assert_int_equal(dh_disclosure_table_new(&t, 1, 12, NULL), DH_OK);
+	const dh_disclosure_class cls[12] = {
 		DH_DISCLOSURE_HOUSEHOLD,         DH_DISCLOSURE_HOUSEHOLD,
 		DH_DISCLOSURE_LANDLORD_BUSINESS, DH_DISCLOSURE_LANDLORD_BUSINESS,
 		DH_DISCLOSURE_LANDLORD_BUSINESS, DH_DISCLOSURE_PUBLIC_STRUCTURE,
 		DH_DISCLOSURE_CLASS_UNSET,       DH_DISCLOSURE_CLASS_UNSET,
 		DH_DISCLOSURE_HOUSEHOLD,         DH_DISCLOSURE_PUBLIC_STRUCTURE,
-		DH_DISCLOSURE_LANDLORD_BUSINESS,
+		DH_DISCLOSURE_LANDLORD_BUSINESS, DH_DISCLOSURE_LANDLORD_BUSINESS,
 	};
-	for (size_t c = 0; c < 11; c++)
+	for (size_t c = 0; c < 12; c++)
 		assert_int_equal(dh_disclosure_table_set_column(t, c, cls[c], 1), DH_OK);
 	set_count(t, 0, 0, (const double[]){ 4, 6 }, 2);             /* 10 households */
 	set_count(t, 0, 1, (const double[]){ 5, 6 }, 2);             /* 11 households */
 	set_count(t, 0, 2, (const double[]){ 50, 50 }, 2);           /* 2 landlords */
 	set_count(t, 0, 3, (const double[]){ 86, 7, 7 }, 3);         /* 86 % */
-	set_count(t, 0, 4, (const double[]){ 85, 10, 5 }, 3);        /* 85 %: allowed */
+	set_count(t, 0, 4, (const double[]){ 85, 5, 5, 5 }, 4);      /* 85 %: allowed */
 	set_count(t, 0, 5, (const double[]){ 120 }, 1);              /* public, one landlord */
 	set_count(t, 0, 6, (const double[]){ 4, 4, 4 }, 3);          /* unset, passes all */
 	set_count(t, 0, 7, (const double[]){ 20 }, 1);               /* unset, one landlord */
@@ -98,24 +99,25 @@ static void test_primary_rules(void **state)
 	set_count(t, 0, 9, (const double[]){ 30, 30, 30 }, 3);
 	dh_disclosure_table_cell(t, 0, 9)->forced = 1;
 	set_count(t, 0, 10, (const double[]){ 0, 0, 0, 0 }, 4);      /* zero from 4 landlords */
+	set_count(t, 0, 11, (const double[]){ 60, 35, 5 }, 3);       /* p%: 5 < 10 % of 60 */
 	dh_disclosure_policy p = policy_default();
 	dh_disclosure_stats st;
 	assert_int_equal(dh_disclosure_apply(t, &p, &st, NULL), DH_OK);
-	const dh_disclosure_reason want[11] = {
+	const dh_disclosure_reason want[12] = {
 		DH_DISCLOSURE_REASON_UNITS,     DH_DISCLOSURE_REASON_NONE,
 		DH_DISCLOSURE_REASON_LANDLORDS, DH_DISCLOSURE_REASON_DOMINANCE,
 		DH_DISCLOSURE_REASON_NONE,      DH_DISCLOSURE_REASON_NONE,
 		DH_DISCLOSURE_REASON_NONE,      DH_DISCLOSURE_REASON_LANDLORDS,
 		DH_DISCLOSURE_REASON_EMPTY,     DH_DISCLOSURE_REASON_FORCED,
-		DH_DISCLOSURE_REASON_NONE,
+		DH_DISCLOSURE_REASON_NONE,      DH_DISCLOSURE_REASON_PPERCENT,
 	};
-	for (size_t c = 0; c < 11; c++) {
+	for (size_t c = 0; c < 12; c++) {
 		assert_int_equal(dh_disclosure_cell_reason(t, 0, c), want[c]);
 		int hidden = want[c] >= DH_DISCLOSURE_REASON_UNITS;
 		assert_int_equal(dh_disclosure_cell_status(t, 0, c),
 		                 hidden ? DH_DISCLOSURE_PRIMARY : DH_DISCLOSURE_PUBLISHED);
 	}
-	assert_int_equal(st.primary, 5);
+	assert_int_equal(st.primary, 6);
 	assert_int_equal(st.secondary, 0);
 	assert_int_equal(st.empty, 1);
 
@@ -292,6 +294,8 @@ static dh_disclosure_table *quimper(int as_rate)
 		assert_int_equal(dh_disclosure_table_add_col_link(t, link, 3, NULL), DH_OK);
 	}
 	dh_disclosure_policy p = policy_default();
+	/* the reported case predates the p% rule, which would hide vides (0/1/1) as well */
+	p.rule[DH_DISCLOSURE_LANDLORD_BUSINESS].p_percent = 0;
 	assert_int_equal(dh_disclosure_apply(t, &p, NULL, NULL), DH_OK);
 	return t;
 }
@@ -529,6 +533,7 @@ static void test_audit_catches_bridge(void **state)
 	}
 	dh_disclosure_policy p = policy_default();
 	p.audit_max_unknowns = 0;
+	p.lp_audit = 0;
 	dh_disclosure_stats st;
 	assert_int_equal(dh_disclosure_apply(t, &p, &st, NULL), DH_OK);
 	assert_int_equal(st.secondary, 0);
@@ -537,7 +542,7 @@ static void test_audit_catches_bridge(void **state)
 	p = policy_default();
 	assert_int_equal(dh_disclosure_apply(t, &p, &st, NULL), DH_OK);
 	assert_true(st.audit_added > 0);
-	assert_int_equal(st.secondary, st.audit_added);
+	assert_int_equal(st.secondary, st.audit_added + st.lp_added);
 	for (size_t cell = 0; cell < 36; cell++)
 		if (dh_disclosure_cell_status(t, cell / 6, cell % 6) != DH_DISCLOSURE_PUBLISHED)
 			assert_false(determined(t, 36, eq, eqlen, neq, cell));
@@ -546,6 +551,138 @@ static void test_audit_catches_bridge(void **state)
 		audit_reasons += dh_disclosure_cell_reason(t, cell / 6, cell % 6) ==
 		                 DH_DISCLOSURE_REASON_AUDIT;
 	assert_true(audit_reasons > 0);
+	dh_disclosure_table_free(t);
+}
+
+/*
+ * Range of cell `target` for an attacker who knows the published cells of t, the equations
+ * eq (eq[k][0] = sum of the others, written from the table's shape, not by the library) and
+ * that cells are >= 0: max then min by linear programming (GLPK), every hidden cell unknown.
+ */
+static void attacker_range(const dh_disclosure_table *t, size_t ncells, size_t eq[][8],
+                           const size_t *eqlen, size_t neq, size_t target, double *lo, double *hi)
+{
+	size_t cols = dh_disclosure_table_cols(t);
+	int var[64] = { 0 }, nv = 0;
+	for (size_t c = 0; c < ncells; c++)
+		if (dh_disclosure_cell_status(t, c / cols, c % cols) != DH_DISCLOSURE_PUBLISHED)
+			var[c] = ++nv;
+	assert_true(var[target] > 0);
+	glp_prob *lp = glp_create_prob();
+	glp_add_cols(lp, nv);
+	for (int v = 1; v <= nv; v++)
+		glp_set_col_bnds(lp, v, GLP_LO, 0, 0);
+	glp_add_rows(lp, (int)neq);
+	int ia[512], ja[512];
+	double ar[512];
+	int e = 0;
+	for (size_t k = 0; k < neq; k++) {
+		double rhs = 0;
+		for (size_t m = 0; m < eqlen[k]; m++) {
+			size_t c = eq[k][m];
+			double coef = m == 0 ? 1 : -1;
+			if (var[c]) {
+				e++;
+				ia[e] = (int)k + 1, ja[e] = var[c], ar[e] = coef;
+			} else {
+				rhs -= coef * dh_disclosure_table_cell((dh_disclosure_table *)t, c / cols,
+				                                       c % cols)->value;
+			}
+		}
+		glp_set_row_bnds(lp, (int)k + 1, GLP_FX, rhs, rhs);
+	}
+	glp_load_matrix(lp, e, ia, ja, ar);
+	glp_set_obj_coef(lp, var[target], 1);
+	glp_smcp parm;
+	glp_init_smcp(&parm);
+	parm.msg_lev = GLP_MSG_OFF;
+	glp_set_obj_dir(lp, GLP_MAX);
+	assert_int_equal(glp_simplex(lp, &parm), 0);
+	*hi = glp_get_status(lp) == GLP_UNBND ? INFINITY : glp_get_obj_val(lp);
+	glp_set_obj_dir(lp, GLP_MIN);
+	assert_int_equal(glp_simplex(lp, &parm), 0);
+	*lo = glp_get_obj_val(lp);
+	glp_delete_prob(lp);
+}
+
+/*
+ * Issue 10 point 1, bounds from non-negativity: two one-landlord communes A (loues 9,
+ * vacants 0) and B (loues 5, vacants 0) in an EPCI with a third commune C of three landlords;
+ * nb_ls public. Every equation has two hidden members, the linear audit finds nothing
+ * determined, yet vacants_A + vacants_B = EPCI vacants - vacants_C = 0 pins both hidden zeros
+ * (and then loues_A = 9). The interval audit hides more until every sensitive cell keeps its
+ * protection interval (at least 1 above its value) for an attacker solving the same LP.
+ */
+static void test_lp_protects_hidden_zeros(void **state)
+{
+	(void)state;
+	enum { NB, LOUES, VAC, COLS };
+	enum { A, B, C, E, ROWS };
+	dh_disclosure_table *t = NULL;
+	assert_int_equal(dh_disclosure_table_new(&t, ROWS, COLS, NULL), DH_OK);
+	const double loues[3][3] = { { 9 }, { 5 }, { 10, 10, 10 } };
+	const size_t nl[3] = { 1, 1, 3 };
+	for (size_t r = A; r <= C; r++) {
+		set_count(t, r, LOUES, loues[r], nl[r]);
+		set_count(t, r, NB, loues[r], nl[r]);
+		set_count(t, r, VAC, (const double[]){ 0, 0, 0 }, nl[r]);
+	}
+	set_count(t, E, NB, (const double[]){ 9, 5, 10, 10, 10 }, 5);
+	set_count(t, E, LOUES, (const double[]){ 9, 5, 10, 10, 10 }, 5);
+	set_count(t, E, VAC, (const double[]){ 0, 0, 0, 0, 0 }, 5);
+	assert_int_equal(dh_disclosure_table_set_column(t, NB, DH_DISCLOSURE_PUBLIC_STRUCTURE, 1), DH_OK);
+	assert_int_equal(dh_disclosure_table_set_column(t, LOUES, DH_DISCLOSURE_LANDLORD_BUSINESS, 1), DH_OK);
+	assert_int_equal(dh_disclosure_table_set_column(t, VAC, DH_DISCLOSURE_LANDLORD_BUSINESS, 1), DH_OK);
+	const size_t parts[3] = { A, B, C }, modes[2] = { LOUES, VAC };
+	assert_int_equal(dh_disclosure_table_add_row_sum(t, E, parts, 3, NULL), DH_OK);
+	assert_int_equal(dh_disclosure_table_add_col_sum(t, NB, modes, 2, NULL), DH_OK);
+	size_t eq[8][8], eqlen[8], neq = 0;
+	for (size_t c = 0; c < COLS; c++, neq++) {
+		eq[neq][0] = E * COLS + c;
+		for (size_t r = A; r <= C; r++)
+			eq[neq][1 + r] = r * COLS + c;
+		eqlen[neq] = 4;
+	}
+	for (size_t r = 0; r < ROWS; r++, neq++) {
+		eq[neq][0] = r * COLS + NB;
+		eq[neq][1] = r * COLS + LOUES;
+		eq[neq][2] = r * COLS + VAC;
+		eqlen[neq] = 3;
+	}
+	dh_disclosure_policy p = policy_default();
+	p.rule[DH_DISCLOSURE_LANDLORD_BUSINESS].p_percent = 0; /* zeros of 3 landlords pass */
+	p.mass_rule = 0;
+	dh_disclosure_stats st;
+	assert_int_equal(dh_disclosure_apply(t, &p, &st, NULL), DH_OK);
+	double lo, hi;
+	attacker_range(t, ROWS * COLS, eq, eqlen, neq, A * COLS + VAC, &lo, &hi);
+	assert_true(hi < 1e-9); /* without the interval rules: pinned at 0 */
+
+	/* the single-equation mass rule alone already sees this one */
+	p.mass_rule = 1;
+	assert_int_equal(dh_disclosure_apply(t, &p, &st, NULL), DH_OK);
+	attacker_range(t, ROWS * COLS, eq, eqlen, neq, A * COLS + VAC, &lo, &hi);
+	assert_true(hi >= 1 - 1e-9);
+
+	p.mass_rule = 0;
+	p.lp_audit = 1;
+	assert_int_equal(dh_disclosure_apply(t, &p, &st, NULL), DH_OK);
+	assert_true(st.lp_cells >= 4);
+	assert_true(st.lp_added > 0);
+	assert_int_equal(st.lp_unresolved, 0);
+	size_t checked = 0;
+	for (size_t c = 0; c < ROWS * COLS; c++) {
+		if (dh_disclosure_cell_status(t, c / COLS, c % COLS) != DH_DISCLOSURE_PRIMARY)
+			continue;
+		double v = dh_disclosure_table_cell(t, c / COLS, c % COLS)->value;
+		attacker_range(t, ROWS * COLS, eq, eqlen, neq, c, &lo, &hi);
+		/* at least 1 above, or up to the public nb_ls of its row (known anyway) */
+		double nb = dh_disclosure_table_cell(t, c / COLS, NB)->value;
+		assert_true(hi >= (v + 1 < nb ? v + 1 : nb) - 1e-9);
+		assert_true(lo <= (v > 1 ? v - 1 : 0) + 1e-9);
+		checked++;
+	}
+	assert_int_equal(checked, 4);
 	dh_disclosure_table_free(t);
 }
 
@@ -628,6 +765,7 @@ int main(void)
 		cmocka_unit_test(test_rate_fixpoint),
 		cmocka_unit_test(test_hidden_parent_protected_from_children),
 		cmocka_unit_test(test_audit_catches_bridge),
+		cmocka_unit_test(test_lp_protects_hidden_zeros),
 		cmocka_unit_test(test_bad_arguments),
 		cmocka_unit_test(test_french_texts),
 	};

@@ -2,8 +2,11 @@
 /*
  * test_indicators.c - the indicator registry: the ids domain.md asks for are all there and
  * unique, each definition is well formed (rates have a denominator, every figure on the
- * SDES perimeter: a PARC predicate in each term), term descriptions, and docs/indicators.md is the page the
- * registry generates (DH_UPDATE_DOCS=1 rewrites it).
+ * SDES perimeter: a PARC predicate in each term), term descriptions, the disclosure relations
+ * every row declares (dh_indicators_check: every rate has its formula, every count contained
+ * in another is tied to it, and removing any one relation from any row makes the check
+ * fail), and docs/indicators.md is the page the registry generates (DH_UPDATE_DOCS=1
+ * rewrites it).
  */
 #include "testutil.h"
 
@@ -153,6 +156,98 @@ static void test_docs_page_up_to_date(void **state)
 	free(md);
 }
 
+/* The registry copied, to break it one relation at a time. */
+static dh_indicator *registry_copy(size_t *n)
+{
+	*n = dh_indicator_count();
+	dh_indicator *reg = malloc(*n * sizeof(*reg));
+	assert_non_null(reg);
+	for (size_t i = 0; i < *n; i++)
+		reg[i] = *dh_indicator_at(i);
+	return reg;
+}
+
+static void test_relations_declared(void **state)
+{
+	(void)state;
+	dh_error err;
+	dh_error_clear(&err);
+	if (dh_indicators_check(dh_indicator_at(0), dh_indicator_count(), &err) != DH_OK)
+		fail_msg("%s", err.message);
+	size_t rates = 0;
+	for (size_t i = 0; i < dh_indicator_count(); i++) {
+		const dh_indicator *ind = dh_indicator_at(i);
+		if (ind->kind == DH_IND_COUNT)
+			continue;
+		rates++;
+		assert_non_null(ind->rel.num);
+		assert_non_null(ind->rel.den);
+		assert_non_null(ind->rel.pop);
+		int cols[DH_IND_MAX_MEMBERS];
+		assert_true(dh_indicators_resolve(dh_indicator_at(0), dh_indicator_count(), ind->rel.num,
+						  cols, DH_IND_MAX_MEMBERS, NULL) > 0);
+	}
+	assert_true(rates >= 9);
+	int cols[DH_IND_MAX_MEMBERS];
+	assert_int_equal(dh_indicators_resolve(dh_indicator_at(0), dh_indicator_count(),
+					       "loues + vacants", cols, DH_IND_MAX_MEMBERS, NULL), 2);
+	assert_int_equal(cols[0], dh_indicator_find(DH_STR_LIT("loues")));
+	assert_int_equal(cols[1], dh_indicator_find(DH_STR_LIT("vacants")));
+	/* unknown, repeated, non-additive, malformed, too long */
+	const char *bad[] = { "loues + vacant", "loues + loues", "tx_vac", "loues vacants", "",
+			      "loues +", "nb_p1 + nb_p2 + nb_p3 + nb_p4 + nb_p5p + loues + vacants + "
+			      "vides + asso" };
+	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++)
+		assert_int_equal(dh_indicators_resolve(dh_indicator_at(0), dh_indicator_count(), bad[k],
+						       cols, DH_IND_MAX_MEMBERS, NULL), -1);
+}
+
+/* Remove each relation of each row in turn: the check must fail every time. */
+static void test_each_relation_needed(void **state)
+{
+	(void)state;
+	size_t n, tried = 0;
+	dh_indicator *reg = registry_copy(&n);
+	for (size_t i = 0; i < n; i++) {
+		dh_ind_relations keep = reg[i].rel;
+		const char **fields[DH_IND_MAX_PARTS + 4];
+		size_t nf = 0;
+		for (int p = 0; p < DH_IND_MAX_PARTS; p++)
+			fields[nf++] = &reg[i].rel.parts[p];
+		fields[nf++] = &reg[i].rel.within;
+		fields[nf++] = &reg[i].rel.num;
+		fields[nf++] = &reg[i].rel.den;
+		fields[nf++] = &reg[i].rel.pop;
+		for (size_t f = 0; f < nf; f++) {
+			if (!*fields[f])
+				continue;
+			*fields[f] = NULL;
+			/* keep the partitions packed (the list ends at the first NULL) */
+			for (int p = 0; p + 1 < DH_IND_MAX_PARTS; p++)
+				if (!reg[i].rel.parts[p]) {
+					reg[i].rel.parts[p] = reg[i].rel.parts[p + 1];
+					reg[i].rel.parts[p + 1] = NULL;
+				}
+			dh_error err;
+			dh_error_clear(&err);
+			if (dh_indicators_check(reg, n, &err) == DH_OK)
+				fail_msg("relation %zu of « %s » removed: the check still passes", f, reg[i].id);
+			reg[i].rel = keep;
+			tried++;
+		}
+	}
+	assert_true(tried >= 30);
+	/* a renamed indicator: its relations no longer resolve */
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(reg[i].id, "vacants") == 0)
+			reg[i].id = "vacants_proposes";
+	dh_error err;
+	dh_error_clear(&err);
+	assert_int_equal(dh_indicators_check(reg, n, &err), DH_INVAL);
+	assert_non_null(strstr(err.message, "vacants"));
+	free(reg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -160,6 +255,8 @@ int main(void)
 		cmocka_unit_test(test_registry_well_formed),
 		cmocka_unit_test(test_dims_and_describe),
 		cmocka_unit_test(test_docs_page_up_to_date),
+		cmocka_unit_test(test_relations_declared),
+		cmocka_unit_test(test_each_relation_needed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
