@@ -74,6 +74,7 @@ int main(int argc, char **argv)
 					total.s[role][a].sensitive += r.s[role][a].sensitive;
 					total.s[role][a].exact += r.s[role][a].exact;
 					total.s[role][a].recovered += r.s[role][a].recovered;
+					total.s[role][a].unsound += r.s[role][a].unsound;
 				}
 				total.dates_ok[role] += r.dates_ok[role];
 				total.hidden[role] += r.hidden[role];

@@ -134,17 +134,37 @@ static const struct { const char *name; int business; } atk_latent[] = {
 };
 #define ATK_NLATENT (sizeof(atk_latent) / sizeof(atk_latent[0]))
 
+#define ATK_MAXREL 192
+#define ATK_MAXR 32
+
+/* A relation over the quantities of one territory: sum lhs = (or <=) sum rhs. */
+typedef struct atk_mrel {
+	int le;
+	size_t nl, nr;
+	int lhs[4], rhs[16];
+} atk_mrel;
+
+/* A rate: value = mult x num / den (kind 0, 2) or 100 x (num / den - 1) (kind 1). */
+typedef struct atk_mrate {
+	int reg, kind, integer;
+	double mult;
+	size_t nn, nd;
+	int num[16], den[16];
+} atk_mrate;
+
 typedef struct atk_model {
 	size_t nv;
 	const char *name[ATK_MAXV];
 	int reg[ATK_MAXV];      /* registry position of the count, -1 for a latent count */
 	int business[ATK_MAXV]; /* landlord business quantity: judged */
 	int capped[ATK_MAXV];   /* a subset of the stock: 0 .. nb_ls is public knowledge */
+	int integer[ATK_MAXV];  /* a count of dwellings (sums of rents, surfaces: not integers) */
 	int nb_ls;              /* index of nb_ls */
-	int rel_ok[ATK_NRELS];  /* relation holds on the truth */
-	int rate_reg[ATK_NRATES];
-	int rate_ok[ATK_NRATES];
-	int rate_evol[ATK_NRATES];
+	size_t nrel, nrate;
+	atk_mrel rel[ATK_MAXREL];
+	int rel_ok[ATK_MAXREL]; /* relation holds on the truth */
+	atk_mrate rate[ATK_MAXR]; /* the ATK_NRATES of domain.md first (in that order) */
+	int rate_ok[ATK_MAXR];
 } atk_model;
 
 static inline int atk_var(const atk_model *m, const char *name)
@@ -153,6 +173,68 @@ static inline int atk_var(const atk_model *m, const char *name)
 		if (strcmp(m->name[v], name) == 0)
 			return (int)v;
 	return -1;
+}
+
+/* Quantities named in a list (an array of names, or one "a + b + c" string when list is
+ * NULL); -1 when one is unknown. */
+static inline int atk_names(const atk_model *m, const char *const *names, size_t max, const char *list,
+			    int *out, size_t cap, size_t *n)
+{
+	*n = 0;
+	if (names) {
+		for (size_t k = 0; k < max && names[k]; k++) {
+			int v = atk_var(m, names[k]);
+			if (v < 0 || *n == cap)
+				return -1;
+			out[(*n)++] = v;
+		}
+		return *n ? 0 : -1;
+	}
+	if (!list)
+		return -1;
+	char buf[512];
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (char *tok = strtok(buf, " +"); tok; tok = strtok(NULL, " +")) {
+		int v = atk_var(m, tok);
+		if (v < 0 || *n == cap)
+			return -1;
+		out[(*n)++] = v;
+	}
+	return *n ? 0 : -1;
+}
+
+static inline void atk_add_rel(atk_model *m, int le, const int *lhs, size_t nl, const int *rhs, size_t nr)
+{
+	if (m->nrel == ATK_MAXREL || nl > 4 || nr > 16)
+		return;
+	atk_mrel *e = &m->rel[m->nrel];
+	e->le = le, e->nl = nl, e->nr = nr;
+	memcpy(e->lhs, lhs, nl * sizeof(int));
+	memcpy(e->rhs, rhs, nr * sizeof(int));
+	m->rel_ok[m->nrel++] = 1;
+}
+
+static inline void atk_add_rate(atk_model *m, int reg, const int *num, size_t nn, const int *den, size_t nd)
+{
+	if (m->nrate == ATK_MAXR)
+		return;
+	atk_mrate *q = &m->rate[m->nrate];
+	memset(q, 0, sizeof(*q));
+	q->reg = reg;
+	if (reg >= 0 && nn && nd && nn <= 16 && nd <= 16) {
+		const dh_indicator *ind = dh_indicator_at((size_t)reg);
+		q->kind = ind->kind == DH_IND_EVOLUTION ? 1 : ind->kind == DH_IND_RATIO ? 2 : 0;
+		q->mult = q->kind == 2 ? 1.0 : 100.0;
+		q->nn = nn, q->nd = nd;
+		memcpy(q->num, num, nn * sizeof(int));
+		memcpy(q->den, den, nd * sizeof(int));
+		q->integer = 1;
+		for (size_t k = 0; k < nn; k++)
+			q->integer &= m->integer[num[k]];
+		for (size_t k = 0; k < nd; k++)
+			q->integer &= m->integer[den[k]];
+	}
+	m->rate_ok[m->nrate++] = reg >= 0 && nn && nd;
 }
 
 static inline int atk_model_init(atk_model *m)
@@ -165,12 +247,14 @@ static inline int atk_model_init(atk_model *m)
 		m->name[m->nv] = ind->id;
 		m->reg[m->nv] = (int)i;
 		m->business[m->nv] = ind->sensitivity != DH_SENS_PUBLIC;
+		m->integer[m->nv] = ind->num.measure == DH_MEASURE_COUNT;
 		m->nv++;
 	}
 	for (size_t k = 0; k < ATK_NLATENT && m->nv < ATK_MAXV; k++) {
 		m->name[m->nv] = atk_latent[k].name;
 		m->reg[m->nv] = -1;
 		m->business[m->nv] = atk_latent[k].business;
+		m->integer[m->nv] = 1;
 		m->nv++;
 	}
 	static const char *const sub[] = { "loues", "vacants", "vides", "asso", "autres", "#v3",
@@ -181,25 +265,38 @@ static inline int atk_model_init(atk_model *m)
 			m->capped[v] = 1;
 	}
 	m->nb_ls = atk_var(m, "nb_ls");
-	for (size_t r = 0; r < ATK_NRELS; r++) {
-		int ok = 1;
-		for (size_t k = 0; k < 4 && atk_rels[r].lhs[k]; k++)
-			ok &= atk_var(m, atk_rels[r].lhs[k]) >= 0;
-		for (size_t k = 0; k < 10 && atk_rels[r].rhs[k]; k++)
-			ok &= atk_var(m, atk_rels[r].rhs[k]) >= 0;
-		m->rel_ok[r] = ok;
-	}
+	int a[16], b[16];
+	size_t na, nb;
+	for (size_t r = 0; r < ATK_NRELS; r++)
+		if (atk_names(m, atk_rels[r].lhs, 4, NULL, a, 4, &na) == 0 &&
+		    atk_names(m, atk_rels[r].rhs, 10, NULL, b, 16, &nb) == 0)
+			atk_add_rel(m, atk_rels[r].le, a, na, b, nb);
 	for (size_t r = 0; r < ATK_NRATES; r++) {
 		const atk_ratedef *d = &atk_ratedefs[r];
-		m->rate_reg[r] = dh_indicator_find((dh_str){ d->rate, strlen(d->rate) });
-		int ok = m->rate_reg[r] >= 0;
-		for (size_t k = 0; k < 8 && d->num[k]; k++)
-			ok &= atk_var(m, d->num[k]) >= 0;
-		for (size_t k = 0; k < 8 && d->den[k]; k++)
-			ok &= atk_var(m, d->den[k]) >= 0;
-		m->rate_ok[r] = ok;
-		m->rate_evol[r] = ok && dh_indicator_at((size_t)m->rate_reg[r])->kind == DH_IND_EVOLUTION;
+		int reg = dh_indicator_find((dh_str){ d->rate, strlen(d->rate) });
+		if (atk_names(m, d->num, 8, NULL, a, 16, &na) != 0 || atk_names(m, d->den, 8, NULL, b, 16, &nb) != 0)
+			reg = -1;
+		atk_add_rate(m, reg, a, na, b, nb);
 	}
+#ifdef DH_IND_MAX_PARTS
+	/* the registry declares its relations (partitions, bounds, rate formulas): use them too */
+	for (size_t i = 0; i < dh_indicator_count(); i++) {
+		const dh_indicator *ind = dh_indicator_at(i);
+		const dh_ind_relations *rel = &ind->rel;
+		int self = atk_var(m, ind->id);
+		if (ind->kind == DH_IND_COUNT && self >= 0) {
+			for (size_t k = 0; k < DH_IND_MAX_PARTS && rel->parts[k]; k++)
+				if (atk_names(m, NULL, 0, rel->parts[k], b, 16, &nb) == 0)
+					atk_add_rel(m, 0, &self, 1, b, nb);
+			if (rel->within && atk_names(m, NULL, 0, rel->within, b, 16, &nb) == 0)
+				atk_add_rel(m, 1, &self, 1, b, nb);
+		} else if (ind->kind != DH_IND_COUNT && rel->num && rel->den &&
+			   atk_names(m, NULL, 0, rel->num, a, 16, &na) == 0 &&
+			   atk_names(m, NULL, 0, rel->den, b, 16, &nb) == 0) {
+			atk_add_rate(m, (int)i, a, na, b, nb);
+		}
+	}
+#endif
 	return m->nb_ls >= 0 ? 0 : -1;
 }
 
@@ -424,7 +521,7 @@ static inline int atk_world_build(atk_world *w, const atk_params *p, const dh_ge
 	int32_t cand[64];
 	size_t n = 0;
 	static const int32_t deliveries[] = { 20240101, 20240615, 20250101, 20250301, 20250615 };
-	for (size_t i = 0; i < 5; i++) {
+	for (size_t i = 0; i < (p->quick ? 4u : 5u); i++) {
 		if (deliveries[i] == 20250301 && joiner == SIZE_MAX)
 			continue;
 		cand[n++] = deliveries[i];
@@ -545,7 +642,7 @@ typedef struct atk_truth {
 	double *val;      /* nrows x nv x nl: each landlord's value */
 	double *total;    /* nrows x nv */
 	uint8_t *present; /* nrows x nl: landlord has stock or exits there */
-	double *rate;     /* nrows x ATK_NRATES: the cube's rate (NaN: undefined) */
+	double *rate;     /* nrows x ATK_MAXR: the cube's rate (NaN: undefined) */
 } atk_truth;
 
 static inline void atk_truth_free(atk_truth *t)
@@ -588,18 +685,18 @@ static inline int atk_truth_build(atk_truth *T, const atk_world *w, const atk_te
 	T->val = calloc(terr->n * NV * NL + 1, sizeof(double));
 	T->total = calloc(terr->n * NV + 1, sizeof(double));
 	T->present = calloc(terr->n * NL + 1, 1);
-	T->rate = calloc(terr->n * ATK_NRATES + 1, sizeof(double));
+	T->rate = calloc(terr->n * ATK_MAXR + 1, sizeof(double));
 	if (!T->val || !T->total || !T->present || !T->rate)
 		return dh_error_set(err, DH_NOMEM, "memory");
 	/* the counts and the rates of every commune by landlord */
-	int cols[ATK_MAXV + ATK_NRATES];
+	int cols[ATK_MAXV + ATK_MAXR];
 	size_t nq = 0;
 	for (size_t v = 0; v < NV; v++)
 		if (m->reg[v] >= 0)
 			cols[nq++] = m->reg[v];
 	size_t rate_col0 = nq;
-	for (size_t r = 0; r < ATK_NRATES; r++)
-		cols[nq++] = m->rate_reg[r] >= 0 ? m->rate_reg[r] : 0;
+	for (size_t r = 0; r < m->nrate; r++)
+		cols[nq++] = m->rate[r].reg >= 0 ? m->rate[r].reg : 0;
 	dh_cube_split *sp = NULL, *mob = NULL, *prev = NULL;
 	int rc = atk_split(w, date, cols, nq, NULL, 0, &sp, err);
 	/* tx_mob's denominator: let or vacant, let for the first time at least 2 years before */
@@ -695,7 +792,7 @@ static inline int atk_truth_build(atk_truth *T, const atk_world *w, const atk_te
 	/* the cube's rates of every territory (to check the formulas) */
 	for (int k = 0; k < ATK_LEVELS; k++) {
 		dh_cube_query q = { .level = atk_levels[k], .reference_date = date, .indicators = cols + rate_col0,
-				    .nindicators = ATK_NRATES };
+				    .nindicators = m->nrate };
 		dh_cube_table *tab = NULL;
 		rc = dh_cube_query_run(w->cube, &q, &tab, err);
 		if (rc != DH_OK)
@@ -703,21 +800,28 @@ static inline int atk_truth_build(atk_truth *T, const atk_world *w, const atk_te
 		for (size_t i = 0; i < tab->nrows; i++) {
 			size_t row = atk_terr_find(terr, k, tab->codes[i]);
 			if (row != SIZE_MAX)
-				memcpy(T->rate + row * ATK_NRATES, tab->values + i * tab->ncols,
-				       ATK_NRATES * sizeof(double));
+				memcpy(T->rate + row * ATK_MAXR, tab->values + i * tab->ncols,
+				       m->nrate * sizeof(double));
 		}
 		dh_cube_table_free(tab);
 	}
 	return DH_OK;
 }
 
-static inline double atk_sum_of(const atk_model *m, const double *rowtotal, const char *const *names,
-				size_t max)
+static inline double atk_sum_of(const double *rowtotal, const int *v, size_t n)
 {
 	double s = 0;
-	for (size_t k = 0; k < max && names[k]; k++)
-		s += rowtotal[atk_var(m, names[k])];
+	for (size_t k = 0; k < n; k++)
+		s += rowtotal[v[k]];
 	return s;
+}
+
+/* The value of rate q from its numerator and denominator (NaN when den is 0). */
+static inline double atk_rate_value(const atk_mrate *q, double n, double d)
+{
+	if (!(d > 0))
+		return NAN;
+	return q->kind == 1 ? (n / d - 1) * 100.0 : q->mult * n / d;
 }
 
 /* Drop the relations and rate formulas that do not hold on the truth (a modelling error of
@@ -727,29 +831,32 @@ static inline size_t atk_model_check(atk_model *m, const atk_truth *T, int verbo
 	size_t dropped = 0;
 	for (size_t r = 0; r < T->nrows; r++) {
 		const double *tot = T->total + r * T->nv;
-		for (size_t e = 0; e < ATK_NRELS; e++) {
+		for (size_t e = 0; e < m->nrel; e++) {
 			if (!m->rel_ok[e])
 				continue;
-			double l = atk_sum_of(m, tot, atk_rels[e].lhs, 4), h = atk_sum_of(m, tot, atk_rels[e].rhs, 10);
-			if (atk_rels[e].le ? l > h + 1e-9 : fabs(l - h) > 1e-9) {
+			const atk_mrel *re = &m->rel[e];
+			double l = atk_sum_of(tot, re->lhs, re->nl), h = atk_sum_of(tot, re->rhs, re->nr);
+			double tol = 1e-6 * fmax(1.0, fabs(h));
+			if (re->le ? l > h + tol : fabs(l - h) > tol) {
 				m->rel_ok[e] = 0;
 				dropped++;
 				if (verbose)
 					fprintf(stderr, "# attack: relation %zu (%s ...) does not hold at %d: %g vs %g\n",
-						e, atk_rels[e].lhs[0], (int)T->date, l, h);
+						e, m->name[re->lhs[0]], (int)T->date, l, h);
 			}
 		}
-		for (size_t q = 0; q < ATK_NRATES; q++) {
+		for (size_t q = 0; q < m->nrate; q++) {
 			if (!m->rate_ok[q])
 				continue;
-			double n = atk_sum_of(m, tot, atk_ratedefs[q].num, 8), d = atk_sum_of(m, tot, atk_ratedefs[q].den, 8);
-			double v = T->rate[r * ATK_NRATES + q], want = d > 0 ? (m->rate_evol[q] ? (n / d - 1) * 100 : n / d * 100) : NAN;
+			const atk_mrate *rq = &m->rate[q];
+			double n = atk_sum_of(tot, rq->num, rq->nn), d = atk_sum_of(tot, rq->den, rq->nd);
+			double v = T->rate[r * ATK_MAXR + q], want = atk_rate_value(rq, n, d);
 			if (isnan(v) != isnan(want) || (!isnan(v) && fabs(v - want) > 1e-6 * fmax(1.0, fabs(v)))) {
 				m->rate_ok[q] = 0;
 				dropped++;
 				if (verbose)
 					fprintf(stderr, "# attack: rate %s does not match its formula at %d (%g vs %g)\n",
-						atk_ratedefs[q].rate, (int)T->date, v, want);
+						dh_indicator_at((size_t)rq->reg)->id, (int)T->date, v, want);
 			}
 		}
 	}
@@ -803,7 +910,7 @@ typedef struct atk_view {
 	uint8_t *known;        /* nrows x nv: published count */
 	double *value;         /* nrows x nv */
 	uint8_t *hidden;       /* nrows x nv: returned as secret */
-	double *rate;          /* nrows x ATK_NRATES: published rate, NaN (see rate_pub) */
+	double *rate;          /* nrows x ATK_MAXR: published rate, NaN (see rate_pub) */
 	uint8_t *rate_pub;     /* 1 published (value may be NaN: undefined), 0 hidden/absent */
 	double *own;           /* member: its own values (lower bounds), else NULL */
 	int levels_ok[ATK_LEVELS];
@@ -853,8 +960,8 @@ static inline int atk_view_fetch(atk_view *V, const atk_world *w, const atk_terr
 	V->known = calloc(terr->n * NV + 1, 1);
 	V->hidden = calloc(terr->n * NV + 1, 1);
 	V->value = calloc(terr->n * NV + 1, sizeof(double));
-	V->rate = calloc(terr->n * ATK_NRATES + 1, sizeof(double));
-	V->rate_pub = calloc(terr->n * ATK_NRATES + 1, 1);
+	V->rate = calloc(terr->n * ATK_MAXR + 1, sizeof(double));
+	V->rate_pub = calloc(terr->n * ATK_MAXR + 1, 1);
 	if (!V->fetched || !V->known || !V->hidden || !V->value || !V->rate || !V->rate_pub)
 		return -1;
 	dh_identity who = atk_identity(w, role);
@@ -868,17 +975,17 @@ static inline int atk_view_fetch(atk_view *V, const atk_world *w, const atk_terr
 			continue;
 		V->levels_ok[k] = 1;
 		V->ok = 1;
-		int colv[ATK_MAXV], colr[ATK_NRATES];
+		int colv[ATK_MAXV], colr[ATK_MAXR];
 		for (size_t v = 0; v < NV; v++) {
 			colv[v] = -1;
 			for (size_t j = 0; j < r->ncols && m->reg[v] >= 0; j++)
 				if (r->columns[j] == dh_indicator_at((size_t)m->reg[v]))
 					colv[v] = (int)j;
 		}
-		for (size_t q = 0; q < ATK_NRATES; q++) {
+		for (size_t q = 0; q < m->nrate; q++) {
 			colr[q] = -1;
-			for (size_t j = 0; j < r->ncols && m->rate_reg[q] >= 0; j++)
-				if (r->columns[j] == dh_indicator_at((size_t)m->rate_reg[q]))
+			for (size_t j = 0; j < r->ncols && m->rate[q].reg >= 0; j++)
+				if (r->columns[j] == dh_indicator_at((size_t)m->rate[q].reg))
 					colr[q] = (int)j;
 		}
 		for (size_t i = 0; i < r->nrows; i++) {
@@ -897,11 +1004,11 @@ static inline int atk_view_fetch(atk_view *V, const atk_world *w, const atk_terr
 					V->value[row * NV + v] = r->values[i * r->ncols + c];
 				}
 			}
-			for (size_t q = 0; q < ATK_NRATES; q++) {
+			for (size_t q = 0; q < m->nrate; q++) {
 				if (colr[q] < 0 || dh_figures_hidden(r, i, (size_t)colr[q]))
 					continue;
-				V->rate_pub[row * ATK_NRATES + q] = 1;
-				V->rate[row * ATK_NRATES + q] = r->values[i * r->ncols + (size_t)colr[q]];
+				V->rate_pub[row * ATK_MAXR + q] = 1;
+				V->rate[row * ATK_MAXR + q] = r->values[i * r->ncols + (size_t)colr[q]];
 			}
 		}
 		dh_figures_result_free(r);
@@ -928,7 +1035,7 @@ static inline int atk_view_fetch(atk_view *V, const atk_world *w, const atk_terr
 			if (row == SIZE_MAX)
 				continue;
 			double *o = V->own + row * NV;
-			double vals[ATK_MAXV + ATK_NRATES];
+			double vals[ATK_MAXV + ATK_MAXR];
 			for (size_t j = 0; j < r->ncols; j++)
 				vals[j] = atk_nz(r->values[i * r->ncols + j]);
 			for (size_t j = 0; j < r->ncols; j++) {
@@ -994,13 +1101,13 @@ static inline int atk_rate_decimals(const atk_view *const *views, size_t nviews,
 	for (size_t k = 0; k < nviews; k++) {
 		const atk_view *V = views[k];
 		for (size_t r = 0; r < V->nrows; r++) {
-			if (!V->rate_pub[r * ATK_NRATES + q])
+			if (!V->rate_pub[r * ATK_MAXR + q])
 				continue;
-			double x = V->rate[r * ATK_NRATES + q];
+			double x = V->rate[r * ATK_MAXR + q];
 			if (isnan(x))
 				continue;
 			int d = 0;
-			while (d <= 6 && fabs(x * pow(10, d) - round(x * pow(10, d))) > 1e-7 * fmax(1.0, fabs(x) * pow(10, d)))
+			while (d <= 6 && fabs(x * pow(10, d) - round(x * pow(10, d))) > 1e-6)
 				d++;
 			if (d > 6)
 				return -1;
@@ -1303,16 +1410,21 @@ static inline double atk_sys_opt(atk_sys *S, const size_t *cells, const double *
 	return res;
 }
 
-/* Expression cells of a named list at row r. */
-static inline size_t atk_expr(const atk_model *m, size_t r, const char *const *names, size_t max,
-			      size_t *cells, double *coef, double c)
+/* Expression cells of quantities v[0..n-1] at row r, each with coefficient c. */
+static inline size_t atk_expr(const atk_model *m, size_t r, const int *v, size_t n, size_t *cells,
+			      double *coef, double c)
 {
-	size_t n = 0;
-	for (size_t k = 0; k < max && names[k]; k++) {
-		cells[n] = r * m->nv + (size_t)atk_var(m, names[k]);
-		coef[n++] = c;
+	for (size_t k = 0; k < n; k++) {
+		cells[k] = r * m->nv + (size_t)v[k];
+		coef[k] = c;
 	}
 	return n;
+}
+
+/* Tolerance of a published rate value: full precision or half a unit of the last decimal. */
+static inline double atk_rate_delta(int dec, double base)
+{
+	return dec < 0 ? 1e-9 * fmax(1.0, fabs(base)) : 0.5 * pow(10, -dec) + 1e-9;
 }
 
 /*
@@ -1386,39 +1498,40 @@ static inline int atk_solve(atk_bounds *B, const atk_view *V, const atk_terr *te
 	for (size_t r = 0; r < terr->n; r++) {
 		if (!V->fetched[r])
 			continue;
-		size_t ec[32];
-		double ek[32];
-		for (size_t e = 0; e < ATK_NRELS; e++) {
+		size_t ec[40];
+		double ek[40];
+		for (size_t e = 0; e < m->nrel; e++) {
 			if (!m->rel_ok[e])
 				continue;
-			size_t n = atk_expr(m, r, atk_rels[e].lhs, 4, ec, ek, 1.0);
-			n += atk_expr(m, r, atk_rels[e].rhs, 10, ec + n, ek + n, -1.0);
-			if (atk_sys_row(&S, ec, ek, n, atk_rels[e].le ? GLP_UP : GLP_FX, 0, 0) < 0)
+			const atk_mrel *re = &m->rel[e];
+			size_t n = atk_expr(m, r, re->lhs, re->nl, ec, ek, 1.0);
+			n += atk_expr(m, r, re->rhs, re->nr, ec + n, ek + n, -1.0);
+			if (atk_sys_row(&S, ec, ek, n, re->le ? GLP_UP : GLP_FX, 0, 0) < 0)
 				goto out;
 		}
-		for (size_t q = 0; q < ATK_NRATES; q++) {
-			if (!m->rate_ok[q] || !V->rate_pub[r * ATK_NRATES + q])
+		for (size_t q = 0; q < m->nrate; q++) {
+			if (!m->rate_ok[q] || !V->rate_pub[r * ATK_MAXR + q])
 				continue;
-			double x = V->rate[r * ATK_NRATES + q];
-			size_t nn = atk_expr(m, r, atk_ratedefs[q].num, 8, ec, ek, 100.0);
+			const atk_mrate *rq = &m->rate[q];
+			double x = V->rate[r * ATK_MAXR + q];
+			size_t nn = atk_expr(m, r, rq->num, rq->nn, ec, ek, rq->mult);
 			if (isnan(x)) { /* undefined: the denominator is zero */
-				size_t nd = atk_expr(m, r, atk_ratedefs[q].den, 8, ec, ek, 1.0);
+				size_t nd = atk_expr(m, r, rq->den, rq->nd, ec, ek, 1.0);
 				if (atk_sys_row(&S, ec, ek, nd, GLP_FX, 0, 0) < 0)
 					goto out;
 				continue;
 			}
-			double base = m->rate_evol[q] ? 100.0 + x : x;
-			double delta = dec[q] < 0 ? 1e-9 * fmax(1.0, fabs(base)) : 0.5 * pow(10, -dec[q]) + 1e-9;
-			/* 100 num - (x + delta) den <= 0 and 100 num - (x - delta) den >= 0 */
+			double base = rq->kind == 1 ? 100.0 + x : x, delta = atk_rate_delta(dec[q], base);
+			/* mult num - (x + delta) den <= 0 and mult num - (x - delta) den >= 0 */
 			for (int side = 0; side < 2; side++) {
 				double xs = side ? base - delta : base + delta;
-				size_t nd = atk_expr(m, r, atk_ratedefs[q].den, 8, ec + nn, ek + nn, -xs);
+				size_t nd = atk_expr(m, r, rq->den, rq->nd, ec + nn, ek + nn, -xs);
 				if (atk_sys_row(&S, ec, ek, nn + nd, side ? GLP_LO : GLP_UP, 0, 0) < 0)
 					goto out;
 			}
 			/* published rate: its denominator is positive */
-			size_t nd = atk_expr(m, r, atk_ratedefs[q].den, 8, ec, ek, 1.0);
-			if (atk_sys_row(&S, ec, ek, nd, GLP_LO, 1, 0) < 0)
+			size_t nd = atk_expr(m, r, rq->den, rq->nd, ec, ek, 1.0);
+			if (rq->integer && atk_sys_row(&S, ec, ek, nd, GLP_LO, 1, 0) < 0)
 				goto out;
 		}
 	}
@@ -1437,7 +1550,8 @@ static inline int atk_solve(atk_bounds *B, const atk_view *V, const atk_terr *te
 			double one = 1.0;
 			double lo = atk_sys_opt(&S, &i, &one, 1, -1);
 			double hi = atk_sys_opt(&S, &i, &one, 1, +1);
-			lo = ceil(lo - 1e-6), hi = floor(hi + 1e-6);
+			if (m->integer[i % NV])
+				lo = ceil(lo - 1e-6), hi = floor(hi + 1e-6);
 			B->lo[i] = S.lo[c] = fmax(S.lo[c], lo);
 			B->hi[i] = S.hi[c] = fmin(S.hi[c], hi);
 			glp_set_col_bnds(atk_sys_prob(&S, S.comp[c]), S.local[c], atk_glp_type(S.lo[c], S.hi[c]),
@@ -1454,16 +1568,17 @@ static inline int atk_solve(atk_bounds *B, const atk_view *V, const atk_terr *te
 		for (size_t r = 0; r < terr->n; r++) {
 			if (!V->fetched[r])
 				continue;
-			for (size_t q = 0; q < ATK_NRATES; q++) {
-				if (!m->rate_ok[q] || !V->rate_pub[r * ATK_NRATES + q])
+			for (size_t q = 0; q < m->nrate; q++) {
+				if (!m->rate_ok[q] || !V->rate_pub[r * ATK_MAXR + q] || !m->rate[q].integer)
 					continue;
-				double x = V->rate[r * ATK_NRATES + q];
-				if (isnan(x) || (!targets_all && !m->business[atk_var(m, atk_ratedefs[q].num[0])]))
+				const atk_mrate *rq = &m->rate[q];
+				double x = V->rate[r * ATK_MAXR + q];
+				if (isnan(x) || (!targets_all && !m->business[rq->num[0]]))
 					continue;
-				size_t ncl[8], dc[8];
-				double nk[8], dk[8];
-				size_t nn = atk_expr(m, r, atk_ratedefs[q].num, 8, ncl, nk, 1.0);
-				size_t nd = atk_expr(m, r, atk_ratedefs[q].den, 8, dc, dk, 1.0);
+				size_t ncl[16], dc[16];
+				double nk[16], dk[16];
+				size_t nn = atk_expr(m, r, rq->num, rq->nn, ncl, nk, 1.0);
+				size_t nd = atk_expr(m, r, rq->den, rq->nd, dc, dk, 1.0);
 				int touched = 0;
 				for (size_t k = 0; k < nn; k++)
 					touched |= S.colof[ncl[k]] >= 0 && dirty[S.comp[S.colof[ncl[k]]]];
@@ -1477,12 +1592,11 @@ static inline int atk_solve(atk_bounds *B, const atk_view *V, const atk_terr *te
 				nlo = fmax(0.0, ceil(nlo - 1e-6)), nhi = floor(nhi + 1e-6);
 				if (isinf(dhi) || dhi - dlo > 200000 || dhi < dlo)
 					continue;
-				double base = m->rate_evol[q] ? 100.0 + x : x;
-				double delta = dec[q] < 0 ? 1e-9 * fmax(1.0, fabs(base)) : 0.5 * pow(10, -dec[q]) + 1e-9;
+				double base = rq->kind == 1 ? 100.0 + x : x, delta = atk_rate_delta(dec[q], base);
 				double pmin = INFINITY, pmax = -INFINITY, qmin = INFINITY, qmax = -INFINITY;
 				for (double d = dlo; d <= dhi; d++) {
-					double a = fmax(nlo, ceil((base - delta) * d / 100.0 - 1e-9));
-					double b = fmin(nhi, floor((base + delta) * d / 100.0 + 1e-9));
+					double a = fmax(nlo, ceil((base - delta) * d / rq->mult - 1e-9));
+					double b = fmin(nhi, floor((base + delta) * d / rq->mult + 1e-9));
 					if (a > b)
 						continue;
 					pmin = fmin(pmin, a), pmax = fmax(pmax, b);
@@ -1532,6 +1646,7 @@ out:
 
 typedef struct atk_score {
 	size_t attacked, sensitive, exact, recovered;
+	size_t unsound; /* the truth outside the attacker's interval: a bug of the attacker */
 } atk_score;
 
 typedef struct atk_leak {
@@ -1574,6 +1689,8 @@ static inline int atk_score_cell(atk_score *s, double X, const double *contrib, 
 				 double *plo, double *phi)
 {
 	s->attacked++;
+	if (X < lo - 1e-6 || X > hi + 1e-6)
+		s->unsound++;
 	if (hidden && hi - lo < 0.5 && fabs(lo - X) < 1e-6)
 		s->exact++;
 	if (!atk_protection(X, contrib, nl, npresent, attacker, floor_, cap, plo, phi))
@@ -1723,7 +1840,7 @@ static inline uint64_t atk_view_digest(const atk_view *V, const atk_model *m)
 		h = (h ^ V->known[i] ^ ((uint64_t)V->hidden[i] << 1)) * 1099511628211ull;
 		h = (h ^ bits) * 1099511628211ull;
 	}
-	for (size_t i = 0; i < V->nrows * ATK_NRATES; i++) {
+	for (size_t i = 0; i < V->nrows * ATK_MAXR; i++) {
 		uint64_t bits;
 		memcpy(&bits, &V->rate[i], sizeof(bits));
 		h = (h ^ V->rate_pub[i]) * 1099511628211ull;
@@ -1765,18 +1882,25 @@ static inline int atk_run(atk_report *R, const atk_world *w, const atk_options *
 				all[na++] = &V[k];
 		/* one publication policy for all percentages: full precision if any shows it, else
 		 * the most decimals seen */
-		int dec[ATK_NRATES], pct = 0;
-		for (size_t q = 0; q < ATK_NRATES; q++) {
+		int dec[ATK_MAXR], unit_dec[8];
+		for (size_t u = 0; u < 8; u++)
+			unit_dec[u] = 0;
+		for (size_t q = 0; q < m.nrate; q++) {
+			if (!m.rate_ok[q])
+				continue;
+			size_t u = (size_t)dh_indicator_at((size_t)m.rate[q].reg)->unit % 8;
 			dec[q] = all ? atk_rate_decimals(all, na, q) : -1;
-			pct = pct < 0 || dec[q] < 0 ? -1 : dec[q] > pct ? dec[q] : pct;
+			unit_dec[u] = unit_dec[u] < 0 || dec[q] < 0 ? -1 : dec[q] > unit_dec[u] ? dec[q] : unit_dec[u];
 		}
-		for (size_t q = 0; q < ATK_NRATES; q++)
-			dec[q] = pct;
+		for (size_t q = 0; q < m.nrate; q++)
+			if (m.rate_ok[q])
+				dec[q] = unit_dec[(size_t)dh_indicator_at((size_t)m.rate[q].reg)->unit % 8];
 		free(all);
 		if (o->verbose)
-			for (size_t q = 0; q < ATK_NRATES; q++)
-				fprintf(stderr, "# attack: %s published with %s\n", atk_ratedefs[q].rate,
-					dec[q] < 0 ? "full precision" : dec[q] == 1 ? "1 decimal" : "few decimals");
+			for (size_t q = 0; q < m.nrate; q++)
+				if (m.rate_ok[q])
+					fprintf(stderr, "# attack: %s published with %s\n", dh_indicator_at((size_t)m.rate[q].reg)->id,
+					dec[q] < 0 ? "full precision" : "rounded");
 		for (size_t d = 0; d < ND; d++)
 			for (int role = 0; role < ATK_ROLES; role++) {
 				size_t k = d * ATK_ROLES + (size_t)role;
@@ -1866,15 +1990,15 @@ static inline void atk_report_print(FILE *f, const atk_report *R, const char *ti
 {
 	fprintf(f, "# %s: %zu queries, %zu LP solved, %zu rational-reconstruction gains%s\n", title,
 		R->queries, R->lps, R->rr_gains, R->infeasible ? ", SOME LP FAILED" : "");
-	fprintf(f, "# %-8s %-10s %9s %9s %9s %9s\n", "role", "attack", "attacked", "sensitive", "exact",
-		"recovered");
+	fprintf(f, "# %-8s %-10s %9s %9s %9s %9s %7s\n", "role", "attack", "attacked", "sensitive", "exact",
+		"recovered", "unsound");
 	for (int role = 0; role < ATK_ROLES; role++) {
 		if (!R->dates_ok[role])
 			continue;
 		for (int a = 0; a < ATK_A_COUNT; a++) {
 			const atk_score *s = &R->s[role][a];
-			fprintf(f, "# %-8s %-10s %9zu %9zu %9zu %9zu\n", atk_role_name[role], atk_attack_name[a],
-				s->attacked, s->sensitive, s->exact, s->recovered);
+			fprintf(f, "# %-8s %-10s %9zu %9zu %9zu %9zu %7zu\n", atk_role_name[role], atk_attack_name[a],
+				s->attacked, s->sensitive, s->exact, s->recovered, s->unsound);
 		}
 		fprintf(f, "# %-8s %zu dates answered, %zu cells hidden, %zu business cells published\n",
 			atk_role_name[role], R->dates_ok[role], R->hidden[role], R->published_business[role]);

@@ -110,6 +110,10 @@ static void test_attack_ran(void **state)
 	assert_true(report.hidden[ATK_PUBLIC] > 0);
 	assert_true(report.lps > 0);
 	assert_int_equal(report.infeasible, 0);
+	/* the attacker's intervals hold the truth (its model of the relations is right) */
+	for (int role = 0; role < ATK_ROLES; role++)
+		for (int a = 0; a < ATK_A_COUNT; a++)
+			assert_int_equal(report.s[role][a].unsound, 0);
 }
 
 /* No sensitive business cell is published (p% rule, dominance, fewer than 3 landlords). */
