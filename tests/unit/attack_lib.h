@@ -257,8 +257,18 @@ static inline int atk_model_init(atk_model *m)
 		m->integer[m->nv] = 1;
 		m->nv++;
 	}
-	static const char *const sub[] = { "loues", "vacants", "vides", "asso", "autres", "#v3",
-					   "#mobn", "#mobd", "#qpv", "#coll", "#ind", "mes" };
+	/* a count of dwellings in the stock (MODE 1 to 5) is at most nb_ls, which is public */
+	for (size_t v = 0; v < m->nv; v++) {
+		if (m->reg[v] < 0)
+			continue;
+		const dh_term *t = &dh_indicator_at((size_t)m->reg[v])->num;
+		for (size_t k = 0; k < DH_TERM_MAX_PREDICATES && t->measure == DH_MEASURE_COUNT &&
+				   t->where[k].dim != DH_DIM_NONE; k++)
+			if (t->where[k].dim == DH_DIM_MODE && t->where[k].op == DH_OP_IN && t->where[k].set &&
+			    strspn(t->where[k].set, "12345,") == strlen(t->where[k].set))
+				m->capped[v] = strcmp(m->name[v], "nb_ls") != 0;
+	}
+	static const char *const sub[] = { "#v3", "#mobn", "#mobd", "#qpv", "#coll", "#ind" };
 	for (size_t k = 0; k < sizeof(sub) / sizeof(sub[0]); k++) {
 		int v = atk_var(m, sub[k]);
 		if (v >= 0)
@@ -266,7 +276,7 @@ static inline int atk_model_init(atk_model *m)
 	}
 	m->nb_ls = atk_var(m, "nb_ls");
 	int a[16], b[16];
-	size_t na, nb;
+	size_t na = 0, nb = 0;
 	for (size_t r = 0; r < ATK_NRELS; r++)
 		if (atk_names(m, atk_rels[r].lhs, 4, NULL, a, 4, &na) == 0 &&
 		    atk_names(m, atk_rels[r].rhs, 10, NULL, b, 16, &nb) == 0)
@@ -330,7 +340,7 @@ typedef struct atk_params {
 	uint32_t landlords; /* 3 .. ATK_MAXL */
 	uint64_t rows;      /* dwellings of the first vintage */
 	const char *region; /* "53" */
-	int quick;          /* fewer dates tried */
+	int quick;          /* fewer dates tried; the analyst (the public's agreement) at two */
 } atk_params;
 
 typedef struct atk_world {
@@ -1736,6 +1746,9 @@ static inline void atk_score_view(atk_report *R, int role, const atk_view *V, co
 			double floor_ = role == ATK_MEMBER ? cbuf[member] : 0.0;
 			const double *c = cbuf;
 			double X = T->total[i], cap = atk_cap(m, T->total + r * NV, v), plo, phi;
+			if (role == ATK_MEMBER && m->capped[v]) /* the others' stock is public too */
+				cap = floor_ + T->total[r * NV + (size_t)m->nb_ls] -
+				      T->val[(r * NV + (size_t)m->nb_ls) * T->nl + member];
 			int attacks[3] = { ATK_A_PUBLISHED, ATK_A_LP, ATK_A_RR };
 			for (int a = 0; a < 3; a++) {
 				int att = attacks[a];
@@ -1871,7 +1884,8 @@ static inline int atk_run(atk_report *R, const atk_world *w, const atk_options *
 		atk_model_check(&m, &T[d], o->verbose);
 	for (size_t d = 0; d < ND && rc == DH_OK; d++)
 		for (int role = 0; role < ATK_ROLES; role++)
-			if (o->roles[role] && atk_view_fetch(&V[d * ATK_ROLES + role], w, terr, &m, role, w->dates[d],
+			if (o->roles[role] && (!w->p.quick || role != ATK_ANALYST || d == 0 || d + 1 == ND) &&
+			    atk_view_fetch(&V[d * ATK_ROLES + role], w, terr, &m, role, w->dates[d],
 							     &R->queries) != 0)
 				rc = dh_error_set(err, DH_NOMEM, "memory");
 	if (rc == DH_OK) {
