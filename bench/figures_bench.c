@@ -18,6 +18,8 @@
 #include <string.h>
 #include <time.h>
 
+static const dh_actor bench_actor = { DH_ACTOR_SYSTEM, NULL, 0 };
+
 static double clock_s(clockid_t id)
 {
 	struct timespec ts;
@@ -74,7 +76,7 @@ int main(int argc, char **argv)
 	snprintf(a.legal_basis, sizeof(a.legal_basis), "benchmark");
 	snprintf(a.start, sizeof(a.start), "2000-01-01");
 	snprintf(a.end, sizeof(a.end), "2099-12-31");
-	if (dh_agreement_add(store, &a, "bench", &err) != DH_OK) {
+	if (dh_agreement_add(store, &a, &bench_actor, &err) != DH_OK) {
 		fprintf(stderr, "figures_bench: %s\n", err.message);
 		return 1;
 	}

@@ -15,6 +15,8 @@
  *     landlord filter is refused); administrators and data protection officers read no
  *     figures (least privilege).
  * Queries on others' data and refusals are appended to the audit chain (audit.h).
+ * The one exception, dh_figures_query_unrestricted(), is the operator's: it requires owning
+ * the database file and is audited too.
  *
  * Thread safety: uses the store (one thread at a time per store); cube and geo are only read.
  */
@@ -49,7 +51,8 @@ typedef struct dh_figures_result {
 	char **names;                 /* nrows names */
 	double *values;               /* nrows * ncols, row-major; NaN: undefined or hidden */
 	uint8_t *status;              /* nrows * ncols enum dh_disclosure_status */
-	int own;                      /* 1: the caller's own data, no suppression applied */
+	int own;                      /* 1: no suppression applied: the caller's own data, or
+	                                 the operator's unrestricted mode */
 	int64_t agreement;            /* agreement that allowed it, 0 for own data */
 	size_t hidden;                /* cells hidden among those returned */
 	dh_disclosure_stats stats;    /* of the joint hierarchy table (zero for own data) */
@@ -64,6 +67,20 @@ typedef struct dh_figures_result {
  */
 int dh_figures_query(dh_store *store, const dh_geo *geo, const dh_cube *cube, const dh_identity *who,
 		     const dh_figures_request *req, dh_figures_result **out, dh_error *err);
+
+/*
+ * The operator's unrestricted mode (CLI `indicators --unrestricted`): the figures of `req`
+ * in full, as the cube computes them (any level, territory and filter; no agreement, no
+ * disclosure control), for the person who runs the platform and already holds every row
+ * in the database file. Refused unless the calling process owns that file
+ * (dh_store_caller_owns). Granted and refused calls alike are appended to the audit chain
+ * (action "query-operator", result "ok" or "refused", by `actor`); no figures are
+ * returned when the entry cannot be written. req->today is not used.
+ * Returns DH_OK (r->own = 1, nothing hidden); DH_DENIED (not the owner, or a database
+ * without file); DH_INVAL, DH_NOTFOUND (as dh_cube_query_run); DH_NOMEM; DH_STORE.
+ */
+int dh_figures_query_unrestricted(dh_store *store, const dh_cube *cube, const dh_actor *actor,
+				  const dh_figures_request *req, dh_figures_result **out, dh_error *err);
 
 void dh_figures_result_free(dh_figures_result *r);
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: EUPL-1.2 */
 /*
- * base.h - result codes, error details and string views shared by the whole library.
+ * base.h - result codes, error details, string views, the version, the sizes of the fixed
+ * text fields and the calendar helper shared by the whole library.
  *
  * Every function of libdatahabitat that can fail returns an int result code (DH_OK on
  * success) and, when the caller passes a dh_error, fills it with the detail: for input
@@ -13,6 +14,32 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+/* Version of the library and its CLI: semantic versioning, history in CHANGELOG.md. The
+ * Makefile reads DH_VERSION from here for datahabitat.pc. */
+#define DH_VERSION_MAJOR 0
+#define DH_VERSION_MINOR 2
+#define DH_VERSION_PATCH 0
+#define DH_VERSION "0.2.0"
+
+/* DH_VERSION of the headers the library was compiled with (compare with the caller's). */
+const char *dh_version(void);
+
+/* Sizes of the fixed text fields of the API, terminating NUL included. */
+#define DH_SIREN_SIZE 10     /* SIREN: 9 digits */
+#define DH_DATE_SIZE 11      /* "YYYY-MM-DD" */
+#define DH_TIMESTAMP_SIZE 21 /* UTC "YYYY-MM-DDTHH:MM:SSZ" */
+#define DH_HASH_HEX_SIZE 65  /* SHA-256 (or a MAC of that size) in lowercase hex */
+
+/* Days in month `month` (1..12) of `year`, Gregorian calendar; 0 when month is out of range. */
+static inline int dh_days_in_month(int year, int month)
+{
+	static const unsigned char days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	if (month < 1 || month > 12)
+		return 0;
+	int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+	return month == 2 && leap ? 29 : days[month - 1];
+}
 
 /* X(NAME, French message, HTTP status, CLI exit code) */
 #define DH_RESULT_MAP(X)                                                              \
@@ -65,6 +92,18 @@ typedef struct dh_str {
 /* Byte-wise equality of a view and a NUL-terminated string. */
 int dh_str_eq(dh_str a, const char *b);
 
+/* The view without its leading and trailing spaces and tabs. */
+static inline dh_str dh_str_trim(dh_str s)
+{
+	while (s.len && (s.ptr[0] == ' ' || s.ptr[0] == '\t')) {
+		s.ptr++;
+		s.len--;
+	}
+	while (s.len && (s.ptr[s.len - 1] == ' ' || s.ptr[s.len - 1] == '\t'))
+		s.len--;
+	return s;
+}
+
 /*
  * Detail of a failure. Caller-owned, fixed size, no heap: safe to keep and copy.
  * Fields that do not apply are 0 / empty. Text is UTF-8, truncated to fit.
@@ -94,8 +133,38 @@ int dh_error_set(dh_error *err, int code, const char *fmt, ...)
 #endif
 	;
 
+/* The one out-of-memory error: dh_error_set(err, DH_NOMEM, <the table's message>). */
+int dh_error_nomem(dh_error *err);
+
 /* Copy a NUL-terminated string or a view into a fixed buffer, truncating on a UTF-8 boundary. */
 void dh_strlcpy(char *dst, size_t size, const char *src);
 void dh_strlcpy_view(char *dst, size_t size, dh_str src);
+
+/*
+ * Text the library stores (names, purposes, file names, audit details): valid UTF-8, no
+ * control character (C0, DEL, C1: terminal escapes cannot be stored), not blank, at most
+ * a documented number of characters (code points). The limits (docs/governance.md):
+ */
+#define DH_NAME_MAX 200     /* organisation names, delivered file names */
+#define DH_PURPOSE_MAX 1000 /* purposes and legal bases of agreements */
+#define DH_TEXT_SIZE(max) (4 * (max) + 1) /* bytes that hold max characters and the NUL */
+
+/*
+ * Check text against the rules above with at most max characters. Returns DH_OK, or
+ * DH_INVAL with err->field = what and a French message naming what ("nom", "finalité"...)
+ * and the fault (absent, empty or blank, invalid UTF-8, control character, too long).
+ */
+int dh_text_check(const char *text, size_t max, const char *what, dh_error *err);
+
+/*
+ * Make text storable in place: every byte that is not part of a valid UTF-8 sequence, and
+ * every control character, becomes '?' (lengths never change). Returns the number of
+ * characters replaced. For records that must be kept whatever they hold (audit details).
+ */
+size_t dh_text_sanitize(char *text);
+
+/* Bytes of the valid UTF-8 sequence at s (at most n bytes available): 1 to 4, or 0 when
+ * s does not start a valid sequence (overlong, surrogate, above U+10FFFF, truncated). */
+size_t dh_utf8_seq(const char *s, size_t n);
 
 #endif

@@ -163,6 +163,7 @@ const char *dh_level_name(dh_level level);
 int dh_level_find(dh_str name);
 
 #define DH_CUBE_MAX_FILTERS 8
+#define DH_CUBE_MAX_COLUMNS 256 /* indicator positions in one query (repeats allowed) */
 
 typedef struct dh_cube_query {
 	dh_level level;
@@ -171,7 +172,7 @@ typedef struct dh_cube_query {
 	const dh_predicate *filters; /* conjunction applied to every term (may be NULL) */
 	size_t nfilters;           /* at most DH_CUBE_MAX_FILTERS */
 	const int *indicators;     /* registry positions of the columns; NULL: all */
-	size_t nindicators;
+	size_t nindicators;        /* at most DH_CUBE_MAX_COLUMNS */
 	int threads;               /* 0: automatic (up to the online CPUs, at most 8); 1: none */
 } dh_cube_query;
 
@@ -188,7 +189,8 @@ typedef struct dh_cube_table {
  * Run a query on cube (only read: any number of threads may query one cube at once).
  * Rows are the territories of the level that have at least one row in the cube, in cube
  * order (région, département, EPCI, commune for geographic levels), or only `territory`.
- * Returns DH_OK, DH_INVAL (bad level, date, indicator position, filter), DH_NOTFOUND
+ * Returns DH_OK, DH_INVAL (bad level, date, indicator position, more than
+ * DH_CUBE_MAX_COLUMNS columns, filter or filter set refused by dh_predicate_set_check), DH_NOTFOUND
  * (territory code unknown or without dwellings), DH_TOOBIG (a term needs too many
  * counters), DH_NOMEM. *out is freed with dh_cube_table_free().
  */

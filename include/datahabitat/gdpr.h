@@ -11,6 +11,7 @@
 #ifndef DATAHABITAT_GDPR_H
 #define DATAHABITAT_GDPR_H
 
+#include "datahabitat/actor.h"
 #include "datahabitat/base.h"
 #include "datahabitat/store.h"
 
@@ -26,8 +27,11 @@ typedef enum dh_gdpr_format {
 /*
  * Generate the register. `today` ("YYYY-MM-DD") is the date printed in it (NULL: today
  * UTC), so that outputs can be compared. *out receives a NUL-terminated string owned by
- * the caller (free()). Returns DH_OK, DH_INVAL, DH_STORE, DH_NOMEM.
+ * the caller (free()). Logs "gdpr-register" by `actor` (the register names organisations
+ * and recipients); nothing is returned if the entry cannot be written.
+ * Returns DH_OK, DH_INVAL, DH_STORE, DH_NOMEM.
  */
-int dh_gdpr_register(dh_store *store, dh_gdpr_format format, const char *today, char **out, dh_error *err);
+int dh_gdpr_register(dh_store *store, const dh_actor *actor, dh_gdpr_format format, const char *today, char **out,
+		     dh_error *err);
 
 #endif

@@ -94,7 +94,7 @@ int dh_gen_stock(const dh_gen_options *opt, const dh_geo *geo, dh_gen_summary *s
 typedef struct dh_gen_plan dh_gen_plan;
 
 typedef struct dh_gen_landlord {
-	char siren[10];     /* synthetic 9-digit SIREN with a valid Luhn key */
+	char siren[DH_SIREN_SIZE];     /* synthetic 9-digit SIREN with a valid Luhn key */
 	const char *name;   /* UTF-8, e.g. "Office public de l'habitat n°3"; owned by the plan */
 	const char *kind;   /* "OPH", "ESH", "coop" or "SEM" (static) */
 	char file_name[32]; /* "rpls-<SIREN>.csv" */

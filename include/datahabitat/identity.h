@@ -19,6 +19,7 @@
 #define DATAHABITAT_IDENTITY_H
 
 #include "datahabitat/base.h"
+#include "datahabitat/actor.h"
 #include "datahabitat/cube.h"
 #include "datahabitat/store.h"
 
@@ -43,10 +44,12 @@ int dh_role_parse(const char *name);
 /* 1 if login is 1 to 64 characters of [a-z0-9._-], 0 otherwise. */
 int dh_login_valid(const char *login);
 
+#define DH_TERRITORY_CODE_MAX 15 /* bytes of a territory code: letters and digits */
+
 /* A territory: a level (DH_LEVEL_ALL for "everywhere") and a code. */
 typedef struct dh_territory {
-	dh_level level; /* DH_LEVEL_ALL, COMMUNE, EPCI, DEPARTEMENT or REGION */
-	char code[16];  /* "" for DH_LEVEL_ALL */
+	dh_level level;                       /* DH_LEVEL_ALL, COMMUNE, EPCI, DEPARTEMENT or REGION */
+	char code[DH_TERRITORY_CODE_MAX + 1]; /* "" for DH_LEVEL_ALL */
 } dh_territory;
 
 /*
@@ -61,20 +64,28 @@ typedef struct dh_user {
 	int64_t id;                   /* set by the store */
 	char login[DH_LOGIN_MAX + 1]; /* unique, [a-z0-9._-] */
 	dh_role role;
-	char org_siren[10];           /* member: its organisation; "" otherwise */
+	char org_siren[DH_SIREN_SIZE];           /* member: its organisation; "" otherwise */
 	dh_territory territory;       /* partner: its territory; level ALL otherwise */
 	int disabled;                 /* 1: can no longer log in nor use its tokens */
-	char created_at[21];          /* UTC "YYYY-MM-DDTHH:MM:SSZ", set by the store */
+	char created_at[DH_TIMESTAMP_SIZE];          /* UTC "YYYY-MM-DDTHH:MM:SSZ", set by the store */
 } dh_user;
 
 /* The caller of the access function: an authenticated user (or the anonymous public). */
 typedef struct dh_identity {
 	char login[DH_LOGIN_MAX + 1]; /* "public" for the anonymous caller */
 	dh_role role;
-	char org_siren[10];           /* member: its organisation */
+	char org_siren[DH_SIREN_SIZE];           /* member: its organisation */
 	dh_territory territory;       /* partner: its territory */
 	char scope[32];               /* token scope, "" when authenticated by password */
+	int64_t token_id;             /* the token that authenticated it, 0 for a password or the public */
 } dh_identity;
+
+/* The actor (actor.h) to pass to audited functions on behalf of `who`: its token when it
+ * came with one, else its login. */
+static inline dh_actor dh_identity_actor(const dh_identity *who)
+{
+	return who->token_id > 0 ? dh_actor_token(who->login, who->token_id) : dh_actor_user(who->login);
+}
 
 /* The anonymous public caller (role public, login "public"). */
 void dh_identity_public(dh_identity *who);
@@ -91,7 +102,7 @@ int dh_identity_init(dh_error *err);
  * (unknown organisation), DH_EXISTS (login taken), DH_NOMEM, DH_STORE.
  */
 int dh_user_add(dh_store *store, dh_user *user, const char *password, size_t len,
-		const char *actor, dh_error *err);
+		const dh_actor *actor, dh_error *err);
 
 /* Find a user by login. Returns DH_OK, DH_NOTFOUND, DH_INVAL, DH_STORE. */
 int dh_user_get(dh_store *store, const char *login, dh_user *out, dh_error *err);
@@ -102,7 +113,7 @@ int dh_user_list(dh_store *store, dh_user_cb cb, void *ctx, dh_error *err);
 
 /* Disable a user (its tokens stop working too). Logs "user-disable". Returns DH_OK,
  * DH_NOTFOUND, DH_INVAL, DH_STORE. */
-int dh_user_disable(dh_store *store, const char *login, const char *actor, dh_error *err);
+int dh_user_disable(dh_store *store, const char *login, const dh_actor *actor, dh_error *err);
 
 /*
  * Check a login and password (crypto_pwhash_str_verify; an unknown login costs the same
@@ -127,8 +138,8 @@ typedef struct dh_token {
 	int64_t id;                   /* set by the store */
 	char login[DH_LOGIN_MAX + 1]; /* owner */
 	char scope[32];               /* "read:indicators", "write:import", "admin" */
-	char created_at[21];          /* UTC, set by the store */
-	char expires_at[21];          /* UTC "YYYY-MM-DDTHH:MM:SSZ" */
+	char created_at[DH_TIMESTAMP_SIZE];          /* UTC, set by the store */
+	char expires_at[DH_TIMESTAMP_SIZE];          /* UTC "YYYY-MM-DDTHH:MM:SSZ" */
 	int revoked;                  /* 1 once revoked */
 } dh_token;
 
@@ -142,10 +153,10 @@ int dh_token_scope_valid(const char *scope);
  * DH_NOTFOUND (unknown login), DH_AUTH (disabled user), DH_STORE.
  */
 int dh_token_create(dh_store *store, const char *login, const char *scope, int days,
-		    char text[DH_TOKEN_TEXT_SIZE], dh_token *meta, const char *actor, dh_error *err);
+		    char text[DH_TOKEN_TEXT_SIZE], dh_token *meta, const dh_actor *actor, dh_error *err);
 
 /* Revoke token `id`. Logs "token-revoke". Returns DH_OK, DH_NOTFOUND, DH_STORE. */
-int dh_token_revoke(dh_store *store, int64_t id, const char *actor, dh_error *err);
+int dh_token_revoke(dh_store *store, int64_t id, const dh_actor *actor, dh_error *err);
 
 /*
  * The identity behind a clear token (its scope in who->scope). Returns DH_OK; DH_AUTH for
@@ -164,7 +175,8 @@ int dh_token_list(dh_store *store, const char *login, dh_token_cb cb, void *ctx,
 typedef enum dh_audience {
 	DH_AUDIENCE_PUBLIC = 0, /* everyone (the public, and every role that reads figures) */
 	DH_AUDIENCE_MEMBERS,    /* landlord members and federation analysts */
-	DH_AUDIENCE_PARTNER     /* the partner users whose territory code is `partner` */
+	DH_AUDIENCE_PARTNER     /* the partner users bound to the territory `partner` (same level
+	                           and code: département 53 is not région 53) */
 } dh_audience;
 
 /* "public", "members", "partner"; NULL out of range. */
@@ -173,29 +185,31 @@ const char *dh_audience_name(dh_audience a);
 typedef struct dh_agreement {
 	int64_t id;               /* set by the store */
 	dh_audience audience;
-	char partner[16];         /* DH_AUDIENCE_PARTNER: the partner's territory code */
+	dh_territory partner;     /* DH_AUDIENCE_PARTNER: the partner's territory; level ALL otherwise */
 	dh_territory territory;   /* scope: the rows must lie inside it (level ALL: everywhere) */
 	char indicators[512];     /* "all", "public" (structure class only) or "id,id,..." */
-	char purpose[256];        /* required, free text */
-	char legal_basis[256];    /* required, free text */
-	char start[11];           /* "YYYY-MM-DD", first day of validity */
-	char end[11];             /* "YYYY-MM-DD", last day of validity */
-	char created_at[21];      /* set by the store */
+	char purpose[DH_TEXT_SIZE(DH_PURPOSE_MAX)];     /* required text (dh_text_check) */
+	char legal_basis[DH_TEXT_SIZE(DH_PURPOSE_MAX)]; /* required text (dh_text_check) */
+	char start[DH_DATE_SIZE];           /* "YYYY-MM-DD", first day of validity */
+	char end[DH_DATE_SIZE];             /* "YYYY-MM-DD", last day of validity */
+	char created_at[DH_TIMESTAMP_SIZE];      /* set by the store */
 } dh_agreement;
 
 /*
- * Parse "public", "members" or "partner:CODE" into a->audience and a->partner.
+ * Parse "public", "members" or "partner:LEVEL:CODE" (partner:departement:29,
+ * partner:epci:243500139: the level is required) into a->audience and a->partner.
  * Returns DH_OK or DH_INVAL.
  */
 int dh_audience_parse(const char *text, dh_agreement *a, dh_error *err);
 
 /*
- * Record an agreement (id and created_at filled). Checks: purpose and legal basis not
- * empty, valid dates with start <= end, indicators "all", "public" or known ids, partner
- * code for a partner audience. Logs "agreement-add". Returns DH_OK, DH_INVAL (err->field
- * says which), DH_STORE.
+ * Record an agreement (id and created_at filled). Checks: purpose and legal basis are text
+ * of at most DH_PURPOSE_MAX characters (dh_text_check: not blank, valid UTF-8, no control
+ * character), valid dates with start <= end, indicators "all", "public" or known ids each
+ * named once, a partner territory (level and code) for a partner audience. Logs
+ * "agreement-add". Returns DH_OK, DH_INVAL (err->field says which), DH_STORE.
  */
-int dh_agreement_add(dh_store *store, dh_agreement *a, const char *actor, dh_error *err);
+int dh_agreement_add(dh_store *store, dh_agreement *a, const dh_actor *actor, dh_error *err);
 
 typedef int (*dh_agreement_cb)(void *ctx, const dh_agreement *a);
 /* Every agreement by id. Returns DH_OK, DH_STORE or cb's code. */
@@ -204,7 +218,7 @@ int dh_agreement_list(dh_store *store, dh_agreement_cb cb, void *ctx, dh_error *
 /* End agreement `id` on `today` ("YYYY-MM-DD"; NULL: today UTC): its end date becomes the
  * day before, so it no longer applies from today on. Logs "agreement-end".
  * Returns DH_OK, DH_NOTFOUND, DH_INVAL, DH_STORE. */
-int dh_agreement_end(dh_store *store, int64_t id, const char *today, const char *actor,
+int dh_agreement_end(dh_store *store, int64_t id, const char *today, const dh_actor *actor,
 		     dh_error *err);
 
 #endif

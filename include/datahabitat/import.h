@@ -9,6 +9,7 @@
 #ifndef DATAHABITAT_IMPORT_H
 #define DATAHABITAT_IMPORT_H
 
+#include "datahabitat/actor.h"
 #include "datahabitat/base.h"
 #include "datahabitat/geo.h"
 #include "datahabitat/store.h"
@@ -21,9 +22,10 @@ typedef struct dh_import_options {
 	const char *reference_date; /* "YYYY-MM-DD": the date the stock describes */
 	double max_reject_share;    /* refuse above this share of rejected rows (0 .. 1) */
 	dh_layout layout;           /* DH_LAYOUT_AUTO to detect */
-	const char *file_name;      /* name recorded; NULL: the base name of the path */
+	const char *file_name;      /* name recorded; NULL: the base name of the path. Stored text:
+	                               dh_text_check, at most DH_NAME_MAX characters (DH_INVAL) */
 	size_t max_report_issues;   /* issues detailed in the report; the counts are always complete */
-	const char *actor;          /* who imports, for the audit chain (audit.h); NULL: "system" */
+	const dh_actor *actor;      /* who imports, for the audit chain (actor.h); NULL: the system */
 } dh_import_options;
 
 /* Defaults: no siren or date, max_reject_share 0.05, layout auto, 10000 issues in the report. */
@@ -59,6 +61,6 @@ void dh_import_result_release(dh_import_result *result);
  * SHA-256 of a whole file as 64 lowercase hex digits plus NUL in hex (65 bytes).
  * Returns DH_OK, DH_NOTFOUND, DH_IO. Thread-safe.
  */
-int dh_sha256_file(const char *path, char hex[65], uint64_t *size, dh_error *err);
+int dh_sha256_file(const char *path, char hex[DH_HASH_HEX_SIZE], uint64_t *size, dh_error *err);
 
 #endif

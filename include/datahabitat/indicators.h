@@ -119,6 +119,28 @@ const dh_indicator *dh_indicator_at(size_t i);
 /* Position of the indicator with this id, or -1. */
 int dh_indicator_find(dh_str id);
 
+/* Most indicator positions one request may name (each at most once, so never more than the
+ * registry holds; the bound refuses huge lists before any work). */
+#define DH_QUERY_MAX_INDICATORS 128
+
+/*
+ * Check a list of n registry positions named by a request: at most DH_QUERY_MAX_INDICATORS,
+ * each a valid position, none twice. Returns DH_OK or DH_INVAL (err says which, in French).
+ * O(n) time.
+ */
+int dh_indicator_list_check(const int *positions, size_t n, dh_error *err);
+
+/* Most values in one filter set ("FINAN=10,11"), each at most once, and most bytes of the set. */
+#define DH_FILTER_MAX_VALUES 64
+#define DH_FILTER_MAX_BYTES 1024
+
+/*
+ * Check the value set of a DH_OP_IN / DH_OP_NOT_IN predicate (other operators: DH_OK):
+ * present, at most DH_FILTER_MAX_BYTES bytes and DH_FILTER_MAX_VALUES values, no empty
+ * value, none twice. Returns DH_OK or DH_INVAL (err says why, in French).
+ */
+int dh_predicate_set_check(const dh_predicate *p, dh_error *err);
+
 /* Name of a dimension ("MODE", "AGE"...), "?" out of range. */
 const char *dh_dim_name(dh_dim dim);
 /* Dimension of a name (case-insensitive), DH_DIM_NONE if unknown. */

@@ -17,6 +17,7 @@
 #ifndef DATAHABITAT_PSEUDO_H
 #define DATAHABITAT_PSEUDO_H
 
+#include "datahabitat/actor.h"
 #include "datahabitat/base.h"
 #include "datahabitat/store.h"
 
@@ -87,7 +88,7 @@ int dh_pseudo_column_register(dh_store *store, const char *table, const char *co
  * Returns DH_OK; dh_pseudo_key_open's codes; DH_CORRUPT (a stored value is not a
  * pseudonym); DH_TOOBIG (DH_PSEUDO_MAX_VERSIONS reached); DH_IO; DH_STORE.
  */
-int dh_pseudo_rotate(dh_store *store, const char *key_path, const char *actor, int64_t *new_version,
+int dh_pseudo_rotate(dh_store *store, const char *key_path, const dh_actor *actor, int64_t *new_version,
 		     dh_error *err);
 
 #endif

@@ -65,6 +65,14 @@ typedef struct dh_store_info {
 int dh_store_info_get(dh_store *store, dh_store_info *info, dh_error *err);
 
 /*
+ * Whether the calling process owns the database: its effective user id is the owner of the
+ * database file (SQLite: geteuid() == st_uid). The operator's unrestricted mode (access.h)
+ * requires it. Returns DH_OK when it does; DH_DENIED when it does not, or when the database
+ * has no file (in memory); DH_STORE when the file cannot be examined.
+ */
+int dh_store_caller_owns(dh_store *store, dh_error *err);
+
+/*
  * Replace the reference geography (communes, former communes, EPCI, départements, régions)
  * by the content of `geo`, in one transaction. Returns DH_OK, DH_STORE, DH_NOMEM.
  */
@@ -89,15 +97,16 @@ int dh_siren_valid(const char *siren);
 
 typedef struct dh_org {
 	int64_t id;          /* store identifier, set by the store */
-	char siren[10];      /* 9 digits */
-	char name[256];      /* UTF-8 */
+	char siren[DH_SIREN_SIZE];      /* 9 digits */
+	char name[DH_TEXT_SIZE(DH_NAME_MAX)]; /* dh_text_check: at most DH_NAME_MAX characters */
 	dh_org_kind kind;
-	char created_at[21]; /* UTC "YYYY-MM-DDTHH:MM:SSZ", set by the store */
+	char created_at[DH_TIMESTAMP_SIZE]; /* UTC "YYYY-MM-DDTHH:MM:SSZ", set by the store */
 } dh_org;
 
 /*
  * Add an organisation (id and created_at are filled on success). Returns DH_OK, DH_INVAL
- * (bad SIREN checksum, empty name, unknown kind: err->field says which), DH_EXISTS (SIREN
+ * (bad SIREN checksum, name refused by dh_text_check (at most DH_NAME_MAX characters, not
+ * blank, no control character), unknown kind: err->field says which), DH_EXISTS (SIREN
  * already registered), DH_STORE.
  */
 int dh_store_org_add(dh_store *store, dh_org *org, dh_error *err);
@@ -124,13 +133,13 @@ const char *dh_delivery_status_name(dh_delivery_status status);
 
 typedef struct dh_delivery {
 	int64_t id;                 /* set by the store */
-	char siren[10];             /* organisation */
+	char siren[DH_SIREN_SIZE];             /* organisation */
 	char layout[16];            /* "rpls", "rpls-opendata" */
-	char reference_date[11];    /* "YYYY-MM-DD": the stock is the one at this date */
-	char received_at[21];       /* UTC "YYYY-MM-DDTHH:MM:SSZ", set by the store */
-	char file_name[256];        /* base name of the delivered file */
+	char reference_date[DH_DATE_SIZE];    /* "YYYY-MM-DD": the stock is the one at this date */
+	char received_at[DH_TIMESTAMP_SIZE];       /* UTC "YYYY-MM-DDTHH:MM:SSZ", set by the store */
+	char file_name[DH_TEXT_SIZE(DH_NAME_MAX)]; /* base name of the delivered file (dh_text_check) */
 	uint64_t file_size;         /* bytes */
-	char sha256[65];            /* lowercase hex of the file's SHA-256 */
+	char sha256[DH_HASH_HEX_SIZE];            /* lowercase hex of the file's SHA-256 */
 	uint64_t rows_read;         /* data records */
 	uint64_t rows_accepted;     /* stored */
 	uint64_t rows_rejected;     /* with at least one error */

@@ -60,7 +60,7 @@ typedef struct dh_validate_stats {
 	char delimiter;        /* detected or given */
 	dh_layout layout;      /* detected or given */
 	int has_header;        /* 1 if the file had a header line */
-	char landlord_siren[10]; /* from an optional first record describing the landlord, "" if none */
+	char landlord_siren[DH_SIREN_SIZE]; /* from an optional first record describing the landlord, "" if none */
 	uint64_t *rule_counts; /* dh_validate_rule_count() counters, by rule index; owned by the stats */
 } dh_validate_stats;
 

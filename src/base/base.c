@@ -8,6 +8,11 @@
 #include <stdio.h>
 #include <string.h>
 
+const char *dh_version(void)
+{
+	return DH_VERSION;
+}
+
 static const struct {
 	const char *name;
 	const char *message;
@@ -70,6 +75,11 @@ int dh_error_set(dh_error *err, int code, const char *fmt, ...)
 	return code;
 }
 
+int dh_error_nomem(dh_error *err)
+{
+	return dh_error_set(err, DH_NOMEM, "%s", dh_result_message(DH_NOMEM));
+}
+
 void dh_strlcpy_view(char *dst, size_t size, dh_str src)
 {
 	if (size == 0)
@@ -87,4 +97,101 @@ void dh_strlcpy_view(char *dst, size_t size, dh_str src)
 void dh_strlcpy(char *dst, size_t size, const char *src)
 {
 	dh_strlcpy_view(dst, size, (dh_str){ src, src ? strlen(src) : 0 });
+}
+
+size_t dh_utf8_seq(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	if (n == 0)
+		return 0;
+	if (u[0] < 0x80)
+		return 1;
+	size_t len;
+	uint32_t cp;
+	if (u[0] >= 0xC2 && u[0] <= 0xDF)
+		len = 2, cp = u[0] & 0x1Fu;
+	else if (u[0] >= 0xE0 && u[0] <= 0xEF)
+		len = 3, cp = u[0] & 0x0Fu;
+	else if (u[0] >= 0xF0 && u[0] <= 0xF4)
+		len = 4, cp = u[0] & 0x07u;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((u[i] & 0xC0) != 0x80)
+			return 0;
+		cp = cp << 6 | (u[i] & 0x3Fu);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+	    (cp >= 0xD800 && cp <= 0xDFFF))
+		return 0;
+	return len;
+}
+
+/* 1 if the sequence of len bytes at s is a control character (C0, DEL or C1). */
+static int is_control(const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	if (len == 1)
+		return u[0] < 0x20 || u[0] == 0x7F;
+	return len == 2 && u[0] == 0xC2 && u[1] < 0xA0; /* U+0080..U+009F */
+}
+
+/* 1 if the sequence is a space: U+0020, U+00A0, U+2000..U+200B, U+202F, U+205F, U+3000. */
+static int is_space(const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	if (len == 1)
+		return u[0] == ' ';
+	if (len == 2)
+		return u[0] == 0xC2 && u[1] == 0xA0;
+	if (len == 3 && u[0] == 0xE2 && u[1] == 0x80)
+		return u[2] <= 0x8B || u[2] == 0xAF;
+	return len == 3 && ((u[0] == 0xE2 && u[1] == 0x81 && u[2] == 0x9F) ||
+			    (u[0] == 0xE3 && u[1] == 0x80 && u[2] == 0x80));
+}
+
+int dh_text_check(const char *text, size_t max, const char *what, dh_error *err)
+{
+	if (err)
+		dh_strlcpy(err->field, sizeof(err->field), what);
+	if (!text)
+		return dh_error_set(err, DH_INVAL, "%s absent", what);
+	size_t n = strlen(text), chars = 0;
+	int blank = 1;
+	for (size_t i = 0; i < n;) {
+		size_t len = dh_utf8_seq(text + i, n - i);
+		if (len == 0)
+			return dh_error_set(err, DH_INVAL, "%s : texte UTF-8 invalide (octet %zu)", what, i + 1);
+		if (is_control(text + i, len))
+			return dh_error_set(err, DH_INVAL, "%s : caractère de contrôle interdit (octet %zu)",
+					    what, i + 1);
+		if (!is_space(text + i, len))
+			blank = 0;
+		if (++chars > max)
+			return dh_error_set(err, DH_INVAL, "%s trop long (au plus %zu caractères)", what, max);
+		i += len;
+	}
+	if (blank)
+		return dh_error_set(err, DH_INVAL, "%s vide", what);
+	if (err)
+		err->field[0] = '\0';
+	return DH_OK;
+}
+
+size_t dh_text_sanitize(char *text)
+{
+	size_t n = text ? strlen(text) : 0, replaced = 0;
+	for (size_t i = 0; i < n;) {
+		size_t len = dh_utf8_seq(text + i, n - i);
+		if (len == 0 || is_control(text + i, len)) {
+			if (len == 0)
+				len = 1;
+			memset(text + i, '?', len);
+			replaced++;
+		}
+		i += len;
+	}
+	return replaced;
 }

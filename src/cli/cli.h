@@ -9,6 +9,7 @@
 #ifndef DH_CLI_H
 #define DH_CLI_H
 
+#include "datahabitat/actor.h"
 #include "datahabitat/base.h"
 
 #include <stdio.h>
@@ -24,6 +25,10 @@ typedef struct cli_command {
 	int (*run)(int argc, char **argv);  /* argv[0] is the subcommand name */
 	const char *summary;                /* one French line for `datahabitat --help` */
 } cli_command;
+
+/* The whole CLI: argv[0] is the program name, argv[1] the subcommand; returns the exit code.
+ * main() only calls it; the fuzz target over argument vectors calls it in-process. */
+int cli_main(int argc, char **argv);
 
 /* Print "datahabitat: <message>" on stderr (no trailing period, git style). */
 void cli_errorf(const char *fmt, ...)
@@ -65,6 +70,17 @@ int cli_usage_error(const char *command, const char *what, const char *arg);
  * is one (NULL for a table printed row by row); release list and close store (both taken).
  * Returns the exit code. */
 int cli_list_end(dh_store *store, int rc, const dh_error *err, json_t *list);
+/* Text safe to print (cli_text.c): every table and text printer passes stored or user text
+ * through cli_text(), which returns it as is, or with control characters (terminal
+ * escapes) and bytes that are not UTF-8 written \xHH in one of 8 rotating buffers (valid
+ * until 8 more calls: enough for one printf). */
+const char *cli_text(const char *text);
+/* A JSON string of text, bytes that are not UTF-8 written \xHH (never lost); NULL only
+ * for lack of memory. */
+json_t *cli_json_text(const char *text);
+/* Print json indented on stdout with a newline: CLI_EXIT_OK, or CLI_EXIT_FAILURE with a
+ * diagnostic when json is NULL (a value could not be built) or writing failed. */
+int cli_json_print(json_t *json);
 /* Write one CSV field, quoted (RFC 4180) when it holds the delimiter, a quote or a newline. */
 void cli_print_csv_field(FILE *out, const char *s, size_t len, char delimiter);
 
@@ -83,9 +99,8 @@ int cmd_gdpr(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 int cmd_agreement(int argc, char **argv);
-/* Audit logging for commands (cmd_audit.c): actor = $DATAHABITAT_ACTOR or "cli". Appends one
- * entry; on failure prints why and returns the exit code (CLI_EXIT_OK on success). */
-const char *cli_actor(void);
-int cli_audit_log(dh_store *store, const char *action, const char *object, const char *result);
+/* The operator passed to the library's audited calls (the CLI logs nothing itself):
+ * DH_ACTOR_CLI labelled $DATAHABITAT_ACTOR, else "cli" (cli_store.c). */
+dh_actor cli_actor(void);
 
 #endif

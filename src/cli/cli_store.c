@@ -54,6 +54,13 @@ int cli_parse_options(const char *command, int argc, char **argv, int first, con
 	return CLI_EXIT_OK;
 }
 
+dh_actor cli_actor(void)
+{
+	/* A label set by whoever runs the CLI (e.g. a wrapper that authenticated the operator),
+	 * not an authentication: the CLI has the rights of whoever can open the file. */
+	return dh_actor_cli(getenv("DATAHABITAT_ACTOR"));
+}
+
 const char *cli_db_location(const char *given)
 {
 	if (given && *given)
@@ -86,10 +93,13 @@ int cli_list_end(dh_store *store, int rc, const dh_error *err, json_t *list)
 {
 	int exitcode = CLI_EXIT_OK;
 	if (rc != DH_OK) {
-		exitcode = cli_report_error(err);
+		/* a callback's own failure (a JSON value not built) leaves err unset: never exit 0 */
+		dh_error e = *err;
+		if (e.code == DH_OK)
+			e.code = rc;
+		exitcode = cli_report_error(&e);
 	} else if (list) {
-		json_dumpf(list, stdout, JSON_INDENT(2));
-		fputc('\n', stdout);
+		exitcode = cli_json_print(list);
 	}
 	json_decref(list);
 	dh_store_close(store);

@@ -12,14 +12,15 @@
 #include <string.h>
 
 static const char usage_text[] =
-	"usage : datahabitat agreement add --audience public|members|partner:CODE\n"
+	"usage : datahabitat agreement add --audience public|members|partner:NIVEAU:CODE\n"
 	"            --territory all|NIVEAU:CODE --indicators all|public|ID,...\n"
 	"            --purpose TEXTE --legal-basis TEXTE --start AAAA-MM-JJ --end AAAA-MM-JJ\n"
 	"        datahabitat agreement list\n"
 	"        datahabitat agreement end ID\n"
 	"\n"
 	"Une convention ouvre à un public (tous, les membres et analystes de la fédération, ou\n"
-	"un partenaire identifié par le code de son territoire) les indicateurs d'un territoire,\n"
+	"un partenaire identifié par le niveau et le code de son territoire, par exemple\n"
+	"partner:departement:29) les indicateurs d'un territoire,\n"
 	"secret statistique appliqué, entre deux dates (incluses). Finalité et base légale sont\n"
 	"obligatoires. « end » met fin à la convention dès aujourd'hui.\n"
 	"\n"
@@ -30,11 +31,13 @@ static const char usage_text[] =
 static int print_agreement(void *ctx, const dh_agreement *a)
 {
 	(void)ctx;
-	char terr[64];
+	char terr[64], partner[64] = "";
 	dh_territory_format(&a->territory, terr, sizeof(terr));
+	if (a->audience == DH_AUDIENCE_PARTNER)
+		dh_territory_format(&a->partner, partner, sizeof(partner));
 	printf("%lld\t%s%s%s\t%s\t%s\t%s..%s\t%s\t%s\n", (long long)a->id, dh_audience_name(a->audience),
-	       a->partner[0] ? ":" : "", a->partner, terr, a->indicators, a->start, a->end, a->purpose,
-	       a->legal_basis);
+	       partner[0] ? ":" : "", cli_text(partner), cli_text(terr), cli_text(a->indicators), cli_text(a->start),
+	       cli_text(a->end), cli_text(a->purpose), cli_text(a->legal_basis));
 	return DH_OK;
 }
 
@@ -94,7 +97,8 @@ int cmd_agreement(int argc, char **argv)
 		dh_strlcpy(a.end, sizeof(a.end), end);
 		if ((exitcode = cli_open_store(db, 0, &store)) != CLI_EXIT_OK)
 			return exitcode;
-		rc = dh_agreement_add(store, &a, cli_actor(), &err);
+		dh_actor actor = cli_actor();
+		rc = dh_agreement_add(store, &a, &actor, &err);
 		if (rc == DH_OK)
 			printf("convention %lld enregistrée\n", (long long)a.id);
 	} else if (strcmp(sub, "list") == 0) {
@@ -108,7 +112,8 @@ int cmd_agreement(int argc, char **argv)
 			return cli_usage_error("agreement", "identifiant de convention invalide", arg);
 		if ((exitcode = cli_open_store(db, 0, &store)) != CLI_EXIT_OK)
 			return exitcode;
-		rc = dh_agreement_end(store, id, NULL, cli_actor(), &err);
+		dh_actor actor = cli_actor();
+		rc = dh_agreement_end(store, id, NULL, &actor, &err);
 		if (rc == DH_OK)
 			printf("convention %lld terminée\n", id);
 	} else {

@@ -26,18 +26,20 @@ static int print_delivery(void *ctx, const dh_delivery *d)
 {
 	json_t *list = ctx;
 	if (list) {
-		json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:I, s:I, s:I}", "id",
-				      (json_int_t)d->id, "organisation", d->siren, "reference_date", d->reference_date,
-				      "received_at", d->received_at, "layout", d->layout, "file", d->file_name, "size",
-				      (json_int_t)d->file_size, "sha256", d->sha256, "status",
+		json_t *o = json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:I, s:o, s:s, s:I, s:I, s:I}", "id",
+				      (json_int_t)d->id, "organisation", cli_json_text(d->siren), "reference_date",
+				      cli_json_text(d->reference_date), "received_at", cli_json_text(d->received_at),
+				      "layout", cli_json_text(d->layout), "file", cli_json_text(d->file_name), "size",
+				      (json_int_t)d->file_size, "sha256", cli_json_text(d->sha256), "status",
 				      dh_delivery_status_name(d->status), "rows", (json_int_t)d->rows_read,
 				      "rows_accepted", (json_int_t)d->rows_accepted, "rows_rejected",
 				      (json_int_t)d->rows_rejected);
 		return o && json_array_append_new(list, o) == 0 ? DH_OK : DH_NOMEM;
 	}
-	printf("%4lld  %-9s  %-10s  %-8s  %9llu  %9llu  %9llu  %s\n", (long long)d->id, d->siren, d->reference_date,
-	       d->status == DH_DELIVERY_ACCEPTED ? "acceptée" : "refusée", (unsigned long long)d->rows_read,
-	       (unsigned long long)d->rows_accepted, (unsigned long long)d->rows_rejected, d->file_name);
+	printf("%4lld  %-9s  %-10s  %-8s  %9llu  %9llu  %9llu  %s\n", (long long)d->id, cli_text(d->siren),
+	       cli_text(d->reference_date), d->status == DH_DELIVERY_ACCEPTED ? "acceptée" : "refusée",
+	       (unsigned long long)d->rows_read, (unsigned long long)d->rows_accepted,
+	       (unsigned long long)d->rows_rejected, cli_text(d->file_name));
 	return DH_OK;
 }
 

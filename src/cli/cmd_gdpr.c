@@ -59,7 +59,8 @@ int cmd_gdpr(int argc, char **argv)
 	dh_error err;
 	dh_error_clear(&err);
 	char *text = NULL;
-	int rc = dh_gdpr_register(store, json ? DH_GDPR_JSON : DH_GDPR_MARKDOWN, date, &text, &err);
+	dh_actor actor = cli_actor();
+	int rc = dh_gdpr_register(store, &actor, json ? DH_GDPR_JSON : DH_GDPR_MARKDOWN, date, &text, &err);
 	if (rc == DH_OK) {
 		fputs(text, stdout);
 		if (json)

@@ -53,7 +53,7 @@ static void print_text(const dh_import_result *r)
 	}
 	printf("livraison n°%lld de %s au %s : %s\n", (long long)d->id, d->siren, d->reference_date,
 	       status_fr(d->status));
-	printf("fichier : %s (%llu octets, format %s)\n", d->file_name, (unsigned long long)d->file_size, d->layout);
+	printf("fichier : %s (%llu octets, format %s)\n", cli_text(d->file_name), (unsigned long long)d->file_size, d->layout);
 	printf("sha256 : %s\n", d->sha256);
 	printf("lignes lues : %llu ; acceptées : %llu ; rejetées : %llu\n", (unsigned long long)d->rows_read,
 	       (unsigned long long)d->rows_accepted, (unsigned long long)d->rows_rejected);
@@ -65,26 +65,24 @@ static void print_text(const dh_import_result *r)
 			       dh_validate_rule_label(i));
 }
 
-static void print_json(const dh_import_result *r)
+static int print_json(const dh_import_result *r)
 {
 	const dh_delivery *d = &r->delivery;
 	json_t *rules = json_object();
 	for (size_t i = 0; rules && r->rule_counts && i < r->nrules; i++)
 		if (r->rule_counts[i])
 			json_object_set_new(rules, dh_validate_rule_code(i), json_integer((json_int_t)r->rule_counts[i]));
-	json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:I, s:I, s:I, s:b, s:I, s:I, s:o}", "id",
+	json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:o, s:I, s:s, s:s, s:I, s:I, s:I, s:b, s:I, s:I, s:o}", "id",
 			      (json_int_t)d->id, "organisation", d->siren, "reference_date", d->reference_date,
-			      "received_at", d->received_at, "file", d->file_name, "size", (json_int_t)d->file_size,
+			      "received_at", d->received_at, "file", cli_json_text(d->file_name), "size", (json_int_t)d->file_size,
 			      "sha256", d->sha256, "status", dh_delivery_status_name(d->status), "rows",
 			      (json_int_t)d->rows_read, "rows_accepted", (json_int_t)d->rows_accepted,
 			      "rows_rejected", (json_int_t)d->rows_rejected, "already_imported", r->duplicate,
 			      "errors", (json_int_t)r->errors, "warnings", (json_int_t)r->warnings, "rules",
 			      rules ? rules : json_object());
-	if (o) {
-		json_dumpf(o, stdout, JSON_INDENT(2));
-		fputc('\n', stdout);
-	}
+	int exitcode = cli_json_print(o);
 	json_decref(o);
+	return exitcode;
 }
 
 int cmd_import(int argc, char **argv)
@@ -135,7 +133,8 @@ int cmd_import(int argc, char **argv)
 	dh_import_options_init(&opt);
 	opt.siren = org;
 	opt.reference_date = date;
-	opt.actor = cli_actor();
+	dh_actor actor = cli_actor();
+	opt.actor = &actor;
 	if (share) {
 		char *end;
 		opt.max_reject_share = strtod(share, &end);
@@ -166,13 +165,14 @@ int cmd_import(int argc, char **argv)
 	dh_import_result result;
 	rc = dh_import_file(store, geo, file, &opt, &result, &err);
 	if (rc == DH_OK || rc == DH_REFUSED) {
+		int printed = CLI_EXIT_OK;
 		if (json)
-			print_json(&result);
+			printed = print_json(&result);
 		else
 			print_text(&result);
 		if (rc == DH_REFUSED)
 			cli_report_error(&err);
-		exitcode = rc == DH_OK ? CLI_EXIT_OK : CLI_EXIT_INVALID;
+		exitcode = rc == DH_OK ? printed : CLI_EXIT_INVALID;
 	} else {
 		exitcode = cli_report_error(&err);
 		if (rc == DH_NOTFOUND || rc == DH_IO || rc == DH_INVAL)

@@ -4,6 +4,9 @@
  * dwelling version with its validity) and prints the stock indicators of the registry by
  * territory at a reference date, as a table for people (French number formatting), CSV or
  * JSON (raw numbers at full precision, NaN as empty / null). `--list` prints the registry.
+ * The figures come from the access layer only: dh_figures_query() for `--as LOGIN`, or
+ * dh_figures_query_unrestricted() for the operator's `--unrestricted` (owner of the
+ * database file, audited); one of the two is required.
  */
 #include "cli.h"
 
@@ -20,7 +23,7 @@
 #include <string.h>
 
 static const char usage_text[] =
-	"usage : datahabitat indicators --level NIVEAU [options]\n"
+	"usage : datahabitat indicators --level NIVEAU (--as LOGIN | --unrestricted) [options]\n"
 	"        datahabitat indicators --list [--format table|csv|json]\n"
 	"\n"
 	"Calcule les indicateurs du parc locatif social (docs/indicators.md) par territoire à\n"
@@ -42,6 +45,9 @@ static const char usage_text[] =
 	"                        public anonyme) : conventions de partage et secret statistique\n"
 	"                        appliqués ; cellules masquées « secret » (JSON), vides avec une\n"
 	"                        colonne <id>_secret à 1 (CSV)\n"
+	"  --unrestricted        mode opérateur : tous les chiffres, sans convention ni secret\n"
+	"                        statistique ; réservé au propriétaire du fichier de la base,\n"
+	"                        inscrit au journal d'audit\n"
 	"  --db CHEMIN           base (défaut : $DATAHABITAT_DB, sinon ./datahabitat.db)\n"
 	"  --ref DIR             dossier des fichiers de référence (géographie)\n"
 	"  -h, --help            cette aide\n"
@@ -178,8 +184,8 @@ static int print_json(const dh_cube_table *t, const uint8_t *status)
 			json_decref(arr);
 			return DH_NOMEM;
 		}
-		json_object_set_new(o, "code", json_string(t->codes[r]));
-		json_object_set_new(o, "name", json_string(t->names[r]));
+		json_object_set_new(o, "code", cli_json_text(t->codes[r]));
+		json_object_set_new(o, "name", cli_json_text(t->names[r]));
 		for (size_t c = 0; c < t->ncols; c++)
 			json_object_set_new(o, t->columns[c]->id,
 					    status && status[r * t->ncols + c]
@@ -212,9 +218,9 @@ static int print_table(const dh_cube_table *t, const uint8_t *status, dh_level l
 			if (r == 0)
 				text = c == 0 ? "Code" : c == 1 ? "Territoire" : t->columns[c - 2]->id;
 			else if (c == 0)
-				text = t->codes[r - 1][0] ? t->codes[r - 1] : "—";
+				text = t->codes[r - 1][0] ? cli_text(t->codes[r - 1]) : "—";
 			else if (c == 1)
-				text = t->names[r - 1];
+				text = cli_text(t->names[r - 1]);
 			else {
 				const dh_indicator *ind = t->columns[c - 2];
 				if (status && status[(r - 1) * t->ncols + (c - 2)])
@@ -405,7 +411,7 @@ int cmd_indicators(int argc, char **argv)
 	}
 	const char *db = NULL, *level_name = NULL, *code = NULL, *ind_list = NULL, *where = NULL;
 	const char *date = NULL, *format = "table", *ref = NULL, *as = NULL;
-	int list = 0;
+	int list = 0, unrestricted = 0;
 	const cli_option options[] = {
 		{ "--db", &db },
 		{ "--level", &level_name },
@@ -422,6 +428,10 @@ int cmd_indicators(int argc, char **argv)
 		int r;
 		if (strcmp(argv[i], "--list") == 0) {
 			list = 1;
+			continue;
+		}
+		if (strcmp(argv[i], "--unrestricted") == 0) {
+			unrestricted = 1;
 			continue;
 		}
 		if ((r = cli_take_options(argc, argv, &i, options))) {
@@ -441,13 +451,19 @@ int cmd_indicators(int argc, char **argv)
 	else
 		return cli_usage_error("indicators", "format inconnu (table, csv ou json)", format);
 	if (list) {
-		if (level_name || code || ind_list || where || date)
+		if (level_name || code || ind_list || where || date || as || unrestricted)
 			return cli_usage_error("indicators", "--list ne se combine qu'avec --format", NULL);
 		int rc = print_list(fmt);
 		return rc == DH_OK ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
 	}
 	if (!level_name)
 		return cli_usage_error("indicators", "--level NIVEAU est obligatoire", NULL);
+	if (!as && !unrestricted)
+		return cli_usage_error("indicators", "précisez pour qui : --as LOGIN (ce que LOGIN a le "
+						     "droit de voir, « public » pour tous) ou --unrestricted "
+						     "(mode opérateur, propriétaire de la base)", NULL);
+	if (as && unrestricted)
+		return cli_usage_error("indicators", "--as et --unrestricted s'excluent", NULL);
 	int level = dh_level_find((dh_str){ level_name, strlen(level_name) });
 	if (level < 0)
 		return cli_usage_error("indicators", "niveau inconnu", level_name);
@@ -471,6 +487,11 @@ int cmd_indicators(int argc, char **argv)
 			snprintf(id, sizeof(id), "%.*s", (int)(len < 60 ? len : 60), bad);
 			return cli_usage_error("indicators", "indicateur inconnu (voir --list)", id);
 		}
+		/* bounded, each once: one column per indicator */
+		if (dh_indicator_list_check(positions, npositions, &err) != DH_OK) {
+			free(positions);
+			return cli_usage_error("indicators", err.message, NULL);
+		}
 	}
 	dh_predicate filters[DH_CUBE_MAX_FILTERS];
 	size_t nfilters = 0;
@@ -490,7 +511,6 @@ int cmd_indicators(int argc, char **argv)
 	dh_geo *geo = NULL;
 	dh_store *store = NULL;
 	dh_cube *cube = NULL;
-	dh_cube_table *table = NULL;
 	dh_figures_result *figures = NULL;
 	int rc = dh_geo_load(&geo, ref ? ref : dh_geo_default_dir(), &err);
 	if (rc != DH_OK) {
@@ -498,8 +518,8 @@ int cmd_indicators(int argc, char **argv)
 		exitcode = CLI_EXIT_FAILURE;
 		goto done;
 	}
-	/* --as reads users and agreements and writes the audit chain: not read-only */
-	exitcode = cli_open_store(db, as ? 0u : DH_STORE_READONLY, &store);
+	/* both modes write the audit chain: not read-only */
+	exitcode = cli_open_store(db, 0u, &store);
 	if (exitcode != CLI_EXIT_OK)
 		goto done;
 	int32_t day = 0;
@@ -522,7 +542,7 @@ int cmd_indicators(int argc, char **argv)
 		exitcode = cli_report_error(&err);
 		goto done;
 	}
-	dh_cube_query q = {
+	dh_figures_request fr = {
 		.level = (dh_level)level,
 		.reference_date = day,
 		.territory = code,
@@ -530,10 +550,7 @@ int cmd_indicators(int argc, char **argv)
 		.nfilters = nfilters,
 		.indicators = positions,
 		.nindicators = npositions,
-		.threads = 0,
 	};
-	const uint8_t *status = NULL;
-	dh_cube_table view;
 	if (as) {
 		dh_identity who;
 		rc = dh_identity_of_user(store, as, &who, &err);
@@ -546,33 +563,19 @@ int cmd_indicators(int argc, char **argv)
 			exitcode = cli_report_error(&err);
 			goto done;
 		}
-		dh_figures_request fr = {
-			.level = (dh_level)level,
-			.reference_date = day,
-			.territory = code,
-			.filters = nfilters ? filters : NULL,
-			.nfilters = nfilters,
-			.indicators = positions,
-			.nindicators = npositions,
-		};
 		rc = dh_figures_query(store, geo, cube, &who, &fr, &figures, &err);
-		if (rc != DH_OK) {
-			exitcode = cli_report_error(&err);
-			goto done;
-		}
-		view = (dh_cube_table){ .nrows = figures->nrows, .ncols = figures->ncols,
-					.columns = figures->columns, .codes = figures->codes,
-					.names = figures->names, .values = figures->values };
-		table = NULL;
-		status = figures->own ? NULL : figures->status;
 	} else {
-		rc = dh_cube_query_run(cube, &q, &table, &err);
-		if (rc != DH_OK) {
-			exitcode = cli_report_error(&err);
-			goto done;
-		}
-		view = *table;
+		dh_actor actor = cli_actor();
+		rc = dh_figures_query_unrestricted(store, cube, &actor, &fr, &figures, &err);
 	}
+	if (rc != DH_OK) {
+		exitcode = cli_report_error(&err);
+		goto done;
+	}
+	dh_cube_table view = { .nrows = figures->nrows, .ncols = figures->ncols,
+			       .columns = figures->columns, .codes = figures->codes,
+			       .names = figures->names, .values = figures->values };
+	const uint8_t *status = figures->own ? NULL : figures->status;
 	if (fmt == FMT_CSV)
 		print_csv(&view, status);
 	else if (fmt == FMT_JSON)
@@ -586,7 +589,6 @@ int cmd_indicators(int argc, char **argv)
 		exitcode = CLI_EXIT_FAILURE;
 	}
 done:
-	dh_cube_table_free(table);
 	dh_figures_result_free(figures);
 	dh_cube_release(cube);
 	dh_store_close(store);

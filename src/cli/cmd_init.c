@@ -7,10 +7,11 @@
 #include "cli.h"
 
 #include "datahabitat/geo.h"
-#include "datahabitat/pseudo.h"
+#include "datahabitat/admin.h"
 #include "datahabitat/store.h"
 
 #include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char usage_text[] =
@@ -26,6 +27,9 @@ static const char usage_text[] =
 	"  --ref DIR       dossier des fichiers de référence (défaut : $DATAHABITAT_REF\n"
 	"                  ou le dossier installé)\n"
 	"  --format F      text (défaut) ou json\n"
+	"  --checkpoint-every N\n"
+	"                  point de contrôle signé du journal d'audit toutes les N entrées\n"
+	"                  (défaut : 100), écrit dans CHEMIN.audit-witness\n"
 	"  -h, --help      cette aide\n"
 	"\n"
 	"Statut de sortie : 0 base créée ou déjà initialisée, 1 fichier existant qui n'est pas\n"
@@ -67,11 +71,12 @@ int cmd_init(int argc, char **argv)
 		fputs(usage_text, stdout);
 		return CLI_EXIT_OK;
 	}
-	const char *db = NULL, *ref = NULL, *format = "text";
+	const char *db = NULL, *ref = NULL, *format = "text", *every_text = NULL;
 	const cli_option options[] = {
 		{ "--db", &db },
 		{ "--ref", &ref },
 		{ "--format", &format },
+		{ "--checkpoint-every", &every_text },
 		{ NULL, NULL },
 	};
 	int usage = cli_parse_options("init", argc, argv, 1, options);
@@ -79,6 +84,14 @@ int cmd_init(int argc, char **argv)
 		return usage;
 	if (strcmp(format, "text") != 0 && strcmp(format, "json") != 0)
 		return cli_usage_error("init", "format inconnu", format);
+	long every = 0;
+	if (every_text) {
+		char *end;
+		every = strtol(every_text, &end, 10);
+		if (*end || end == every_text || every < 1 || every > 1000000)
+			return cli_usage_error("init", "--checkpoint-every attend un nombre d'entrées (1 à 1000000)",
+					       every_text);
+	}
 	const char *location = cli_db_location(db);
 
 	/* The geography first: if it cannot be read, no database is created. */
@@ -90,42 +103,19 @@ int cmd_init(int argc, char **argv)
 		cli_report_error(&err);
 		return CLI_EXIT_USAGE;
 	}
-	dh_store *store = NULL;
-	int exitcode = cli_open_store(location, DH_STORE_CREATE, &store);
-	if (exitcode != CLI_EXIT_OK) {
-		dh_geo_free(geo);
-		return exitcode;
-	}
-	dh_store_info info;
-	rc = dh_store_info_get(store, &info, &err);
-	int already = rc == DH_OK && !info.created;
-	/* A database created by an init that failed before its geography was loaded gets it now. */
-	if (rc == DH_OK && (info.created || info.communes == 0)) {
-		rc = dh_store_load_geo(store, geo, &err);
-		if (rc == DH_OK)
-			rc = dh_store_info_get(store, &info, &err);
-	}
-	/* The pseudonymisation key, next to the database (never inside it): made once. */
-	char key_path[4200];
-	int key_created = 0;
-	if (rc == DH_OK && (rc = dh_pseudo_key_path(location, key_path, sizeof(key_path), &err)) == DH_OK) {
-		rc = dh_pseudo_key_create(key_path, &err);
-		key_created = rc == DH_OK;
-		if (rc == DH_EXISTS)
-			rc = DH_OK;
-	}
+	dh_actor actor = cli_actor();
+	dh_init_result res;
+	rc = dh_store_init(location, geo, &actor, (int)every, &res, NULL, &err);
+	int exitcode = CLI_EXIT_OK;
 	if (rc == DH_OK) {
-		print_info(location, &info, already, strcmp(format, "json") == 0);
-		if (key_created && strcmp(format, "json") != 0)
-			printf("clé de pseudonymisation « %s » créée (mode 0600)\n", key_path);
-		if (!already)
-			exitcode = cli_audit_log(store, "init", "db", "ok");
-		if (key_created && exitcode == CLI_EXIT_OK)
-			exitcode = cli_audit_log(store, "key-create", "pseudo-key:v1", "ok");
+		print_info(location, &res.info, res.already, strcmp(format, "json") == 0);
+		if (res.pseudo_key_created && strcmp(format, "json") != 0)
+			printf("clé de pseudonymisation « %s » créée (mode 0600)\n", res.pseudo_key_path);
+		if (res.audit_key_created && strcmp(format, "json") != 0)
+			printf("clé d'audit « %s » créée (mode 0600)\n", res.audit_key_path);
 	} else {
 		exitcode = cli_report_error(&err);
 	}
-	dh_store_close(store);
 	dh_geo_free(geo);
 	return exitcode;
 }

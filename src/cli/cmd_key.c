@@ -55,7 +55,8 @@ int cmd_key(int argc, char **argv)
 	if (exitcode != CLI_EXIT_OK)
 		return exitcode;
 	int64_t version = 0;
-	int rc = dh_pseudo_rotate(store, key_path, cli_actor(), &version, &err);
+	dh_actor actor = cli_actor();
+	int rc = dh_pseudo_rotate(store, key_path, &actor, &version, &err);
 	if (rc == DH_OK)
 		printf("clé de pseudonymisation « %s » remplacée : version %lld\n", key_path, (long long)version);
 	else

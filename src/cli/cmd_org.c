@@ -5,6 +5,7 @@
  */
 #include "cli.h"
 
+#include "datahabitat/admin.h"
 #include "datahabitat/store.h"
 
 #include <jansson.h>
@@ -29,8 +30,8 @@ static const char usage_text[] =
 
 static json_t *org_json(const dh_org *o)
 {
-	return json_pack("{s:s, s:s, s:s, s:s}", "siren", o->siren, "name", o->name, "kind",
-			 dh_org_kind_name(o->kind), "created_at", o->created_at);
+	return json_pack("{s:o, s:o, s:s, s:o}", "siren", cli_json_text(o->siren), "name", cli_json_text(o->name),
+			 "kind", dh_org_kind_name(o->kind), "created_at", cli_json_text(o->created_at));
 }
 
 static int print_org_row(void *ctx, const dh_org *o)
@@ -38,7 +39,7 @@ static int print_org_row(void *ctx, const dh_org *o)
 	json_t *list = ctx;
 	if (list)
 		return json_array_append_new(list, org_json(o)) == 0 ? DH_OK : DH_NOMEM;
-	printf("%-9s  %-4s  %s\n", o->siren, dh_org_kind_name(o->kind), o->name);
+	printf("%-9s  %-4s  %s\n", cli_text(o->siren), dh_org_kind_name(o->kind), cli_text(o->name));
 	return DH_OK;
 }
 
@@ -74,6 +75,9 @@ static int org_add(const char *db, const char *siren, const char *name, const ch
 		return cli_usage_error("org add", "type inconnu (OPH, ESH, coop ou SEM)", kind);
 	dh_org org;
 	memset(&org, 0, sizeof(org));
+	dh_error err;
+	if (dh_text_check(name, DH_NAME_MAX, "nom de l'organisme", &err) != DH_OK)
+		return cli_usage_error("org add", err.message, NULL);
 	dh_strlcpy(org.siren, sizeof(org.siren), siren);
 	dh_strlcpy(org.name, sizeof(org.name), name);
 	org.kind = (dh_org_kind)k;
@@ -81,24 +85,18 @@ static int org_add(const char *db, const char *siren, const char *name, const ch
 	int exitcode = cli_open_store(db, 0, &store);
 	if (exitcode != CLI_EXIT_OK)
 		return exitcode;
-	dh_error err;
 	dh_error_clear(&err);
-	int rc = dh_store_org_add(store, &org, &err);
+	dh_actor actor = cli_actor();
+	int rc = dh_org_register(store, &actor, &org, &err);
 	if (rc != DH_OK) {
 		exitcode = cli_report_error(&err);
 	} else if (json) {
 		json_t *o = org_json(&org);
-		json_dumpf(o, stdout, JSON_INDENT(2));
-		fputc('\n', stdout);
+		exitcode = cli_json_print(o);
 		json_decref(o);
 	} else {
-		printf("organisme %s « %s » (%s) enregistré\n", org.siren, org.name, dh_org_kind_name(org.kind));
+		printf("organisme %s « %s » (%s) enregistré\n", org.siren, cli_text(org.name), dh_org_kind_name(org.kind));
 	}
-	char object[32];
-	snprintf(object, sizeof(object), "org:%s", org.siren);
-	int logged = cli_audit_log(store, "org-add", object, rc == DH_OK ? "ok" : rc == DH_EXISTS ? "refused" : "error");
-	if (exitcode == CLI_EXIT_OK)
-		exitcode = logged;
 	dh_store_close(store);
 	return exitcode;
 }

@@ -6,6 +6,7 @@
  */
 #include "cli.h"
 
+#include "datahabitat/admin.h"
 #include "datahabitat/rpls.h"
 #include "datahabitat/store.h"
 
@@ -112,21 +113,14 @@ int cmd_stock(int argc, char **argv)
 	if (!out.json && strcmp(format, "csv") != 0)
 		return cli_usage_error("stock", "format inconnu", format);
 	dh_store *store;
-	/* Read-write: the export is logged to the audit chain before any row leaves (fail closed). */
+	/* Read-write: the library logs the export to the audit chain before any row leaves. */
 	int exitcode = cli_open_store(db, 0, &store);
 	if (exitcode != CLI_EXIT_OK)
 		return exitcode;
-	char object[64];
-	snprintf(object, sizeof(object), "stock:%s@%s", org, date ? date : "latest");
-	if ((exitcode = cli_audit_log(store, "export", object, "ok")) != CLI_EXIT_OK) {
-		dh_store_close(store);
-		return exitcode;
-	}
 	dh_error err;
 	dh_error_clear(&err);
-	int rc = dh_store_stock_read(store, org, date, NULL, on_dwelling, &out, &err);
-	if (rc != DH_OK)
-		cli_audit_log(store, "export", object, rc == DH_NOTFOUND ? "refused" : "error");
+	dh_actor actor = cli_actor();
+	int rc = dh_stock_export(store, &actor, org, date, NULL, on_dwelling, &out, &err);
 	/* The header comes with the first row, so that nothing is printed for an error. */
 	if (rc == DH_OK && out.json)
 		fputs(out.rows ? "\n]\n" : "[]\n", stdout);

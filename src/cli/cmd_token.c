@@ -27,7 +27,8 @@ static const char usage_text[] =
 static int print_token(void *ctx, const dh_token *t)
 {
 	(void)ctx;
-	printf("%lld\t%s\t%s\t%s\t%s\n", (long long)t->id, t->login, t->scope, t->expires_at,
+	printf("%lld\t%s\t%s\t%s\t%s\n", (long long)t->id, cli_text(t->login), cli_text(t->scope),
+	       cli_text(t->expires_at),
 	       t->revoked ? "révoqué" : "actif");
 	return DH_OK;
 }
@@ -72,7 +73,8 @@ int cmd_token(int argc, char **argv)
 			return exitcode;
 		char text[DH_TOKEN_TEXT_SIZE];
 		dh_token meta;
-		rc = dh_token_create(store, arg, scope, (int)days, text, &meta, cli_actor(), &err);
+		dh_actor actor = cli_actor();
+		rc = dh_token_create(store, arg, scope, (int)days, text, &meta, &actor, &err);
 		if (rc == DH_OK) {
 			printf("%s\n", text);
 			fprintf(stderr, "jeton %lld pour « %s » (%s), valable jusqu'au %s ; il ne sera plus affiché\n",
@@ -86,7 +88,8 @@ int cmd_token(int argc, char **argv)
 			return cli_usage_error("token", "identifiant de jeton invalide", arg);
 		if ((exitcode = cli_open_store(db, 0, &store)) != CLI_EXIT_OK)
 			return exitcode;
-		rc = dh_token_revoke(store, id, cli_actor(), &err);
+		dh_actor actor = cli_actor();
+		rc = dh_token_revoke(store, id, &actor, &err);
 		if (rc == DH_OK)
 			printf("jeton %lld révoqué\n", id);
 	} else if (strcmp(sub, "list") == 0) {

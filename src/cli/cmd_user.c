@@ -61,9 +61,9 @@ static int print_user(void *ctx, const dh_user *u)
 	(void)ctx;
 	char terr[64];
 	dh_territory_format(&u->territory, terr, sizeof(terr));
-	printf("%s\t%s\t%s\t%s\t%s\t%s\n", u->login, dh_role_name(u->role), u->org_siren[0] ? u->org_siren : "-",
-	       u->territory.level == DH_LEVEL_ALL ? "-" : terr, u->disabled ? "désactivé" : "actif",
-	       u->created_at);
+	printf("%s\t%s\t%s\t%s\t%s\t%s\n", cli_text(u->login), dh_role_name(u->role),
+	       u->org_siren[0] ? cli_text(u->org_siren) : "-", u->territory.level == DH_LEVEL_ALL ? "-" : cli_text(terr),
+	       u->disabled ? "désactivé" : "actif", cli_text(u->created_at));
 	return DH_OK;
 }
 
@@ -111,7 +111,8 @@ int cmd_user(int argc, char **argv)
 			return cli_usage_error("user", "LOGIN manquant", NULL);
 		if ((exitcode = cli_open_store(db, 0, &store)) != CLI_EXIT_OK)
 			return exitcode;
-		int rc = dh_user_disable(store, login, cli_actor(), &err);
+		dh_actor actor = cli_actor();
+		int rc = dh_user_disable(store, login, &actor, &err);
 		if (rc == DH_OK)
 			printf("utilisateur « %s » désactivé\n", login);
 		exitcode = rc == DH_OK ? CLI_EXIT_OK : cli_report_error(&err);
@@ -149,7 +150,8 @@ int cmd_user(int argc, char **argv)
 		sodium_memzero(password, sizeof(password));
 		return exitcode;
 	}
-	int rc = dh_user_add(store, &u, password, (size_t)n, cli_actor(), &err);
+	dh_actor actor = cli_actor();
+	int rc = dh_user_add(store, &u, password, (size_t)n, &actor, &err);
 	sodium_memzero(password, sizeof(password));
 	if (rc == DH_OK)
 		printf("utilisateur « %s » ajouté (rôle %s)\n", u.login, dh_role_name(u.role));

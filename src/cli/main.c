@@ -8,6 +8,10 @@
 #include <stdarg.h>
 #include <string.h>
 
+#ifndef DH_GIT_DESCRIBE
+#define DH_GIT_DESCRIBE "" /* set by the Makefile from `git describe` */
+#endif
+
 static const cli_command commands[] = {
 	{ "validate", cmd_validate, "valider un fichier de patrimoine (RPLS) et produire un rapport" },
 	{ "gen", cmd_gen, "générer des données synthétiques (tests, démonstration, mesures)" },
@@ -27,12 +31,13 @@ static const cli_command commands[] = {
 
 void cli_errorf(const char *fmt, ...)
 {
+	char buf[2048];
 	va_list ap;
-	fputs("datahabitat: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	/* arguments and stored values are echoed: no terminal escape goes through */
+	fprintf(stderr, "datahabitat: %s\n", cli_text(buf));
 }
 
 int cli_report_error(const dh_error *err)
@@ -66,7 +71,7 @@ static void usage(FILE *out)
 	fputs("\n« datahabitat <commande> --help » décrit les options d'une commande.\n", out);
 }
 
-int main(int argc, char **argv)
+int cli_main(int argc, char **argv)
 {
 	if (argc < 2) {
 		usage(stderr);
@@ -77,7 +82,11 @@ int main(int argc, char **argv)
 		return CLI_EXIT_OK;
 	}
 	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
-		printf("datahabitat %s\n", DH_VERSION);
+		/* the build's git description, when it was built from a git checkout */
+		if (DH_GIT_DESCRIBE[0])
+			printf("datahabitat %s (git %s)\n", dh_version(), DH_GIT_DESCRIBE);
+		else
+			printf("datahabitat %s\n", dh_version());
 		return CLI_EXIT_OK;
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
@@ -86,3 +95,11 @@ int main(int argc, char **argv)
 	cli_errorf("« %s » n'est pas une commande ; voir « datahabitat --help »", argv[1]);
 	return CLI_EXIT_USAGE;
 }
+
+/* Built without it (-DDH_CLI_NO_MAIN) for tests/fuzz/fuzz_cli_args.c, which calls cli_main(). */
+#ifndef DH_CLI_NO_MAIN
+int main(int argc, char **argv)
+{
+	return cli_main(argc, argv);
+}
+#endif

@@ -610,7 +610,7 @@ static uint16_t epoch_of(const int32_t *dates, size_t n, int32_t date)
 	return (uint16_t)lo;
 }
 
-uint16_t cube_epoch(const dh_cube *cube, int32_t date)
+uint16_t dh__cube_epoch(const dh_cube *cube, int32_t date)
 {
 	return epoch_of(cube->dates, cube->ndates, date);
 }
@@ -820,8 +820,8 @@ int dh_cube_builder_finish(dh_cube_builder *b, dh_cube **out, dh_error *err)
 	free(perm);
 	/* The latest validity date is the usual reference date (the last delivery): its
 	 * commune counters are computed now so that its first query is already fast. */
-	if (cube_cache_build(cube) != DH_OK ||
-	    (cube->ndates && cube_dateplan_warm(cube, cube->dates[cube->ndates - 1]) != DH_OK)) {
+	if (dh__cube_cache_build(cube) != DH_OK ||
+	    (cube->ndates && dh__cube_dateplan_warm(cube, cube->dates[cube->ndates - 1]) != DH_OK)) {
 		cube_free(cube);
 		return fail(err, DH_NOMEM, "mémoire insuffisante");
 	}
@@ -871,9 +871,9 @@ static void cube_free(dh_cube *cube)
 	areas_free(cube->landlords, cube->nlandlords);
 	free(cube->epci_communes);
 	free(cube->epci_first);
-	cube_cache_free(&cube->cache);
-	cube_bits_free(&cube->bits);
-	cube_dateplans_free(cube);
+	dh__cube_cache_free(&cube->cache);
+	dh__cube_bits_free(&cube->bits);
+	dh__cube_dateplans_free(cube);
 	pthread_mutex_destroy(&cube->date_lock);
 	free(cube);
 }
@@ -897,5 +897,5 @@ size_t dh_cube_row_count(const dh_cube *cube)
 
 size_t dh_cube_memory(const dh_cube *cube)
 {
-	return cube->memory + cube_dateplans_memory(cube);
+	return cube->memory + dh__cube_dateplans_memory(cube);
 }

@@ -10,7 +10,7 @@
 #include <string.h>
 
 typedef struct org_entry {
-	char siren[10];
+	char siren[DH_SIREN_SIZE];
 	int32_t index;
 } org_entry;
 
@@ -21,7 +21,7 @@ typedef struct build_ctx {
 	org_entry *orgs;
 	size_t norgs, cap;
 	int32_t last_index;  /* landlord of the previous version (versions come grouped) */
-	char last_siren[10];
+	char last_siren[DH_SIREN_SIZE];
 	char last_commune[6];
 	int32_t last_commune_index;
 	dh_cube_store_stats stats;
@@ -34,7 +34,7 @@ static int on_org(void *ctx, const dh_org *org)
 		size_t cap = b->cap ? b->cap * 2 : 64;
 		org_entry *o = realloc(b->orgs, cap * sizeof(*o));
 		if (!o)
-			return dh_error_set(b->err, DH_NOMEM, "mémoire insuffisante");
+			return dh_error_nomem(b->err);
 		b->orgs = o;
 		b->cap = cap;
 	}

@@ -211,6 +211,63 @@ int dh_indicator_find(dh_str id)
 	return -1;
 }
 
+int dh_indicator_list_check(const int *positions, size_t n, dh_error *err)
+{
+	if (n > DH_QUERY_MAX_INDICATORS)
+		return dh_error_set(err, DH_INVAL, "trop d'indicateurs demandés (%zu, au plus %d)", n,
+				    DH_QUERY_MAX_INDICATORS);
+	if (n && !positions)
+		return dh_error_set(err, DH_INVAL, "liste d'indicateurs absente");
+	uint8_t seen[DH_QUERY_MAX_INDICATORS];
+	memset(seen, 0, sizeof(seen));
+	for (size_t i = 0; i < n; i++) {
+		int k = positions[i];
+		if (k < 0 || (size_t)k >= NREGISTRY || k >= DH_QUERY_MAX_INDICATORS)
+			return dh_error_set(err, DH_INVAL, "indicateur n° %d inconnu", k);
+		if (seen[k]++)
+			return dh_error_set(err, DH_INVAL, "indicateur « %s » demandé deux fois",
+					    registry[k].id);
+	}
+	return DH_OK;
+}
+
+int dh_predicate_set_check(const dh_predicate *p, dh_error *err)
+{
+	if (p->op != DH_OP_IN && p->op != DH_OP_NOT_IN)
+		return DH_OK;
+	const char *name = dh_dim_name(p->dim);
+	if (!p->set || !*p->set)
+		return dh_error_set(err, DH_INVAL, "filtre %s : valeurs manquantes", name);
+	size_t len = strnlen(p->set, DH_FILTER_MAX_BYTES + 1), nvalues = 1;
+	if (len > DH_FILTER_MAX_BYTES)
+		return dh_error_set(err, DH_INVAL, "filtre %s : liste de valeurs trop longue (au plus %d octets)",
+				    name, DH_FILTER_MAX_BYTES);
+	for (size_t i = 0; i < len; i++)
+		nvalues += p->set[i] == ',';
+	if (nvalues > DH_FILTER_MAX_VALUES)
+		return dh_error_set(err, DH_INVAL, "filtre %s : trop de valeurs (%zu, au plus %d)", name,
+				    nvalues, DH_FILTER_MAX_VALUES);
+	/* at most 64 values: the pairwise comparison stays small */
+	for (const char *a = p->set; *a;) {
+		size_t alen = strcspn(a, ",");
+		if (alen == 0)
+			return dh_error_set(err, DH_INVAL, "filtre %s : valeur vide", name);
+		for (const char *b = a[alen] ? a + alen + 1 : a + alen; *b;) {
+			size_t blen = strcspn(b, ",");
+			if (blen == alen && memcmp(a, b, alen) == 0)
+				return dh_error_set(err, DH_INVAL, "filtre %s : valeur « %.*s » en double", name,
+						    (int)(alen < 32 ? alen : 32), a);
+			b += blen + (b[blen] == ',');
+		}
+		if (!a[alen])
+			break;
+		a += alen + 1;
+		if (!*a)
+			return dh_error_set(err, DH_INVAL, "filtre %s : valeur vide", name);
+	}
+	return DH_OK;
+}
+
 static const char *const dim_names[DH_DIM_COUNT] = {
 	"", "MODE", "TYPECONST", "NBPIECE", "FINAN", "DPEENERGIE", "DPESERRE", "QPV", "ORIGINE",
 	"SORTIEPATRIM", "LOYERPRINC", "SURFHAB", "CONSTRUCT", "AGE", "LOCAT", "LOCAT_ANS",

@@ -21,7 +21,7 @@ struct gen_block {
 	char data[];
 };
 
-char *gen_arena_copy(dh_gen_plan *plan, const char *s, size_t len)
+char *dh__gen_arena_copy(dh_gen_plan *plan, const char *s, size_t len)
 {
 	struct gen_block *b = plan->arena;
 	if (!b || b->cap - b->used < len + 1) {
@@ -57,7 +57,7 @@ static unsigned char cp1252_byte(uint32_t cp)
 	return 0;
 }
 
-int gen_encode(dh_gen_plan *plan, const char *utf8, size_t len, dh_str *out)
+int dh__gen_encode(dh_gen_plan *plan, const char *utf8, size_t len, dh_str *out)
 {
 	int ascii = 1;
 	for (size_t i = 0; i < len; i++)
@@ -93,7 +93,7 @@ int gen_encode(dh_gen_plan *plan, const char *utf8, size_t len, dh_str *out)
 		unsigned char b = cp1252_byte(cp);
 		buf[n++] = b ? (char)b : '?';
 	}
-	char *copy = gen_arena_copy(plan, buf, n);
+	char *copy = dh__gen_arena_copy(plan, buf, n);
 	if (!copy)
 		return -1;
 	out->ptr = copy;
@@ -116,13 +116,6 @@ void dh_gen_options_init(dh_gen_options *opt)
 	opt->threads = 1;
 }
 
-static int days_in_month(int year, int month)
-{
-	static const int days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-	return month == 2 && leap ? 29 : days[month - 1];
-}
-
 static int check_options(const dh_gen_options *opt, dh_error *err)
 {
 	if (opt->rows < 1 || opt->rows > UINT64_C(10000000000))
@@ -135,12 +128,12 @@ static int check_options(const dh_gen_options *opt, dh_error *err)
 	    opt->encoding != DH_ENC_WINDOWS1252)
 		return dh_error_set(err, DH_INVAL, "encodage inconnu");
 	if (opt->ref_year < 2000 || opt->ref_year > 2100 || opt->ref_month < 1 || opt->ref_month > 12 ||
-	    opt->ref_day < 1 || opt->ref_day > days_in_month(opt->ref_year, opt->ref_month))
+	    opt->ref_day < 1 || opt->ref_day > dh_days_in_month(opt->ref_year, opt->ref_month))
 		return dh_error_set(err, DH_INVAL, "date de référence invalide (années 2000 à 2100)");
 	if (opt->from_year || opt->from_month || opt->from_day) {
 		if (opt->from_year != opt->ref_year - 1 || opt->from_month != opt->ref_month ||
 		    opt->from_day != opt->ref_day || opt->ref_year - 1 < 2000 ||
-		    opt->from_day > days_in_month(opt->from_year, opt->from_month))
+		    opt->from_day > dh_days_in_month(opt->from_year, opt->from_month))
 			return dh_error_set(err, DH_INVAL,
 					    "le millésime précédent doit dater d'un an exactement avant la date de "
 					    "référence (même jour, années 2000 à 2100)");
@@ -219,7 +212,7 @@ static int select_communes(dh_gen_plan *plan, dh_error *err)
 	if (!dept_map || !commune_dept || !plan->depts) {
 		free(dept_map);
 		free(commune_dept);
-		return dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
+		return dh_error_nomem(err);
 	}
 	for (size_t i = 0; i < ngeo_dept; i++)
 		dept_map[i] = -1;
@@ -261,7 +254,7 @@ static int select_communes(dh_gen_plan *plan, dh_error *err)
 		free(fill);
 		free(dept_map);
 		free(commune_dept);
-		return dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
+		return dh_error_nomem(err);
 	}
 	for (size_t i = 0; i < plan->ndepts; i++)
 		plan->depts[i].count = 0;
@@ -287,11 +280,11 @@ static int select_communes(dh_gen_plan *plan, dh_error *err)
 		gc->big = c->population >= GEN_QPV_MIN_POP;
 		gc->qpv = -1;
 		gc->postcode = c->npostcodes ? c->postcodes[0] : NULL;
-		if (gen_encode(plan, c->name, strlen(c->name), &gc->name) < 0) {
+		if (dh__gen_encode(plan, c->name, strlen(c->name), &gc->name) < 0) {
 			free(fill);
 			free(dept_map);
 			free(commune_dept);
-			return dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
+			return dh_error_nomem(err);
 		}
 		geo_to_plan[i] = (int32_t)at;
 	}
@@ -323,7 +316,7 @@ static int select_communes(dh_gen_plan *plan, dh_error *err)
 	plan->arr = calloc(plan->narr + 1, sizeof(*plan->arr));
 	if (!plan->arr) {
 		free(commune_dept);
-		return dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
+		return dh_error_nomem(err);
 	}
 	uint32_t arr_pos = 0;
 	for (size_t i = 0; i < plan->ncommunes; i++) {
@@ -339,9 +332,9 @@ static int select_communes(dh_gen_plan *plan, dh_error *err)
 		gen_arr *a = &plan->arr[gc->first_arr + gc->narr++];
 		a->former = (int32_t)f;
 		const char *name = fc->name ? fc->name : "";
-		if (gen_encode(plan, name, strlen(name), &a->name) < 0) {
+		if (dh__gen_encode(plan, name, strlen(name), &a->name) < 0) {
 			free(commune_dept);
-			return dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
+			return dh_error_nomem(err);
 		}
 	}
 
@@ -351,7 +344,7 @@ static int select_communes(dh_gen_plan *plan, dh_error *err)
 	if (!plan->former_all || !per_dept) {
 		free(per_dept);
 		free(commune_dept);
-		return dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
+		return dh_error_nomem(err);
 	}
 	for (size_t f = 0; f < nformer; f++) {
 		const dh_former_commune *fc = dh_geo_former(geo, (int32_t)f);
@@ -371,7 +364,7 @@ static int select_communes(dh_gen_plan *plan, dh_error *err)
 		if (!plan->depts[d].former) {
 			free(per_dept);
 			free(commune_dept);
-			return dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
+			return dh_error_nomem(err);
 		}
 	}
 	for (size_t k = 0; k < plan->nformer_all; k++) {
@@ -431,7 +424,7 @@ static int weigh_communes(dh_gen_plan *plan, dh_error *err)
 		gen_dept *gd = &plan->depts[d];
 		gd->cum = malloc((gd->count + 1) * sizeof(*gd->cum));
 		if (!gd->cum)
-			return dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
+			return dh_error_nomem(err);
 		uint64_t cum = 0;
 		for (uint32_t k = 0; k < gd->count; k++) {
 			gen_commune *c = &plan->communes[gd->first + k];
@@ -577,7 +570,7 @@ static int make_landlords(dh_gen_plan *plan, dh_error *err)
 	if (!plan->landlords || !order || !pres) {
 		free(order);
 		free(pres);
-		return dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
+		return dh_error_nomem(err);
 	}
 	plan->nlandlords = K;
 	for (uint32_t d = 0; d < D; d++)
@@ -622,11 +615,11 @@ static int make_landlords(dh_gen_plan *plan, dh_error *err)
 		memcpy(ll->pub.file_name + 14, ".csv", 5);
 		char name[128];
 		snprintf(name, sizeof(name), "%s n°%u", kind_labels[kind], ll->number);
-		ll->pub.name = gen_arena_copy(plan, name, strlen(name));
-		if (!ll->pub.name || gen_encode(plan, ll->pub.name, strlen(ll->pub.name), &ll->name_enc) < 0) {
+		ll->pub.name = dh__gen_arena_copy(plan, name, strlen(name));
+		if (!ll->pub.name || dh__gen_encode(plan, ll->pub.name, strlen(ll->pub.name), &ll->name_enc) < 0) {
 			free(order);
 			free(pres);
-			return dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
+			return dh_error_nomem(err);
 		}
 		ll->pub.kind = kind_names[kind];
 		ll->pub.crlf = dh_rng_chance(&rng, 350000);
@@ -721,7 +714,7 @@ nomem:
 	free(idx);
 	free(nseg);
 	free(pres);
-	return dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
+	return dh_error_nomem(err);
 }
 
 /* ---- Plan ---- */
@@ -749,7 +742,7 @@ static void plan_evolution(dh_gen_plan *plan)
 		ll->first_new = next;
 		next += ll->new_rows;
 	}
-	gen_evolve_count(plan);
+	dh__gen_evolve_count(plan);
 }
 
 int dh_gen_plan_new(dh_gen_plan **out, const dh_gen_options *opt, const dh_geo *geo, dh_error *err)
@@ -762,7 +755,7 @@ int dh_gen_plan_new(dh_gen_plan **out, const dh_gen_options *opt, const dh_geo *
 		return rc;
 	dh_gen_plan *plan = calloc(1, sizeof(*plan));
 	if (!plan)
-		return dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
+		return dh_error_nomem(err);
 	plan->opt = *opt;
 	plan->opt.out_dir = NULL;
 	plan->geo = geo;
@@ -779,18 +772,18 @@ int dh_gen_plan_new(dh_gen_plan **out, const dh_gen_options *opt, const dh_geo *
 	plan->ident_mult = mult;
 	plan->ident_add = dh_rng_below(&grng, UINT64_C(10000000000));
 
-	gen_tables_static(plan->tables);
+	dh__gen_tables_static(plan->tables);
 	for (int t = 0; t < GEN_T_COUNT; t++) {
 		gen_table *tb = &plan->tables[t];
 		tb->enc = malloc(tb->count * sizeof(*tb->enc));
 		if (!tb->enc) {
 			dh_gen_plan_free(plan);
-			return dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
+			return dh_error_nomem(err);
 		}
 		for (size_t i = 0; i < tb->count; i++)
-			if (gen_encode(plan, tb->utf8[i], strlen(tb->utf8[i]), &tb->enc[i]) < 0) {
+			if (dh__gen_encode(plan, tb->utf8[i], strlen(tb->utf8[i]), &tb->enc[i]) < 0) {
 				dh_gen_plan_free(plan);
-				return dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
+				return dh_error_nomem(err);
 			}
 	}
 	if ((rc = select_communes(plan, err)) != DH_OK || (rc = weigh_communes(plan, err)) != DH_OK ||

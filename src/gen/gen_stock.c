@@ -48,7 +48,7 @@ static const char *const lieudit_names[] = { "LE BOURG", "LA LANDE", "LE MOULIN"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-void gen_tables_static(gen_table tables[GEN_T_COUNT])
+void dh__gen_tables_static(gen_table tables[GEN_T_COUNT])
 {
 	tables[GEN_T_STREET] = (gen_table){ street_names, COUNT(street_names), NULL };
 	tables[GEN_T_STREET_TYPE] = (gen_table){ street_types, COUNT(street_types), NULL };
@@ -1131,7 +1131,7 @@ static void emit(emitter *em, const program *p, uint32_t k, uint64_t j, uint64_t
 	em->rank++;
 }
 
-int gen_evolve_count(dh_gen_plan *plan)
+int dh__gen_evolve_count(dh_gen_plan *plan)
 {
 	uint64_t ppm = plan->fault_ppm;
 	for (size_t l = 0; l < plan->nlandlords; l++) {
@@ -1172,7 +1172,7 @@ int dh_gen_landlord_write(const dh_gen_plan *plan, size_t i, const dh_gen_sink *
 	if (!o.buf || !r) {
 		free(o.buf);
 		free(r);
-		return dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
+		return dh_error_nomem(err);
 	}
 	int crlf = ll->pub.crlf;
 	if (ll->pub.bom)
@@ -1434,7 +1434,7 @@ int dh_gen_stock(const dh_gen_options *opt, const dh_geo *geo, dh_gen_summary *s
 	jb.bytes = calloc(K, sizeof(*jb.bytes));
 	text_buf list = { NULL, 0, 0 };
 	if (!jb.faults || !jb.bytes) {
-		rc = dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
+		rc = dh_error_nomem(err);
 		goto done;
 	}
 	pthread_mutex_init(&jb.lock, NULL);
@@ -1492,7 +1492,7 @@ int dh_gen_stock(const dh_gen_options *opt, const dh_geo *geo, dh_gen_summary *s
 	rc = write_text_file(opt->out_dir, "faults.csv", &list, err);
 	goto done;
 nomem:
-	rc = dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
+	rc = dh_error_nomem(err);
 done:
 	if (jb.faults)
 		for (size_t l = 0; l < K; l++)

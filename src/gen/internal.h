@@ -133,17 +133,17 @@ struct dh_gen_plan {
 };
 
 /* Copy `len` bytes into the plan's arena (NUL added). NULL when out of memory. */
-char *gen_arena_copy(dh_gen_plan *plan, const char *s, size_t len);
+char *dh__gen_arena_copy(dh_gen_plan *plan, const char *s, size_t len);
 
 /* Convert UTF-8 to the plan's output encoding (copy in the arena when it changes).
  * Returns 0, or -1 when out of memory. */
-int gen_encode(dh_gen_plan *plan, const char *utf8, size_t len, dh_str *out);
+int dh__gen_encode(dh_gen_plan *plan, const char *utf8, size_t len, dh_str *out);
 
 /* Evolution: count each landlord's rows and faults of the evolved vintage (pub.rows,
  * pub.faults) once new_rows and first_new are set. Returns 0. */
-int gen_evolve_count(dh_gen_plan *plan);
+int dh__gen_evolve_count(dh_gen_plan *plan);
 
 /* Static tables of gen_stock.c, filled into plan->tables by the plan. */
-void gen_tables_static(gen_table tables[GEN_T_COUNT]);
+void dh__gen_tables_static(gen_table tables[GEN_T_COUNT]);
 
 #endif

@@ -34,7 +34,7 @@ struct geo_arena_block {
 	max_align_t data[]; /* cap bytes */
 };
 
-void *geo_arena_alloc(geo_arena *arena, size_t n, size_t align)
+void *dh__geo_arena_alloc(geo_arena *arena, size_t n, size_t align)
 {
 	geo_arena_block *b = arena->head;
 	if (b) {
@@ -60,11 +60,11 @@ void *geo_arena_alloc(geo_arena *arena, size_t n, size_t align)
 	return b->data;
 }
 
-char *geo_arena_strdup(geo_arena *arena, dh_str s)
+char *dh__geo_arena_strdup(geo_arena *arena, dh_str s)
 {
 	if (s.len == SIZE_MAX)
 		return NULL;
-	char *p = geo_arena_alloc(arena, s.len + 1, 1);
+	char *p = dh__geo_arena_alloc(arena, s.len + 1, 1);
 	if (!p)
 		return NULL;
 	if (s.len)
@@ -73,7 +73,7 @@ char *geo_arena_strdup(geo_arena *arena, dh_str s)
 	return p;
 }
 
-void geo_arena_release(geo_arena *arena)
+void dh__geo_arena_release(geo_arena *arena)
 {
 	geo_arena_block *b = arena->head;
 	while (b) {
@@ -111,7 +111,7 @@ static const char *record_code(const void *base, size_t stride, int32_t i)
 /* Codes are short (5 to 9 bytes) and NUL-free: anything else matches no record. */
 #define MAX_CODE 15
 
-int32_t geo_index_find(const geo_index *idx, const void *base, size_t stride, dh_str code)
+int32_t dh__geo_index_find(const geo_index *idx, const void *base, size_t stride, dh_str code)
 {
 	if (idx->mask == 0 || code.len == 0 || code.len > MAX_CODE || !code.ptr ||
 	    memchr(code.ptr, '\0', code.len))
@@ -137,7 +137,7 @@ static void index_place(geo_slot *slots, uint32_t mask, geo_slot s)
 	slots[pos] = s;
 }
 
-int geo_index_reserve(geo_index *idx, size_t records)
+int dh__geo_index_reserve(geo_index *idx, size_t records)
 {
 	if (records > (UINT32_MAX >> 3))
 		return DH_NOMEM;
@@ -161,7 +161,7 @@ int geo_index_reserve(geo_index *idx, size_t records)
 	return DH_OK;
 }
 
-int geo_index_add(geo_index *idx, const void *base, size_t stride, int32_t i)
+int dh__geo_index_add(geo_index *idx, const void *base, size_t stride, int32_t i)
 {
 	const char *rc = record_code(base, stride, i);
 	dh_str code = { rc, strlen(rc) };
@@ -169,7 +169,7 @@ int geo_index_add(geo_index *idx, const void *base, size_t stride, int32_t i)
 		return DH_INVAL;
 	/* Keep the load factor at or under one half so that probes stay short. */
 	if (idx->mask == 0 || (size_t)idx->count * 2 + 2 > (size_t)idx->mask + 1) {
-		int grown = geo_index_reserve(idx, (size_t)idx->count + 1);
+		int grown = dh__geo_index_reserve(idx, (size_t)idx->count + 1);
 		if (grown != DH_OK)
 			return grown;
 	}
@@ -185,24 +185,13 @@ int geo_index_add(geo_index *idx, const void *base, size_t stride, int32_t i)
 	return DH_OK;
 }
 
-void geo_index_release(geo_index *idx)
+void dh__geo_index_release(geo_index *idx)
 {
 	free(idx->slots);
 	memset(idx, 0, sizeof(*idx));
 }
 
 /* ---- small helpers shared with qpv.c ------------------------------------------------ */
-
-dh_str geo_trim(dh_str s)
-{
-	while (s.len && (s.ptr[0] == ' ' || s.ptr[0] == '\t')) {
-		s.ptr++;
-		s.len--;
-	}
-	while (s.len && (s.ptr[s.len - 1] == ' ' || s.ptr[s.len - 1] == '\t'))
-		s.len--;
-	return s;
-}
 
 static int is_digit(char c)
 {
@@ -217,7 +206,7 @@ static int all_digits(dh_str s)
 	return s.len > 0;
 }
 
-int geo_is_commune_code(dh_str s)
+int dh__geo_is_commune_code(dh_str s)
 {
 	if (s.len != 5 || !is_digit(s.ptr[0]))
 		return 0;
@@ -241,7 +230,7 @@ static int is_region_code(dh_str s)
 	return (s.len == 2 || s.len == 3) && all_digits(s);
 }
 
-int geo_input_error(dh_error *err, int code, const char *file, uint64_t line, uint32_t column,
+int dh__geo_input_error(dh_error *err, int code, const char *file, uint64_t line, uint32_t column,
 		    dh_str field, const char *expected, dh_str found, const char *detail)
 {
 	if (!err)
@@ -280,7 +269,7 @@ static size_t expected_rows(const ref_reader *r, size_t min_row)
 
 static int field_error(ref_reader *r, dh_error *err, size_t col, const char *expected)
 {
-	return geo_input_error(err, DH_PARSE, r->path, r->rec.line, (uint32_t)(col + 1),
+	return dh__geo_input_error(err, DH_PARSE, r->path, r->rec.line, (uint32_t)(col + 1),
 			       (dh_str){ r->columns[col], strlen(r->columns[col]) }, expected,
 			       r->rec.fields[col], NULL);
 }
@@ -300,7 +289,7 @@ static int ref_next(ref_reader *r, dh_error *err)
 		dh_str name = col >= 1 && col <= r->ncolumns
 				      ? (dh_str){ r->columns[col - 1], strlen(r->columns[col - 1]) }
 				      : (dh_str){ "", 0 };
-		return geo_input_error(err, DH_PARSE, r->path, r->rec.line, col, name,
+		return dh__geo_input_error(err, DH_PARSE, r->path, r->rec.line, col, name,
 				       "un enregistrement CSV bien formé", (dh_str){ "", 0 },
 				       dh_csv_problem_message(r->rec.problem));
 	}
@@ -308,11 +297,11 @@ static int ref_next(ref_reader *r, dh_error *err)
 		char expected[64], found[32];
 		snprintf(expected, sizeof(expected), "%zu champs", r->ncolumns);
 		snprintf(found, sizeof(found), "%zu champs", r->rec.nfields);
-		return geo_input_error(err, DH_PARSE, r->path, r->rec.line, 0, (dh_str){ "", 0 },
+		return dh__geo_input_error(err, DH_PARSE, r->path, r->rec.line, 0, (dh_str){ "", 0 },
 				       expected, (dh_str){ found, strlen(found) }, NULL);
 	}
 	if (++r->rows > MAX_ROWS)
-		return geo_input_error(err, DH_TOOBIG, r->path, r->rec.line, 0, (dh_str){ "", 0 },
+		return dh__geo_input_error(err, DH_TOOBIG, r->path, r->rec.line, 0, (dh_str){ "", 0 },
 				       NULL, (dh_str){ "", 0 }, "fichier de référence trop long");
 	return DH_OK;
 }
@@ -350,19 +339,19 @@ static int ref_open(ref_reader *r, const char *dir, const char *file, const char
 	}
 	rc = dh_csv_next(r->csv, &r->rec, err);
 	if (rc == DH_EOF)
-		return geo_input_error(err, DH_PARSE, r->path, 1, 0, (dh_str){ "", 0 },
+		return dh__geo_input_error(err, DH_PARSE, r->path, 1, 0, (dh_str){ "", 0 },
 				       "une ligne d'en-tête", (dh_str){ "", 0 }, NULL);
 	if (rc != DH_OK)
 		return rc;
 	for (size_t i = 0; i < ncolumns; i++) {
 		dh_str got = i < r->rec.nfields ? r->rec.fields[i] : (dh_str){ "", 0 };
 		if (r->rec.problem != DH_CSV_FINE || !dh_str_eq(got, columns[i]))
-			return geo_input_error(err, DH_PARSE, r->path, r->rec.line, (uint32_t)(i + 1),
+			return dh__geo_input_error(err, DH_PARSE, r->path, r->rec.line, (uint32_t)(i + 1),
 					       (dh_str){ columns[i], strlen(columns[i]) },
 					       "l'en-tête du format de data/ref", got, NULL);
 	}
 	if (r->rec.nfields != ncolumns)
-		return geo_input_error(err, DH_PARSE, r->path, r->rec.line, (uint32_t)(ncolumns + 1),
+		return dh__geo_input_error(err, DH_PARSE, r->path, r->rec.line, (uint32_t)(ncolumns + 1),
 				       (dh_str){ "", 0 }, "pas de colonne supplémentaire",
 				       r->rec.fields[ncolumns], NULL);
 	return DH_OK;
@@ -377,7 +366,7 @@ static void ref_close(ref_reader *r)
 /* ---- growing arrays ------------------------------------------------------------------ */
 
 /* The array with room for `need` elements (possibly moved), or NULL with arr untouched. */
-void *geo_grow_array(void *arr, size_t *cap, size_t need, size_t elem)
+void *dh__geo_grow_array(void *arr, size_t *cap, size_t need, size_t elem)
 {
 	if (need <= *cap)
 		return arr;
@@ -404,12 +393,12 @@ static int nomem(dh_error *err, const char *path)
 /* Copy a field into the arena; "" when empty. */
 static const char *keep_name(dh_geo *geo, dh_str s)
 {
-	return geo_arena_strdup(&geo->arena, s);
+	return dh__geo_arena_strdup(&geo->arena, s);
 }
 
 static int duplicate_error(ref_reader *r, dh_error *err)
 {
-	return geo_input_error(err, DH_PARSE, r->path, r->rec.line, 1,
+	return dh__geo_input_error(err, DH_PARSE, r->path, r->rec.line, 1,
 			       (dh_str){ r->columns[0], strlen(r->columns[0]) }, NULL, r->rec.fields[0],
 			       "code déjà présent plus haut dans le fichier");
 }
@@ -431,7 +420,7 @@ static int load_regions(dh_geo *geo, const char *dir, dh_error *err)
 			rc = field_error(&r, err, 1, "un nom");
 			break;
 		}
-		dh_area *p = geo_grow_array(geo->regions, &geo->cap_regions, geo->nregions + 1, sizeof(*p));
+		dh_area *p = dh__geo_grow_array(geo->regions, &geo->cap_regions, geo->nregions + 1, sizeof(*p));
 		if (!p) {
 			rc = nomem(err, r.path);
 			break;
@@ -444,7 +433,7 @@ static int load_regions(dh_geo *geo, const char *dir, dh_error *err)
 			rc = nomem(err, r.path);
 			break;
 		}
-		rc = geo_index_add(&geo->region_index, geo->regions, sizeof(dh_area),
+		rc = dh__geo_index_add(&geo->region_index, geo->regions, sizeof(dh_area),
 				   (int32_t)geo->nregions);
 		if (rc != DH_OK) {
 			rc = rc == DH_EXISTS ? duplicate_error(&r, err) : nomem(err, r.path);
@@ -471,11 +460,11 @@ static int load_departements(dh_geo *geo, const char *dir, dh_error *err)
 			rc = field_error(&r, err, 1, "un nom");
 			break;
 		}
-		if (geo_index_find(&geo->region_index, geo->regions, sizeof(dh_area), f[2]) < 0) {
+		if (dh__geo_index_find(&geo->region_index, geo->regions, sizeof(dh_area), f[2]) < 0) {
 			rc = field_error(&r, err, 2, "une région de regions.csv");
 			break;
 		}
-		dh_area *p = geo_grow_array(geo->departements, &geo->cap_departements,
+		dh_area *p = dh__geo_grow_array(geo->departements, &geo->cap_departements,
 					geo->ndepartements + 1, sizeof(*p));
 		if (!p) {
 			rc = nomem(err, r.path);
@@ -490,7 +479,7 @@ static int load_departements(dh_geo *geo, const char *dir, dh_error *err)
 			rc = nomem(err, r.path);
 			break;
 		}
-		rc = geo_index_add(&geo->departement_index, geo->departements, sizeof(dh_area),
+		rc = dh__geo_index_add(&geo->departement_index, geo->departements, sizeof(dh_area),
 				   (int32_t)geo->ndepartements);
 		if (rc != DH_OK) {
 			rc = rc == DH_EXISTS ? duplicate_error(&r, err) : nomem(err, r.path);
@@ -527,7 +516,7 @@ static int load_epcis(dh_geo *geo, const char *dir, dh_error *err)
 			rc = field_error(&r, err, 2, "CC, CA, CU, METRO ou MET69");
 			break;
 		}
-		dh_area *p = geo_grow_array(geo->epcis, &geo->cap_epcis, geo->nepcis + 1, sizeof(*p));
+		dh_area *p = dh__geo_grow_array(geo->epcis, &geo->cap_epcis, geo->nepcis + 1, sizeof(*p));
 		if (!p) {
 			rc = nomem(err, r.path);
 			break;
@@ -541,7 +530,7 @@ static int load_epcis(dh_geo *geo, const char *dir, dh_error *err)
 			rc = nomem(err, r.path);
 			break;
 		}
-		rc = geo_index_add(&geo->epci_index, geo->epcis, sizeof(dh_area), (int32_t)geo->nepcis);
+		rc = dh__geo_index_add(&geo->epci_index, geo->epcis, sizeof(dh_area), (int32_t)geo->nepcis);
 		if (rc != DH_OK) {
 			rc = rc == DH_EXISTS ? duplicate_error(&r, err) : nomem(err, r.path);
 			break;
@@ -600,16 +589,16 @@ static int load_communes(dh_geo *geo, const char *dir, dh_error *err)
 	int32_t dep = -1;
 	if (rc == DH_OK) {
 		/* One allocation instead of a dozen copies while growing: a row is >= 28 bytes. */
-		dh_commune *p = geo_grow_array(geo->communes, &geo->cap_communes,
+		dh_commune *p = dh__geo_grow_array(geo->communes, &geo->cap_communes,
 					       expected_rows(&r, 28), sizeof(*p));
 		if (p)
 			geo->communes = p;
-		if (!p || geo_index_reserve(&geo->commune_index, geo->cap_communes) != DH_OK)
+		if (!p || dh__geo_index_reserve(&geo->commune_index, geo->cap_communes) != DH_OK)
 			rc = nomem(err, r.path);
 	}
 	while (rc == DH_OK && (rc = ref_next(&r, err)) == DH_OK) {
 		const dh_str *f = r.rec.fields;
-		if (!geo_is_commune_code(f[0])) {
+		if (!dh__geo_is_commune_code(f[0])) {
 			rc = field_error(&r, err, 0, "un code commune de 5 caractères (01001, 2A004)");
 			break;
 		}
@@ -619,13 +608,13 @@ static int load_communes(dh_geo *geo, const char *dir, dh_error *err)
 		}
 		/* Rows come sorted by code, so by département: reuse the previous lookup. */
 		if (dep < 0 || !dh_str_eq(f[2], geo->departements[dep].code))
-			dep = geo_index_find(&geo->departement_index, geo->departements,
+			dep = dh__geo_index_find(&geo->departement_index, geo->departements,
 					     sizeof(dh_area), f[2]);
 		if (dep < 0) {
 			rc = field_error(&r, err, 2, "un département de departements.csv");
 			break;
 		}
-		if (f[3].len && geo_index_find(&geo->epci_index, geo->epcis, sizeof(dh_area), f[3]) < 0) {
+		if (f[3].len && dh__geo_index_find(&geo->epci_index, geo->epcis, sizeof(dh_area), f[3]) < 0) {
 			rc = field_error(&r, err, 3, "un EPCI de epci.csv ou rien");
 			break;
 		}
@@ -639,7 +628,7 @@ static int load_communes(dh_geo *geo, const char *dir, dh_error *err)
 			rc = field_error(&r, err, 5, "des codes postaux de 5 chiffres séparés par des espaces");
 			break;
 		}
-		dh_commune *p = geo_grow_array(geo->communes, &geo->cap_communes, geo->ncommunes + 1,
+		dh_commune *p = dh__geo_grow_array(geo->communes, &geo->cap_communes, geo->ncommunes + 1,
 					   sizeof(*p));
 		if (!p) {
 			rc = nomem(err, r.path);
@@ -656,7 +645,7 @@ static int load_communes(dh_geo *geo, const char *dir, dh_error *err)
 		c->npostcodes = npostcodes;
 		char(*postcodes)[6] = NULL;
 		if (npostcodes) {
-			postcodes = geo_arena_alloc(&geo->arena, (size_t)npostcodes * 6, 1);
+			postcodes = dh__geo_arena_alloc(&geo->arena, (size_t)npostcodes * 6, 1);
 			if (!postcodes) {
 				rc = nomem(err, r.path);
 				break;
@@ -668,7 +657,7 @@ static int load_communes(dh_geo *geo, const char *dir, dh_error *err)
 			rc = nomem(err, r.path);
 			break;
 		}
-		rc = geo_index_add(&geo->commune_index, geo->communes, sizeof(dh_commune),
+		rc = dh__geo_index_add(&geo->commune_index, geo->communes, sizeof(dh_commune),
 				   (int32_t)geo->ncommunes);
 		if (rc != DH_OK) {
 			rc = rc == DH_EXISTS ? duplicate_error(&r, err) : nomem(err, r.path);
@@ -700,7 +689,7 @@ static int load_formers(dh_geo *geo, const char *dir, dh_error *err)
 	int rc = ref_open(&r, dir, "communes-anciennes.csv", columns, 4, err);
 	while (rc == DH_OK && (rc = ref_next(&r, err)) == DH_OK) {
 		const dh_str *f = r.rec.fields;
-		if (!geo_is_commune_code(f[0])) {
+		if (!dh__geo_is_commune_code(f[0])) {
 			rc = field_error(&r, err, 0, "un code commune de 5 caractères (01001, 2A004)");
 			break;
 		}
@@ -710,13 +699,13 @@ static int load_formers(dh_geo *geo, const char *dir, dh_error *err)
 					 "commune-deleguee, commune-associee, arrondissement-municipal ou ancien-code");
 			break;
 		}
-		int32_t current = geo_index_find(&geo->commune_index, geo->communes, sizeof(dh_commune),
+		int32_t current = dh__geo_index_find(&geo->commune_index, geo->communes, sizeof(dh_commune),
 						 f[3]);
 		if (current < 0) {
 			rc = field_error(&r, err, 3, "une commune de communes.csv");
 			break;
 		}
-		dh_former_commune *p = geo_grow_array(geo->formers, &geo->cap_formers, geo->nformers + 1,
+		dh_former_commune *p = dh__geo_grow_array(geo->formers, &geo->cap_formers, geo->nformers + 1,
 						  sizeof(*p));
 		if (!p) {
 			rc = nomem(err, r.path);
@@ -732,7 +721,7 @@ static int load_formers(dh_geo *geo, const char *dir, dh_error *err)
 			rc = nomem(err, r.path);
 			break;
 		}
-		rc = geo_index_add(&geo->former_index, geo->formers, sizeof(dh_former_commune),
+		rc = dh__geo_index_add(&geo->former_index, geo->formers, sizeof(dh_former_commune),
 				   (int32_t)geo->nformers);
 		if (rc != DH_OK) {
 			rc = rc == DH_EXISTS ? duplicate_error(&r, err) : nomem(err, r.path);
@@ -780,11 +769,11 @@ int dh_geo_load(dh_geo **out, const char *dir, dh_error *err)
 	return DH_OK;
 }
 
-void geo_qpv_set_release(geo_qpv_set *set)
+void dh__geo_qpv_set_release(geo_qpv_set *set)
 {
 	free(set->items);
-	geo_index_release(&set->index);
-	geo_arena_release(&set->arena);
+	dh__geo_index_release(&set->index);
+	dh__geo_arena_release(&set->arena);
 	memset(set, 0, sizeof(*set));
 }
 
@@ -797,13 +786,13 @@ void dh_geo_free(dh_geo *geo)
 	free(geo->epcis);
 	free(geo->departements);
 	free(geo->regions);
-	geo_index_release(&geo->commune_index);
-	geo_index_release(&geo->former_index);
-	geo_index_release(&geo->epci_index);
-	geo_index_release(&geo->departement_index);
-	geo_index_release(&geo->region_index);
-	geo_arena_release(&geo->arena);
-	geo_qpv_set_release(&geo->qpv);
+	dh__geo_index_release(&geo->commune_index);
+	dh__geo_index_release(&geo->former_index);
+	dh__geo_index_release(&geo->epci_index);
+	dh__geo_index_release(&geo->departement_index);
+	dh__geo_index_release(&geo->region_index);
+	dh__geo_arena_release(&geo->arena);
+	dh__geo_qpv_set_release(&geo->qpv);
 	free(geo);
 }
 
@@ -874,32 +863,32 @@ const dh_qpv *dh_geo_qpv(const dh_geo *geo, int32_t i)
 
 int32_t dh_geo_commune_find(const dh_geo *geo, dh_str code)
 {
-	return geo_index_find(&geo->commune_index, geo->communes, sizeof(dh_commune), code);
+	return dh__geo_index_find(&geo->commune_index, geo->communes, sizeof(dh_commune), code);
 }
 
 int32_t dh_geo_former_find(const dh_geo *geo, dh_str code)
 {
-	return geo_index_find(&geo->former_index, geo->formers, sizeof(dh_former_commune), code);
+	return dh__geo_index_find(&geo->former_index, geo->formers, sizeof(dh_former_commune), code);
 }
 
 int32_t dh_geo_epci_find(const dh_geo *geo, dh_str code)
 {
-	return geo_index_find(&geo->epci_index, geo->epcis, sizeof(dh_area), code);
+	return dh__geo_index_find(&geo->epci_index, geo->epcis, sizeof(dh_area), code);
 }
 
 int32_t dh_geo_departement_find(const dh_geo *geo, dh_str code)
 {
-	return geo_index_find(&geo->departement_index, geo->departements, sizeof(dh_area), code);
+	return dh__geo_index_find(&geo->departement_index, geo->departements, sizeof(dh_area), code);
 }
 
 int32_t dh_geo_region_find(const dh_geo *geo, dh_str code)
 {
-	return geo_index_find(&geo->region_index, geo->regions, sizeof(dh_area), code);
+	return dh__geo_index_find(&geo->region_index, geo->regions, sizeof(dh_area), code);
 }
 
 int32_t dh_geo_qpv_find(const dh_geo *geo, dh_str code)
 {
-	return geo_index_find(&geo->qpv.index, geo->qpv.items, sizeof(dh_qpv), code);
+	return dh__geo_index_find(&geo->qpv.index, geo->qpv.items, sizeof(dh_qpv), code);
 }
 
 int dh_geo_postcode_matches(const dh_geo *geo, int32_t commune, dh_str postcode)

@@ -8,17 +8,17 @@
 
 #include "datahabitat/geo.h"
 
-/* Bump allocator in linked blocks: everything it hands out lives until geo_arena_release(). */
+/* Bump allocator in linked blocks: everything it hands out lives until dh__geo_arena_release(). */
 typedef struct geo_arena_block geo_arena_block;
 typedef struct geo_arena {
 	geo_arena_block *head; /* newest block, NULL when empty */
 } geo_arena;
 
 /* n bytes aligned on `align` (a power of two), or NULL when out of memory. */
-void *geo_arena_alloc(geo_arena *arena, size_t n, size_t align);
+void *dh__geo_arena_alloc(geo_arena *arena, size_t n, size_t align);
 /* A NUL-terminated copy of a view, or NULL when out of memory. */
-char *geo_arena_strdup(geo_arena *arena, dh_str s);
-void geo_arena_release(geo_arena *arena);
+char *dh__geo_arena_strdup(geo_arena *arena, dh_str s);
+void dh__geo_arena_release(geo_arena *arena);
 
 /*
  * Open-addressing hash index (linear probing) over an array of records whose first member is
@@ -38,12 +38,12 @@ typedef struct geo_index {
 } geo_index;
 
 /* Record number of `code` or -1. */
-int32_t geo_index_find(const geo_index *idx, const void *base, size_t stride, dh_str code);
+int32_t dh__geo_index_find(const geo_index *idx, const void *base, size_t stride, dh_str code);
 /* Make room for `records` records without rehashing. DH_OK or DH_NOMEM. */
-int geo_index_reserve(geo_index *idx, size_t records);
+int dh__geo_index_reserve(geo_index *idx, size_t records);
 /* Index record `i`. DH_OK, DH_EXISTS (its code is already there), DH_NOMEM. */
-int geo_index_add(geo_index *idx, const void *base, size_t stride, int32_t i);
-void geo_index_release(geo_index *idx);
+int dh__geo_index_add(geo_index *idx, const void *base, size_t stride, int32_t i);
+void dh__geo_index_release(geo_index *idx);
 
 /* The neighbourhoods of one QPV list, replaced as a whole. */
 typedef struct geo_qpv_set {
@@ -53,7 +53,7 @@ typedef struct geo_qpv_set {
 	geo_arena arena; /* names and commune lists */
 } geo_qpv_set;
 
-void geo_qpv_set_release(geo_qpv_set *set);
+void dh__geo_qpv_set_release(geo_qpv_set *set);
 
 struct dh_geo {
 	dh_commune *communes;
@@ -76,17 +76,15 @@ struct dh_geo {
  * and a French message "champ « field » : expected attendu, « found » trouvé" (or `detail`
  * instead of the expected/found part when given). Returns code. err may be NULL.
  */
-int geo_input_error(dh_error *err, int code, const char *file, uint64_t line, uint32_t column,
+int dh__geo_input_error(dh_error *err, int code, const char *file, uint64_t line, uint32_t column,
 		    dh_str field, const char *expected, dh_str found, const char *detail);
 
 /* Commune code shape: 5 chars, digits, "2A"/"2B" for Corsica. */
-int geo_is_commune_code(dh_str s);
+int dh__geo_is_commune_code(dh_str s);
 
 /* The array with room for `need` elements of `elem` bytes (possibly moved, *cap updated), or
  * NULL with arr untouched when out of memory. */
-void *geo_grow_array(void *arr, size_t *cap, size_t need, size_t elem);
+void *dh__geo_grow_array(void *arr, size_t *cap, size_t need, size_t elem);
 
-/* s without leading and trailing spaces and tabs. */
-dh_str geo_trim(dh_str s);
 
 #endif

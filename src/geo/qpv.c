@@ -142,13 +142,13 @@ static dh_str field_of(const qpv_loader *l, int role)
 	long c = l->column[role];
 	if (c < 0 || (size_t)c >= l->rec.nfields)
 		return (dh_str){ "", 0 };
-	return geo_trim(l->rec.fields[c]);
+	return dh_str_trim(l->rec.fields[c]);
 }
 
 static int row_error(qpv_loader *l, dh_error *err, int role, const char *expected, dh_str found)
 {
 	const char *h = l->header[role];
-	return geo_input_error(err, DH_PARSE, l->name, l->rec.line, (uint32_t)(l->column[role] + 1),
+	return dh__geo_input_error(err, DH_PARSE, l->name, l->rec.line, (uint32_t)(l->column[role] + 1),
 			       (dh_str){ h, strlen(h) }, expected, found, NULL);
 }
 
@@ -165,7 +165,7 @@ static int read_header(qpv_loader *l, dh_error *err)
 {
 	int rc = dh_csv_next(l->csv, &l->rec, err);
 	if (rc == DH_EOF)
-		return geo_input_error(err, DH_PARSE, l->name, 1, 0, (dh_str){ "", 0 },
+		return dh__geo_input_error(err, DH_PARSE, l->name, 1, 0, (dh_str){ "", 0 },
 				       "une ligne d'en-tête", (dh_str){ "", 0 }, NULL);
 	if (rc != DH_OK)
 		return rc;
@@ -178,7 +178,7 @@ static int read_header(qpv_loader *l, dh_error *err)
 		if (role >= 0 && l->column[role] < 0) {
 			l->column[role] = (long)i;
 			dh_strlcpy_view(l->header[role], sizeof(l->header[role]),
-					geo_trim(l->rec.fields[i]));
+					dh_str_trim(l->rec.fields[i]));
 		}
 	}
 	static const char *const expected[ROLE_COUNT] = {
@@ -189,7 +189,7 @@ static int read_header(qpv_loader *l, dh_error *err)
 	for (int r = 0; r < ROLE_COUNT; r++)
 		if (l->column[r] < 0) {
 			dh_str first = l->rec.nfields ? l->rec.fields[0] : (dh_str){ "", 0 };
-			return geo_input_error(err, DH_PARSE, l->name, l->rec.line, 0,
+			return dh__geo_input_error(err, DH_PARSE, l->name, l->rec.line, 0,
 					       (dh_str){ role_label[r], strlen(role_label[r]) },
 					       expected[r], first, NULL);
 		}
@@ -220,7 +220,7 @@ static int row_communes(qpv_loader *l, dh_error *err, int32_t *out, uint32_t *co
 			padded[5] = '\0';
 			tok = (dh_str){ padded, 5 };
 		}
-		if (!geo_is_commune_code(tok))
+		if (!dh__geo_is_commune_code(tok))
 			return row_error(l, err, ROLE_COMMUNES,
 					 "des codes communes de 5 caractères (35238, 2A004)", tok);
 		int32_t c = dh_geo_commune_find(l->geo, tok);
@@ -264,7 +264,7 @@ static int set_communes(qpv_loader *l, dh_qpv *q, const int32_t *communes, uint3
 	}
 	if (total > MAX_QPV_COMMUNES)
 		return DH_TOOBIG;
-	int32_t *dst = geo_arena_alloc(&l->set.arena, (size_t)total * sizeof(int32_t),
+	int32_t *dst = dh__geo_arena_alloc(&l->set.arena, (size_t)total * sizeof(int32_t),
 				       _Alignof(int32_t));
 	if (!dst)
 		return DH_NOMEM;
@@ -280,14 +280,14 @@ static int load_rows(qpv_loader *l, dh_error *err)
 	while ((rc = dh_csv_next(l->csv, &l->rec, err)) == DH_OK) {
 		if (l->rec.problem != DH_CSV_FINE) {
 			uint32_t col = l->rec.problem_column;
-			return geo_input_error(err, DH_PARSE, l->name, l->rec.line, col,
+			return dh__geo_input_error(err, DH_PARSE, l->name, l->rec.line, col,
 					       (dh_str){ "", 0 }, "un enregistrement CSV bien formé",
 					       (dh_str){ "", 0 },
 					       dh_csv_problem_message(l->rec.problem));
 		}
 		int blank = 1;
 		for (size_t i = 0; i < l->rec.nfields; i++)
-			blank &= geo_trim(l->rec.fields[i]).len == 0;
+			blank &= dh_str_trim(l->rec.fields[i]).len == 0;
 		if (blank)
 			continue; /* ";;;;" rows that spreadsheets leave at the end */
 
@@ -301,16 +301,16 @@ static int load_rows(qpv_loader *l, dh_error *err)
 		if (rc != DH_OK)
 			return rc;
 
-		int32_t existing = geo_index_find(&l->set.index, l->set.items, sizeof(dh_qpv), code);
+		int32_t existing = dh__geo_index_find(&l->set.index, l->set.items, sizeof(dh_qpv), code);
 		dh_qpv *q;
 		if (existing >= 0) {
 			q = &l->set.items[existing]; /* one row per (quartier, commune): merge */
 		} else {
 			if (l->set.n >= MAX_QPV)
-				return geo_input_error(err, DH_TOOBIG, l->name, l->rec.line, 0,
+				return dh__geo_input_error(err, DH_TOOBIG, l->name, l->rec.line, 0,
 						       (dh_str){ "", 0 }, NULL, (dh_str){ "", 0 },
 						       "trop de quartiers dans la liste");
-			dh_qpv *items = geo_grow_array(l->set.items, &l->set.cap, l->set.n + 1,
+			dh_qpv *items = dh__geo_grow_array(l->set.items, &l->set.cap, l->set.n + 1,
 						       sizeof(dh_qpv));
 			if (!items)
 				return nomem(err, l->name);
@@ -318,9 +318,9 @@ static int load_rows(qpv_loader *l, dh_error *err)
 			q = &items[l->set.n];
 			memset(q, 0, sizeof(*q));
 			dh_strlcpy_view(q->code, sizeof(q->code), code);
-			if (!(q->name = geo_arena_strdup(&l->set.arena, field_of(l, ROLE_NAME))))
+			if (!(q->name = dh__geo_arena_strdup(&l->set.arena, field_of(l, ROLE_NAME))))
 				return nomem(err, l->name);
-			if (geo_index_add(&l->set.index, l->set.items, sizeof(dh_qpv),
+			if (dh__geo_index_add(&l->set.index, l->set.items, sizeof(dh_qpv),
 					  (int32_t)l->set.n) != DH_OK)
 				return nomem(err, l->name);
 			l->set.n++;
@@ -351,10 +351,10 @@ static int load_from(dh_geo *geo, dh_csv *csv, const char *name, dh_error *err)
 	if (rc == DH_OK)
 		rc = load_rows(&l, err);
 	if (rc != DH_OK) {
-		geo_qpv_set_release(&l.set);
+		dh__geo_qpv_set_release(&l.set);
 		return rc;
 	}
-	geo_qpv_set_release(&geo->qpv);
+	dh__geo_qpv_set_release(&geo->qpv);
 	geo->qpv = l.set;
 	return DH_OK;
 }

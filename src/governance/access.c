@@ -73,8 +73,8 @@ static int log_query(dh_store *store, const dh_identity *who, const dh_figures_r
 		 req->territory ? ":" : "", req->territory ? req->territory : "");
 	dh_error aerr;
 	dh_error_clear(&aerr);
-	int rc = dh_audit_log(store, who->login, "query", object, agreement, purpose ? purpose : "",
-			      result, &aerr);
+	dh_actor actor = dh_identity_actor(who);
+	int rc = dh_audit_log(store, &actor, "query", object, agreement, purpose ? purpose : "", result, &aerr);
 	if (rc != DH_OK && err && strcmp(result, "ok") == 0)
 		*err = aerr;
 	return rc;
@@ -163,7 +163,10 @@ static int audience_matches(const dh_agreement *a, const dh_identity *who)
 	case DH_AUDIENCE_MEMBERS:
 		return who->role == DH_ROLE_MEMBER || who->role == DH_ROLE_ANALYST;
 	case DH_AUDIENCE_PARTNER:
-		return who->role == DH_ROLE_PARTNER && strcmp(a->partner, who->territory.code) == 0;
+		/* the level too: an agreement for département 53 is not one for région 53 */
+		return who->role == DH_ROLE_PARTNER && a->partner.level != DH_LEVEL_ALL &&
+		       a->partner.level == who->territory.level &&
+		       strcmp(a->partner.code, who->territory.code) == 0;
 	}
 	return 0;
 }
@@ -649,6 +652,34 @@ static int own_query(const dh_cube *cube, const dh_figures_request *req, const c
 	return own_run(cube, &q, out, err);
 }
 
+/* The arguments of a request that come from outside: indicator positions bounded and each
+ * once (one column per indicator: never more than the registry holds), filters bounded with
+ * their value sets checked, the territory a short code of letters and digits. */
+static int request_check(const dh_figures_request *req, dh_error *err)
+{
+	if (req->indicators && dh_indicator_list_check(req->indicators, req->nindicators, err) != DH_OK)
+		return DH_INVAL;
+	if (req->nfilters > DH_CUBE_MAX_FILTERS)
+		return dh_error_set(err, DH_INVAL, "trop de filtres (au plus %d)", DH_CUBE_MAX_FILTERS);
+	if (req->nfilters && !req->filters)
+		return dh_error_set(err, DH_INVAL, "filtres absents");
+	for (size_t i = 0; i < req->nfilters; i++)
+		if (dh_predicate_set_check(&req->filters[i], err) != DH_OK)
+			return DH_INVAL;
+	if (req->territory) {
+		size_t n = strnlen(req->territory, DH_TERRITORY_CODE_MAX + 1);
+		int ok = n > 0 && n <= DH_TERRITORY_CODE_MAX;
+		for (size_t i = 0; ok && i < n; i++) {
+			char c = req->territory[i];
+			ok = (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+		}
+		if (!ok)
+			return dh_error_set(err, DH_INVAL, "code de territoire invalide (au plus %d lettres "
+							   "ou chiffres)", DH_TERRITORY_CODE_MAX);
+	}
+	return DH_OK;
+}
+
 int dh_figures_query(dh_store *store, const dh_geo *geo, const dh_cube *cube, const dh_identity *who,
 		     const dh_figures_request *req, dh_figures_result **out, dh_error *err)
 {
@@ -657,6 +688,10 @@ int dh_figures_query(dh_store *store, const dh_geo *geo, const dh_cube *cube, co
 	if (!store || !geo || !cube || !req || !out)
 		return dh_error_set(err, DH_INVAL, "argument manquant");
 	*out = NULL;
+	/* List and text arguments first: bounded, no repeats (indicators.h), a plain code. */
+	int rc = request_check(req, err);
+	if (rc != DH_OK)
+		return rc;
 	if (who->role == DH_ROLE_ADMIN || who->role == DH_ROLE_DPO)
 		return deny(store, who, req, err, "les administrateurs et délégués à la protection des "
 						  "données ne consultent pas les chiffres");
@@ -721,10 +756,7 @@ int dh_figures_query(dh_store *store, const dh_geo *geo, const dh_cube *cube, co
 	pick.today = today;
 	pick.req = req;
 	pick.want_all = req->indicators == NULL;
-	for (size_t i = 0; i < req->nindicators; i++)
-		if (req->indicators[i] < 0 || (size_t)req->indicators[i] >= dh_indicator_count())
-			return dh_error_set(err, DH_INVAL, "indicateur invalide");
-	int rc = dh_agreement_list(store, pick_cb, &pick, err);
+	rc = dh_agreement_list(store, pick_cb, &pick, err);
 	if (rc != DH_OK)
 		return rc;
 	if (!pick.found)
@@ -843,4 +875,32 @@ done:
 	}
 	*out = r;
 	return DH_OK;
+}
+
+/* ---- the operator's unrestricted mode ---- */
+
+int dh_figures_query_unrestricted(dh_store *store, const dh_cube *cube, const dh_actor *actor,
+				  const dh_figures_request *req, dh_figures_result **out, dh_error *err)
+{
+	if (!store || !cube || !req || !out || !actor)
+		return dh_error_set(err, DH_INVAL, "argument manquant");
+	*out = NULL;
+	dh_error why;
+	dh_error_clear(&why);
+	int owns = dh_store_caller_owns(store, &why);
+	char object[128];
+	snprintf(object, sizeof(object), "indicators:%s%s%s", dh_level_name(req->level),
+		 req->territory ? ":" : "", req->territory ? req->territory : "");
+	int rc = dh_audit_log(store, actor, "query-operator", object, 0, "",
+			      owns == DH_OK ? "ok" : "refused", err);
+	if (owns != DH_OK)
+		return dh_error_set(err, owns, "accès sans restriction refusé : %s ; ce mode est réservé au "
+					       "propriétaire du fichier de la base", why.message);
+	if (rc != DH_OK)
+		return rc; /* no figures without their audit entry */
+	dh_cube_query q = { .level = req->level, .reference_date = req->reference_date,
+			    .territory = req->territory, .filters = req->filters,
+			    .nfilters = req->nfilters, .indicators = req->indicators,
+			    .nindicators = req->nindicators };
+	return own_run(cube, &q, out, err);
 }

@@ -403,7 +403,7 @@ int dh_disclosure_primary(dh_disclosure_table *t, const dh_disclosure_policy *po
 
 /* ---- secondary suppression ---- */
 
-void disclosure_hide(secondary_state *s, uint32_t cell, uint8_t reason)
+void dh__disclosure_hide(secondary_state *s, uint32_t cell, uint8_t reason)
 {
 	dh_disclosure_table *t = s->t;
 	t->cells[cell].status = DH_DISCLOSURE_SECONDARY;
@@ -449,7 +449,7 @@ static int better(const candidate *a, const candidate *b)
 	return a->cell < b->cell;
 }
 
-uint32_t disclosure_pick(const secondary_state *s, uint32_t rel)
+uint32_t dh__disclosure_pick(const secondary_state *s, uint32_t rel)
 {
 	const dh_disclosure_table *t = s->t;
 	candidate best = { UINT32_MAX, 0, 0, 0, 0 };
@@ -464,7 +464,7 @@ uint32_t disclosure_pick(const secondary_state *s, uint32_t rel)
 	return best.cell;
 }
 
-uint32_t disclosure_pick_around(const secondary_state *s, uint32_t cell)
+uint32_t dh__disclosure_pick_around(const secondary_state *s, uint32_t cell)
 {
 	const dh_disclosure_table *t = s->t;
 	candidate best = { UINT32_MAX, 0, 0, 0, 0 };
@@ -493,15 +493,15 @@ static void settle_rate(secondary_state *s, uint32_t rel)
 		column_hidden = cell_hidden(&t->cells[t->rel_mem[j]]);
 	if (column_hidden) {
 		if (!cell_hidden(&t->cells[rate]))
-			disclosure_hide(s, rate, DH_DISCLOSURE_REASON_RATE);
+			dh__disclosure_hide(s, rate, DH_DISCLOSURE_REASON_RATE);
 	} else if (t->rel_kind[rel] == REL_RATE_EXACT && cell_hidden(&t->cells[rate])) {
-		uint32_t cell = disclosure_pick(s, rel);
+		uint32_t cell = dh__disclosure_pick(s, rel);
 		if (cell != UINT32_MAX)
-			disclosure_hide(s, cell, DH_DISCLOSURE_REASON_RELATION);
+			dh__disclosure_hide(s, cell, DH_DISCLOSURE_REASON_RELATION);
 	}
 }
 
-void disclosure_fixpoint(secondary_state *s)
+void dh__disclosure_fixpoint(secondary_state *s)
 {
 	while (s->qhead < s->qtail) {
 		uint32_t rel = s->queue[s->qhead++];
@@ -511,9 +511,9 @@ void disclosure_fixpoint(secondary_state *s)
 		}
 		if (s->hidden_count[rel] != 1)
 			continue;
-		uint32_t cell = disclosure_pick(s, rel);
+		uint32_t cell = dh__disclosure_pick(s, rel);
 		if (cell != UINT32_MAX)
-			disclosure_hide(s, cell, DH_DISCLOSURE_REASON_RELATION);
+			dh__disclosure_hide(s, cell, DH_DISCLOSURE_REASON_RELATION);
 	}
 }
 
@@ -555,11 +555,11 @@ int dh_disclosure_secondary(dh_disclosure_table *t, const dh_disclosure_policy *
 		if (s.hidden_count[r] == 1 || (rate && s.hidden_count[r] > 1))
 			s.queue[s.qtail++] = (uint32_t)r;
 	}
-	disclosure_fixpoint(&s);
+	dh__disclosure_fixpoint(&s);
 	dh_disclosure_stats local = { 0 };
 	rc = DH_OK;
 	if (policy->audit_max_unknowns)
-		rc = disclosure_audit(&s, policy->audit_max_unknowns, &local);
+		rc = dh__disclosure_audit(&s, policy->audit_max_unknowns, &local);
 	free(s.hidden_count);
 	free(s.queue);
 	if (rc != DH_OK) {

@@ -228,7 +228,7 @@ static size_t audit_pass(secondary_state *s, audit_work *w, uint32_t max_unknown
 	return found;
 }
 
-int disclosure_audit(secondary_state *s, uint32_t max_unknowns, dh_disclosure_stats *stats)
+int dh__disclosure_audit(secondary_state *s, uint32_t max_unknowns, dh_disclosure_stats *stats)
 {
 	dh_disclosure_table *t = s->t;
 	if (max_unknowns > 4096)
@@ -272,7 +272,7 @@ int disclosure_audit(secondary_state *s, uint32_t max_unknowns, dh_disclosure_st
 				skip |= touched[t->cell_rel[j]];
 			if (skip)
 				continue;
-			uint32_t pick = disclosure_pick_around(s, i);
+			uint32_t pick = dh__disclosure_pick_around(s, i);
 			if (pick == UINT32_MAX) {
 				/* closed neighbourhood: widen to the neighbours' relations */
 				for (uint32_t j = t->cell_off[i]; j < t->cell_off[i + 1] &&
@@ -280,7 +280,7 @@ int disclosure_audit(secondary_state *s, uint32_t max_unknowns, dh_disclosure_st
 					uint32_t rel = t->cell_rel[j];
 					for (uint32_t k = t->rel_off[rel]; k < t->rel_off[rel + 1] &&
 					                                   pick == UINT32_MAX; k++)
-						pick = disclosure_pick_around(s, t->rel_mem[k]);
+						pick = dh__disclosure_pick_around(s, t->rel_mem[k]);
 				}
 			}
 			if (pick == UINT32_MAX)
@@ -289,14 +289,14 @@ int disclosure_audit(secondary_state *s, uint32_t max_unknowns, dh_disclosure_st
 				touched[t->cell_rel[j]] = 1;
 			for (uint32_t j = t->cell_off[pick]; j < t->cell_off[pick + 1]; j++)
 				touched[t->cell_rel[j]] = 1;
-			disclosure_hide(s, pick, DH_DISCLOSURE_REASON_AUDIT);
+			dh__disclosure_hide(s, pick, DH_DISCLOSURE_REASON_AUDIT);
 			stats->audit_added++;
 			repaired++;
 		}
 		if (determined == 0 || repaired == 0)
 			break;
 		size_t before = s->added;
-		disclosure_fixpoint(s);
+		dh__disclosure_fixpoint(s);
 		stats->audit_added += s->added - before;
 	}
 done:

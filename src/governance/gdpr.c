@@ -9,7 +9,8 @@
 
 #include "datahabitat/identity.h"
 #include "datahabitat/rpls.h"
-#include "store/internal.h"
+#include "datahabitat/audit.h"
+#include "datahabitat/store_governance.h"
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -74,12 +75,22 @@ static json_t *data_categories(void)
 	return out;
 }
 
+/* A copy of stored text fit for JSON and a terminal, whatever the database holds (a value
+ * written before the checks, or by hand): invalid UTF-8 and control characters become '?'. */
+static const char *storable(char *buf, size_t size, const char *text)
+{
+	dh_strlcpy(buf, size, text);
+	dh_text_sanitize(buf);
+	return buf;
+}
+
 static int add_org(void *ctx, const dh_org *o)
 {
 	json_t *controllers = ctx;
-	char role[128];
+	char role[128], name[sizeof(o->name)], siren[sizeof(o->siren)];
 	snprintf(role, sizeof(role), "responsable conjoint (bailleur %s) pour ses propres données", dh_org_kind_name(o->kind));
-	return json_array_append_new(controllers, json_pack("{s:s, s:s, s:s}", "nom", o->name, "siren", o->siren, "role",
+	return json_array_append_new(controllers, json_pack("{s:s, s:s, s:s}", "nom", storable(name, sizeof(name), o->name),
+							    "siren", storable(siren, sizeof(siren), o->siren), "role",
 							    role)) == 0
 		       ? DH_OK
 		       : DH_NOMEM;
@@ -95,7 +106,8 @@ static int add_agreement(void *ctx, const dh_agreement *a)
 	recipients *r = ctx;
 	char audience[64], territory[64];
 	if (a->audience == DH_AUDIENCE_PARTNER)
-		snprintf(audience, sizeof(audience), "partenaire %s", a->partner);
+		snprintf(audience, sizeof(audience), "partenaire %s %s", dh_level_name(a->partner.level),
+			 a->partner.code);
 	else
 		snprintf(audience, sizeof(audience), "%s",
 			 a->audience == DH_AUDIENCE_PUBLIC ? "public" : "membres de la fédération");
@@ -104,9 +116,16 @@ static int add_agreement(void *ctx, const dh_agreement *a)
 	else
 		snprintf(territory, sizeof(territory), "%s %s", dh_level_name(a->territory.level), a->territory.code);
 	int in_force = strcmp(a->start, r->today) <= 0 && strcmp(r->today, a->end) <= 0;
+	char inds[sizeof(a->indicators)], purpose[sizeof(a->purpose)], basis[sizeof(a->legal_basis)];
+	dh_text_sanitize(audience);
+	dh_text_sanitize(territory);
+	char start[sizeof(a->start)], end[sizeof(a->end)];
 	json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "accord", (json_int_t)a->id,
-			      "destinataire", audience, "territoire", territory, "indicateurs", a->indicators, "finalite",
-			      a->purpose, "base_legale", a->legal_basis, "debut", a->start, "fin", a->end, "etat",
+			      "destinataire", audience, "territoire", territory, "indicateurs",
+			      storable(inds, sizeof(inds), a->indicators), "finalite",
+			      storable(purpose, sizeof(purpose), a->purpose), "base_legale",
+			      storable(basis, sizeof(basis), a->legal_basis), "debut", storable(start, sizeof(start), a->start),
+			      "fin", storable(end, sizeof(end), a->end), "etat",
 			      in_force ? "en vigueur" : strcmp(r->today, a->start) < 0 ? "à venir" : "terminé",
 			      "donnees", "agrégats soumis au secret statistique (aucune ligne de logement)");
 	return json_array_append_new(r->list, o) == 0 ? DH_OK : DH_NOMEM;
@@ -364,7 +383,8 @@ static char *render_markdown(json_t *root)
 	return b.p;
 }
 
-int dh_gdpr_register(dh_store *store, dh_gdpr_format format, const char *today, char **out, dh_error *err)
+int dh_gdpr_register(dh_store *store, const dh_actor *actor, dh_gdpr_format format, const char *today, char **out,
+		     dh_error *err)
 {
 	if (!store || !out || (format != DH_GDPR_MARKDOWN && format != DH_GDPR_JSON))
 		return dh_error_set(err, DH_INVAL, "argument manquant");
@@ -380,13 +400,26 @@ int dh_gdpr_register(dh_store *store, dh_gdpr_format format, const char *today, 
 	int rc = DH_OK;
 	json_t *root = build(store, today, err, &rc);
 	if (rc == DH_OK && !root)
-		rc = dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
+		rc = dh_error_nomem(err);
 	if (rc == DH_OK) {
 		*out = format == DH_GDPR_JSON ? json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER)
 					      : render_markdown(root);
 		if (!*out)
-			rc = dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
+			rc = dh_error_nomem(err);
 	}
 	json_decref(root);
+	/* The register lists organisations and agreements: its reading is logged (fail closed). */
+	char object[64];
+	snprintf(object, sizeof(object), "gdpr-register:%s", today);
+	dh_error aerr;
+	dh_error_clear(&aerr);
+	int arc = dh_audit_log(store, actor, "gdpr-register", object, 0, "", rc == DH_OK ? "ok" : "error", &aerr);
+	if (arc != DH_OK && rc == DH_OK) {
+		free(*out);
+		*out = NULL;
+		if (err)
+			*err = aerr;
+		rc = arc;
+	}
 	return rc;
 }

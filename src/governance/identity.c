@@ -9,7 +9,7 @@
 
 #include "datahabitat/audit.h"
 #include "datahabitat/indicators.h"
-#include "store/internal.h"
+#include "datahabitat/store_governance.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -108,32 +108,15 @@ int dh_identity_init(dh_error *err)
 	return DH_OK;
 }
 
-static const dh_identity_ops *ops_of(dh_store *store, void **state, dh_error *err)
-{
-	const dh_identity_ops *ops = dh_store_identity(store, state);
-	if (!ops)
-		dh_error_set(err, DH_INVAL, "identités non disponibles pour ce stockage");
-	return ops;
-}
-
-#define GET_OPS()                                                                                  \
-	void *state;                                                                               \
-	const dh_identity_ops *ops = ops_of(store, &state, err);                                   \
-	if (!ops)                                                                                  \
-		return DH_INVAL
-
-static const char *actor_or_cli(const char *actor)
-{
-	return actor && *actor ? actor : "cli";
-}
-
 /* ---- users ---- */
 
 int dh_user_add(dh_store *store, dh_user *user, const char *password, size_t len,
-		const char *actor, dh_error *err)
+		const dh_actor *actor, dh_error *err)
 {
 	if (!store || !user || !password)
 		return dh_error_set(err, DH_INVAL, "argument manquant");
+	if (dh_actor_check(actor, err) != DH_OK) /* nothing done that could not be logged */
+		return DH_INVAL;
 	if (!dh_login_valid(user->login)) {
 		if (err)
 			dh_strlcpy(err->field, sizeof(err->field), "login");
@@ -162,7 +145,6 @@ int dh_user_add(dh_store *store, dh_user *user, const char *password, size_t len
 	if (len < PASSWORD_MIN || len > PASSWORD_MAX)
 		return dh_error_set(err, DH_INVAL, "mot de passe de %d à %d octets attendu", PASSWORD_MIN,
 				    PASSWORD_MAX);
-	GET_OPS();
 	int rc = dh_identity_init(err);
 	if (rc != DH_OK)
 		return rc;
@@ -173,11 +155,11 @@ int dh_user_add(dh_store *store, dh_user *user, const char *password, size_t len
 			      strong ? crypto_pwhash_MEMLIMIT_MODERATE : crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
 		return dh_error_set(err, DH_NOMEM, "calcul de l'empreinte du mot de passe impossible");
 	user->disabled = 0;
-	rc = ops->user_insert(state, user, hash, err);
+	rc = dh_store_user_insert(store, user, hash, err);
 	sodium_memzero(hash, sizeof(hash));
 	char object[128];
 	snprintf(object, sizeof(object), "user:%s", user->login);
-	int arc = dh_audit_log(store, actor_or_cli(actor), "user-add", object, 0, "",
+	int arc = dh_audit_log(store, actor, "user-add", object, 0, "",
 			       rc == DH_OK ? "ok" : "error", rc == DH_OK ? err : NULL);
 	return rc != DH_OK ? rc : arc;
 }
@@ -186,29 +168,28 @@ int dh_user_get(dh_store *store, const char *login, dh_user *out, dh_error *err)
 {
 	if (!store || !out || !dh_login_valid(login))
 		return dh_error_set(err, DH_INVAL, "identifiant invalide");
-	GET_OPS();
-	return ops->user_get(state, login, out, NULL, err);
+	return dh_store_user_get(store, login, out, NULL, err);
 }
 
 int dh_user_list(dh_store *store, dh_user_cb cb, void *ctx, dh_error *err)
 {
 	if (!store || !cb)
 		return dh_error_set(err, DH_INVAL, "argument manquant");
-	GET_OPS();
-	return ops->user_list(state, cb, ctx, err);
+	return dh_store_user_list(store, cb, ctx, err);
 }
 
-int dh_user_disable(dh_store *store, const char *login, const char *actor, dh_error *err)
+int dh_user_disable(dh_store *store, const char *login, const dh_actor *actor, dh_error *err)
 {
 	if (!store || !dh_login_valid(login))
 		return dh_error_set(err, DH_INVAL, "identifiant invalide");
-	GET_OPS();
-	int rc = ops->user_disable(state, login, err);
+	if (dh_actor_check(actor, err) != DH_OK) /* nothing done that could not be logged */
+		return DH_INVAL;
+	int rc = dh_store_user_disable(store, login, err);
 	if (rc == DH_NOTFOUND)
 		return rc;
 	char object[128];
 	snprintf(object, sizeof(object), "user:%s", login);
-	int arc = dh_audit_log(store, actor_or_cli(actor), "user-disable", object, 0, "",
+	int arc = dh_audit_log(store, actor, "user-disable", object, 0, "",
 			       rc == DH_OK ? "ok" : "error", rc == DH_OK ? err : NULL);
 	return rc != DH_OK ? rc : arc;
 }
@@ -227,7 +208,6 @@ int dh_user_authenticate(dh_store *store, const char *login, const char *passwor
 {
 	if (!store || !who || !password)
 		return dh_error_set(err, DH_INVAL, "argument manquant");
-	GET_OPS();
 	int rc = dh_identity_init(err);
 	if (rc != DH_OK)
 		return rc;
@@ -235,7 +215,7 @@ int dh_user_authenticate(dh_store *store, const char *login, const char *passwor
 	char hash[DH_PWHASH_SIZE];
 	int found = 0;
 	if (dh_login_valid(login) && len <= PASSWORD_MAX) {
-		rc = ops->user_get(state, login, &u, hash, err);
+		rc = dh_store_user_get(store, login, &u, hash, err);
 		if (rc == DH_OK)
 			found = 1;
 		else if (rc != DH_NOTFOUND)
@@ -256,8 +236,8 @@ int dh_user_authenticate(dh_store *store, const char *login, const char *passwor
 	sodium_memzero(hash, sizeof(hash));
 	char object[128];
 	snprintf(object, sizeof(object), "user:%.64s", dh_login_valid(login) ? login : "?");
-	rc = dh_audit_log(store, dh_login_valid(login) ? login : "?", ok ? "login" : "login-failed",
-			  object, 0, "", ok ? "ok" : "denied", err);
+	dh_actor self = dh_actor_user(dh_login_valid(login) ? login : "?");
+	rc = dh_audit_log(store, &self, ok ? "login" : "login-failed", object, 0, "", ok ? "ok" : "denied", err);
 	if (rc != DH_OK)
 		return rc; /* fail closed: no login without its audit entry */
 	if (!ok)
@@ -303,10 +283,12 @@ static int token_hash(const char *text, unsigned char hash[32])
 }
 
 int dh_token_create(dh_store *store, const char *login, const char *scope, int days,
-		    char text[DH_TOKEN_TEXT_SIZE], dh_token *meta, const char *actor, dh_error *err)
+		    char text[DH_TOKEN_TEXT_SIZE], dh_token *meta, const dh_actor *actor, dh_error *err)
 {
 	if (!store || !text)
 		return dh_error_set(err, DH_INVAL, "argument manquant");
+	if (dh_actor_check(actor, err) != DH_OK) /* nothing done that could not be logged */
+		return DH_INVAL;
 	if (!dh_token_scope_valid(scope))
 		return dh_error_set(err, DH_INVAL, "portée « %s » inconnue (read:indicators, write:import, admin)",
 				    scope ? scope : "");
@@ -321,7 +303,6 @@ int dh_token_create(dh_store *store, const char *login, const char *scope, int d
 		return rc;
 	if (strcmp(scope, "admin") == 0 && who.role != DH_ROLE_ADMIN)
 		return dh_error_set(err, DH_INVAL, "la portée « admin » est réservée aux administrateurs");
-	GET_OPS();
 	unsigned char raw[32], hash[32];
 	randombytes_buf(raw, sizeof(raw));
 	memcpy(text, "dh_", 3);
@@ -336,7 +317,7 @@ int dh_token_create(dh_store *store, const char *login, const char *scope, int d
 	time_t now = time(NULL);
 	utc_text(now, t.created_at, sizeof(t.created_at));
 	utc_text(now + (time_t)days * 86400, t.expires_at, sizeof(t.expires_at));
-	rc = ops->token_insert(state, &t, hash, err);
+	rc = dh_store_token_insert(store, &t, hash, err);
 	if (rc != DH_OK) {
 		sodium_memzero(text, DH_TOKEN_TEXT_SIZE);
 		return rc;
@@ -345,23 +326,24 @@ int dh_token_create(dh_store *store, const char *login, const char *scope, int d
 		*meta = t;
 	char object[128];
 	snprintf(object, sizeof(object), "token:%lld:%s", (long long)t.id, login);
-	rc = dh_audit_log(store, actor_or_cli(actor), "token-create", object, 0, "", "ok", err);
+	rc = dh_audit_log(store, actor, "token-create", object, 0, "", "ok", err);
 	if (rc != DH_OK) /* not logged: do not hand the token out */
 		sodium_memzero(text, DH_TOKEN_TEXT_SIZE);
 	return rc;
 }
 
-int dh_token_revoke(dh_store *store, int64_t id, const char *actor, dh_error *err)
+int dh_token_revoke(dh_store *store, int64_t id, const dh_actor *actor, dh_error *err)
 {
 	if (!store)
 		return dh_error_set(err, DH_INVAL, "argument manquant");
-	GET_OPS();
-	int rc = ops->token_revoke(state, id, err);
+	if (dh_actor_check(actor, err) != DH_OK) /* nothing done that could not be logged */
+		return DH_INVAL;
+	int rc = dh_store_token_revoke(store, id, err);
 	if (rc != DH_OK)
 		return rc;
 	char object[128];
 	snprintf(object, sizeof(object), "token:%lld", (long long)id);
-	return dh_audit_log(store, actor_or_cli(actor), "token-revoke", object, 0, "", "ok", err);
+	return dh_audit_log(store, actor, "token-revoke", object, 0, "", "ok", err);
 }
 
 int dh_token_resolve(dh_store *store, const char *token, const char *now, dh_identity *who,
@@ -369,7 +351,6 @@ int dh_token_resolve(dh_store *store, const char *token, const char *now, dh_ide
 {
 	if (!store || !who)
 		return dh_error_set(err, DH_INVAL, "argument manquant");
-	GET_OPS();
 	if (!token || strlen(token) != DH_TOKEN_TEXT_LEN || strncmp(token, "dh_", 3) != 0)
 		return dh_error_set(err, DH_AUTH, "jeton invalide");
 	int rc = dh_identity_init(err);
@@ -378,7 +359,7 @@ int dh_token_resolve(dh_store *store, const char *token, const char *now, dh_ide
 	unsigned char hash[32];
 	token_hash(token, hash);
 	dh_token t;
-	rc = ops->token_find(state, hash, &t, err);
+	rc = dh_store_token_find(store, hash, &t, err);
 	if (rc == DH_NOTFOUND)
 		return dh_error_set(err, DH_AUTH, "jeton invalide");
 	if (rc != DH_OK)
@@ -391,13 +372,14 @@ int dh_token_resolve(dh_store *store, const char *token, const char *now, dh_ide
 	if (t.revoked || strcmp(now, t.expires_at) >= 0)
 		return dh_error_set(err, DH_AUTH, "jeton révoqué ou expiré");
 	dh_user u;
-	rc = ops->user_get(state, t.login, &u, NULL, err);
+	rc = dh_store_user_get(store, t.login, &u, NULL, err);
 	if (rc == DH_NOTFOUND || (rc == DH_OK && u.disabled))
 		return dh_error_set(err, DH_AUTH, "jeton invalide");
 	if (rc != DH_OK)
 		return rc;
 	identity_from_user(who, &u);
 	dh_strlcpy(who->scope, sizeof(who->scope), t.scope);
+	who->token_id = t.id;
 	return DH_OK;
 }
 
@@ -405,15 +387,15 @@ int dh_token_list(dh_store *store, const char *login, dh_token_cb cb, void *ctx,
 {
 	if (!store || !cb)
 		return dh_error_set(err, DH_INVAL, "argument manquant");
-	GET_OPS();
-	return ops->token_list(state, login, cb, ctx, err);
+	return dh_store_token_list(store, login, cb, ctx, err);
 }
 
 /* ---- agreements ---- */
 
 int dh_audience_parse(const char *text, dh_agreement *a, dh_error *err)
 {
-	a->partner[0] = '\0';
+	memset(&a->partner, 0, sizeof(a->partner));
+	a->partner.level = DH_LEVEL_ALL;
 	if (text && strcmp(text, "public") == 0) {
 		a->audience = DH_AUDIENCE_PUBLIC;
 		return DH_OK;
@@ -422,15 +404,16 @@ int dh_audience_parse(const char *text, dh_agreement *a, dh_error *err)
 		a->audience = DH_AUDIENCE_MEMBERS;
 		return DH_OK;
 	}
-	if (text && strncmp(text, "partner:", 8) == 0 && text[8] && strlen(text + 8) < sizeof(a->partner)) {
-		for (const char *p = text + 8; *p; p++)
-			if (!((*p >= '0' && *p <= '9') || (*p >= 'A' && *p <= 'Z')))
-				return dh_error_set(err, DH_INVAL, "code de partenaire invalide « %s »", text + 8);
+	if (text && strncmp(text, "partner:", 8) == 0) {
+		dh_territory t;
+		if (dh_territory_parse(text + 8, &t, NULL) != DH_OK || t.level == DH_LEVEL_ALL)
+			return dh_error_set(err, DH_INVAL, "public « %s » : partner:NIVEAU:CODE attendu "
+							   "(par exemple partner:departement:29)", text);
 		a->audience = DH_AUDIENCE_PARTNER;
-		dh_strlcpy(a->partner, sizeof(a->partner), text + 8);
+		a->partner = t;
 		return DH_OK;
 	}
-	return dh_error_set(err, DH_INVAL, "public « %s » : public, members ou partner:CODE attendu",
+	return dh_error_set(err, DH_INVAL, "public « %s » : public, members ou partner:NIVEAU:CODE attendu",
 			    text ? text : "");
 }
 
@@ -441,61 +424,71 @@ static int field_error(dh_error *err, const char *field, const char *msg)
 	return dh_error_set(err, DH_INVAL, "%s", msg);
 }
 
+/* "all", "public" or known ids, each once (at most the registry). */
 static int indicators_valid(const char *list)
 {
 	if (strcmp(list, "all") == 0 || strcmp(list, "public") == 0)
 		return 1;
-	const char *p = list;
-	for (;;) {
+	int positions[DH_QUERY_MAX_INDICATORS];
+	size_t n = 0;
+	for (const char *p = list;;) {
 		size_t len = strcspn(p, ",");
-		if (len == 0 || dh_indicator_find((dh_str){ p, len }) < 0)
+		int k = dh_indicator_find((dh_str){ p, len });
+		if (len == 0 || k < 0 || n == DH_QUERY_MAX_INDICATORS)
 			return 0;
+		positions[n++] = k;
 		if (!p[len])
-			return 1;
+			break;
 		p += len + 1;
 	}
+	return dh_indicator_list_check(positions, n, NULL) == DH_OK;
 }
 
-int dh_agreement_add(dh_store *store, dh_agreement *a, const char *actor, dh_error *err)
+int dh_agreement_add(dh_store *store, dh_agreement *a, const dh_actor *actor, dh_error *err)
 {
 	if (!store || !a)
 		return dh_error_set(err, DH_INVAL, "argument manquant");
+	if (dh_actor_check(actor, err) != DH_OK) /* nothing done that could not be logged */
+		return DH_INVAL;
 	if ((unsigned)a->audience > DH_AUDIENCE_PARTNER)
 		return field_error(err, "audience", "public de la convention invalide");
-	if (a->audience == DH_AUDIENCE_PARTNER && !a->partner[0])
-		return field_error(err, "audience", "convention avec un partenaire sans code de partenaire");
+	if (a->audience == DH_AUDIENCE_PARTNER && (a->partner.level == DH_LEVEL_ALL || !a->partner.code[0]))
+		return field_error(err, "audience", "convention avec un partenaire sans territoire de partenaire");
 	if (!a->purpose[0])
 		return field_error(err, "purpose", "la finalité de la convention est obligatoire");
 	if (!a->legal_basis[0])
 		return field_error(err, "legal_basis", "la base légale de la convention est obligatoire");
+	if (dh_text_check(a->purpose, DH_PURPOSE_MAX, "finalité de la convention", err) != DH_OK ||
+	    dh_text_check(a->legal_basis, DH_PURPOSE_MAX, "base légale de la convention", err) != DH_OK)
+		return DH_INVAL;
 	if (!dh_date_valid(a->start) || !dh_date_valid(a->end))
 		return field_error(err, "dates", "dates de début et de fin AAAA-MM-JJ attendues");
 	if (strcmp(a->start, a->end) > 0)
 		return field_error(err, "dates", "la date de fin précède la date de début");
 	if (!indicators_valid(a->indicators))
-		return field_error(err, "indicators", "indicateurs : all, public ou liste d'identifiants connus");
-	GET_OPS();
-	int rc = ops->agreement_insert(state, a, err);
+		return field_error(err, "indicators", "indicateurs : all, public ou liste d'identifiants connus, chacun une fois");
+	int rc = dh_store_agreement_insert(store, a, err);
 	if (rc != DH_OK)
 		return rc;
 	char object[128];
 	snprintf(object, sizeof(object), "agreement:%lld", (long long)a->id);
-	return dh_audit_log(store, actor_or_cli(actor), "agreement-add", object, a->id, a->purpose, "ok", err);
+	return dh_audit_log(store, actor, "agreement-add", object, a->id, a->purpose, "ok", err);
 }
 
 int dh_agreement_list(dh_store *store, dh_agreement_cb cb, void *ctx, dh_error *err)
 {
 	if (!store || !cb)
 		return dh_error_set(err, DH_INVAL, "argument manquant");
-	GET_OPS();
-	return ops->agreement_list(state, cb, ctx, err);
+	return dh_store_agreement_list(store, cb, ctx, err);
 }
 
-int dh_agreement_end(dh_store *store, int64_t id, const char *today, const char *actor,
+int dh_agreement_end(dh_store *store, int64_t id, const char *today, const dh_actor *actor,
 		     dh_error *err)
 {
 	if (!store)
 		return dh_error_set(err, DH_INVAL, "argument manquant");
+	if (dh_actor_check(actor, err) != DH_OK) /* nothing done that could not be logged */
+		return DH_INVAL;
 	char day[11];
 	struct tm tm;
 	memset(&tm, 0, sizeof(tm));
@@ -515,11 +508,10 @@ int dh_agreement_end(dh_store *store, int64_t id, const char *today, const char 
 	time_t t = timegm(&tm) - 86400; /* the day before: no longer valid from today on */
 	gmtime_r(&t, &tm);
 	strftime(day, sizeof(day), "%Y-%m-%d", &tm);
-	GET_OPS();
-	int rc = ops->agreement_set_end(state, id, day, err);
+	int rc = dh_store_agreement_set_end(store, id, day, err);
 	if (rc != DH_OK)
 		return rc;
 	char object[128];
 	snprintf(object, sizeof(object), "agreement:%lld", (long long)id);
-	return dh_audit_log(store, actor_or_cli(actor), "agreement-end", object, id, "", "ok", err);
+	return dh_audit_log(store, actor, "agreement-end", object, id, "", "ok", err);
 }

@@ -1,13 +1,27 @@
 /* SPDX-License-Identifier: EUPL-1.2 */
 /*
- * disclosure_internal.h - the table structure shared by disclosure.c (declarations,
- * primary and single-equation secondary suppression) and disclosure_audit.c (the exact
- * audit of several equations together). Not a public header.
+ * internal.h - the governance subsystem's internal interface: the secret-file helpers of
+ * keyfile.c (pseudonymisation and audit keys), and the table structure shared by
+ * disclosure.c (declarations, primary and single-equation secondary suppression) and
+ * disclosure_audit.c (the exact audit of several equations together). Not a public header.
  */
 #ifndef DH_DISCLOSURE_INTERNAL_H
 #define DH_DISCLOSURE_INTERNAL_H
 
 #include "datahabitat/disclosure.h"
+#include "datahabitat/store_governance.h"
+
+/* ---- Secret files next to the database (keyfile.c) ---- */
+
+/* Create path with O_EXCL, mode 0600 whatever the umask, write buf, fsync. Returns DH_OK,
+ * DH_EXISTS (left alone), DH_IO (nothing left behind). */
+int dh__secret_file_write(const char *path, const void *buf, size_t len, dh_error *err);
+/* Read a secret file into buf (size bytes, NUL-terminated; *len its length): refused when it
+ * is a symbolic link or not a regular file, or when group or others have any permission
+ * (DH_DENIED). DH_NOTFOUND says "<what> « path » introuvable". DH_IO. */
+int dh__secret_file_read(const char *path, const char *what, char *buf, size_t size, size_t *len, dh_error *err);
+/* "<database file><suffix>" into buf. DH_INVAL for a store that is not a file, DH_TOOBIG. */
+int dh__sibling_path(dh_store *store, const char *suffix, char *buf, size_t size, dh_error *err);
 
 enum decl_kind { DECL_ROW_SUM, DECL_COL_SUM, DECL_COL_LINK, DECL_CELL_SUM, DECL_COL_RATE,
                  DECL_COL_RATE_EXACT };
@@ -59,15 +73,15 @@ static inline int cell_hidden(const dh_disclosure_cell *c)
 
 /* Hide cell as SECONDARY with reason, update relation counts, queue relations that now
  * have a single hidden member. */
-void disclosure_hide(secondary_state *s, uint32_t cell, uint8_t reason);
+void dh__disclosure_hide(secondary_state *s, uint32_t cell, uint8_t reason);
 /* Best published member of relation rel to hide next, or UINT32_MAX if none. */
-uint32_t disclosure_pick(const secondary_state *s, uint32_t rel);
+uint32_t dh__disclosure_pick(const secondary_state *s, uint32_t rel);
 /* Best published cell sharing a relation with cell, or UINT32_MAX if none. */
-uint32_t disclosure_pick_around(const secondary_state *s, uint32_t cell);
+uint32_t dh__disclosure_pick_around(const secondary_state *s, uint32_t cell);
 /* Run the queue to the fixpoint. */
-void disclosure_fixpoint(secondary_state *s);
+void dh__disclosure_fixpoint(secondary_state *s);
 /* The audit (disclosure_audit.c): hide more cells until no hidden cell of an audited group
  * is determined by the published system. DH_OK or DH_NOMEM. */
-int disclosure_audit(secondary_state *s, uint32_t max_unknowns, dh_disclosure_stats *stats);
+int dh__disclosure_audit(secondary_state *s, uint32_t max_unknowns, dh_disclosure_stats *stats);
 
 #endif

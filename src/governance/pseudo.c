@@ -12,7 +12,8 @@
 #include "datahabitat/pseudo.h"
 
 #include "datahabitat/audit.h"
-#include "store/internal.h"
+#include "datahabitat/store_governance.h"
+#include "governance/internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -57,12 +58,6 @@ void dh_pseudo_key_release(dh_pseudo_key *key)
 /* Write the key chain to path: O_EXCL, 0600, fsync. */
 static int write_key_file(const char *path, const dh_pseudo_key *key, dh_error *err)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		if (errno == EEXIST)
-			return dh_error_set(err, DH_EXISTS, "clé « %s » déjà présente", path);
-		return dh_error_set(err, DH_IO, "clé « %s » : création impossible : %s", path, strerror(errno));
-	}
 	char buf[KEY_FILE_MAX];
 	size_t len = strlen(KEY_MAGIC);
 	memcpy(buf, KEY_MAGIC, len);
@@ -73,14 +68,8 @@ static int write_key_file(const char *path, const dh_pseudo_key *key, dh_error *
 		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%" PRId64 " %s\n", first + i, hex);
 		sodium_memzero(hex, sizeof(hex));
 	}
-	int rc = DH_OK;
-	if (fchmod(fd, 0600) != 0 || write(fd, buf, len) != (ssize_t)len || fsync(fd) != 0)
-		rc = dh_error_set(err, DH_IO, "clé « %s » : écriture impossible : %s", path, strerror(errno));
+	int rc = dh__secret_file_write(path, buf, len, err);
 	sodium_memzero(buf, sizeof(buf));
-	if (close(fd) != 0 && rc == DH_OK)
-		rc = dh_error_set(err, DH_IO, "clé « %s » : écriture impossible : %s", path, strerror(errno));
-	if (rc != DH_OK)
-		unlink(path);
 	return rc;
 }
 
@@ -105,37 +94,13 @@ int dh_pseudo_key_load(const char *key_path, dh_pseudo_key *key, dh_error *err)
 	if (!key_path || !key)
 		return dh_error_set(err, DH_INVAL, "argument manquant");
 	memset(key, 0, sizeof(*key));
-	int fd = open(key_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return dh_error_set(err, DH_NOTFOUND, "clé de pseudonymisation « %s » introuvable", key_path);
-		if (errno == ELOOP)
-			return dh_error_set(err, DH_DENIED, "clé « %s » : lien symbolique refusé", key_path);
-		return dh_error_set(err, DH_IO, "clé « %s » : lecture impossible : %s", key_path, strerror(errno));
-	}
-	struct stat sb;
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-		close(fd);
-		return dh_error_set(err, DH_DENIED, "clé « %s » : pas un fichier ordinaire", key_path);
-	}
-	if (sb.st_mode & (S_IRWXG | S_IRWXO)) {
-		close(fd);
-		return dh_error_set(err, DH_DENIED,
-				    "clé « %s » accessible à d'autres utilisateurs (mode %03o) : refusée, "
-				    "restreignez-la avec « chmod 600 »",
-				    key_path, (unsigned)(sb.st_mode & 0777));
-	}
-	char buf[KEY_FILE_MAX + 1];
-	ssize_t n = read(fd, buf, sizeof(buf));
-	close(fd);
-	int rc = DH_OK;
-	if (n < 0) {
-		rc = dh_error_set(err, DH_IO, "clé « %s » : lecture impossible : %s", key_path, strerror(errno));
-		goto out;
-	}
-	if ((size_t)n > KEY_FILE_MAX || (size_t)n < strlen(KEY_MAGIC) || memcmp(buf, KEY_MAGIC, strlen(KEY_MAGIC)) != 0)
+	char buf[KEY_FILE_MAX + 2];
+	size_t n;
+	int rc = dh__secret_file_read(key_path, "clé de pseudonymisation", buf, sizeof(buf), &n, err);
+	if (rc != DH_OK)
+		return rc;
+	if (n > KEY_FILE_MAX || n < strlen(KEY_MAGIC) || memcmp(buf, KEY_MAGIC, strlen(KEY_MAGIC)) != 0)
 		goto corrupt;
-	buf[n] = '\0';
 	char *p = buf + strlen(KEY_MAGIC);
 	while (*p) {
 		char *end;
@@ -281,7 +246,7 @@ int dh_pseudo_column_register(dh_store *store, const char *table, const char *co
 typedef struct rotation {
 	dh_store *store;
 	const unsigned char *new_key;
-	const char *actor;
+	const dh_actor *actor;
 	int64_t version;
 } rotation;
 
@@ -303,11 +268,10 @@ static int log_rotation(void *ctx, dh_error *err)
 	rotation *r = ctx;
 	char object[64];
 	snprintf(object, sizeof(object), "pseudo-key:v%" PRId64, r->version);
-	return dh_audit_log(r->store, r->actor && *r->actor ? r->actor : "system", "key-rotate", object, 0, "", "ok",
-			    err);
+	return dh_audit_log(r->store, r->actor, "key-rotate", object, 0, "", "ok", err);
 }
 
-int dh_pseudo_rotate(dh_store *store, const char *key_path, const char *actor, int64_t *new_version, dh_error *err)
+int dh_pseudo_rotate(dh_store *store, const char *key_path, const dh_actor *actor, int64_t *new_version, dh_error *err)
 {
 	dh_pseudo_key key;
 	int rc = dh_pseudo_key_open(store, key_path, &key, err);

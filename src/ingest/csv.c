@@ -55,7 +55,7 @@
 struct dh_csv {
 	int fd;                   /* input descriptor, -1 for memory input */
 	int own_fd;               /* close fd in dh_csv_free() */
-	int use_pread;            /* range reader (dh_csv_open_like): read at file_off with pread */
+	int use_pread;            /* range reader (dh__csv_open_like): read at file_off with pread */
 	uint64_t file_off;        /* next offset to read when use_pread */
 	const unsigned char *mem; /* memory input (borrowed), NULL for descriptors */
 	size_t mem_len;           /* bytes of memory input */
@@ -809,7 +809,7 @@ static int open_common(dh_csv **out, int fd, int own_fd, const void *data, size_
 	if (!csv) {
 		if (own_fd)
 			close(fd);
-		return dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
+		return dh_error_nomem(err);
 	}
 	csv->fd = fd;
 	csv->own_fd = own_fd;
@@ -831,7 +831,7 @@ static int open_common(dh_csv **out, int fd, int own_fd, const void *data, size_
 	csv->nonascii = calloc(csv->max_fields + 1, sizeof(*csv->nonascii));
 	if (!csv->name || !csv->buf || !csv->fields || !csv->quoted || !csv->nonascii) {
 		dh_csv_free(csv);
-		return dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
+		return dh_error_nomem(err);
 	}
 	csv->pos = csv->end = csv->buf;
 	*csv->end = '\n';
@@ -846,7 +846,7 @@ static int open_common(dh_csv **out, int fd, int own_fd, const void *data, size_
 	return DH_OK;
 }
 
-int dh_csv_open_mem_sized(dh_csv **out, const void *data, size_t len, const char *name,
+int dh__csv_open_mem_sized(dh_csv **out, const void *data, size_t len, const char *name,
                           const dh_csv_options *opt, size_t read_size, dh_error *err)
 {
 	static const unsigned char empty[1] = {0};
@@ -856,10 +856,10 @@ int dh_csv_open_mem_sized(dh_csv **out, const void *data, size_t len, const char
 int dh_csv_open_mem(dh_csv **out, const void *data, size_t len, const char *name,
                     const dh_csv_options *opt, dh_error *err)
 {
-	return dh_csv_open_mem_sized(out, data, len, name, opt, 0, err);
+	return dh__csv_open_mem_sized(out, data, len, name, opt, 0, err);
 }
 
-int dh_csv_open_fd_sized(dh_csv **out, int fd, const char *name, const dh_csv_options *opt,
+int dh__csv_open_fd_sized(dh_csv **out, int fd, const char *name, const dh_csv_options *opt,
                          size_t read_size, dh_error *err)
 {
 	if (fd < 0) {
@@ -871,7 +871,7 @@ int dh_csv_open_fd_sized(dh_csv **out, int fd, const char *name, const dh_csv_op
 
 int dh_csv_open_fd(dh_csv **out, int fd, const char *name, const dh_csv_options *opt, dh_error *err)
 {
-	return dh_csv_open_fd_sized(out, fd, name, opt, 0, err);
+	return dh__csv_open_fd_sized(out, fd, name, opt, 0, err);
 }
 
 int dh_csv_open_path(dh_csv **out, const char *path, const dh_csv_options *opt, dh_error *err)
@@ -940,7 +940,7 @@ const char *dh_csv_name(const dh_csv *csv)
 /* ------------------------------------------------------------------------------------ */
 /* Range readers (csv_internal.h)                                                       */
 
-int dh_csv_rereadable(const dh_csv *csv, uint64_t *size)
+int dh__csv_rereadable(const dh_csv *csv, uint64_t *size)
 {
 	if (csv->mem) {
 		*size = csv->mem_len;
@@ -954,12 +954,12 @@ int dh_csv_rereadable(const dh_csv *csv, uint64_t *size)
 	return 1;
 }
 
-uint64_t dh_csv_line(const dh_csv *csv)
+uint64_t dh__csv_line(const dh_csv *csv)
 {
 	return csv->line;
 }
 
-int dh_csv_open_like(dh_csv **out, const dh_csv *like, size_t read_size, dh_error *err)
+int dh__csv_open_like(dh_csv **out, const dh_csv *like, size_t read_size, dh_error *err)
 {
 	dh_csv_options o = {like->delim, like->enc, like->max_field, like->max_record,
 	                    like->max_fields};
@@ -973,7 +973,7 @@ int dh_csv_open_like(dh_csv **out, const dh_csv *like, size_t read_size, dh_erro
 	return rc;
 }
 
-void dh_csv_seek(dh_csv *csv, uint64_t offset, dh_encoding enc)
+void dh__csv_seek(dh_csv *csv, uint64_t offset, dh_encoding enc)
 {
 	csv->pos = csv->end = csv->buf;
 	*csv->end = '\n';
@@ -994,7 +994,7 @@ void dh_csv_seek(dh_csv *csv, uint64_t offset, dh_encoding enc)
 	}
 }
 
-int dh_csv_skip_line(dh_csv *csv, dh_error *err)
+int dh__csv_skip_line(dh_csv *csv, dh_error *err)
 {
 	if (csv->fatal)
 		return dh_error_set(err, csv->fatal, "%s", csv->fatal_msg);
@@ -1024,7 +1024,7 @@ int dh_csv_skip_line(dh_csv *csv, dh_error *err)
 	}
 }
 
-size_t dh_csv_memory(const dh_csv *csv)
+size_t dh__csv_memory(const dh_csv *csv)
 {
 	return sizeof(*csv) + csv->cap + SLACK + csv->max_fields * sizeof(dh_str) +
 	       (csv->max_fields + 1) * 2 * sizeof(uint32_t) + csv->scratch_cap;

@@ -45,7 +45,7 @@ void dh_import_result_release(dh_import_result *result)
 
 /* SHA-256 with OpenSSL's EVP interface: it uses the processor's SHA instructions (about
  * 1.5 GB/s here, five times libsodium's portable code), which matters on a 1 GB file. */
-int dh_sha256_file(const char *path, char hex[65], uint64_t *size, dh_error *err)
+int dh_sha256_file(const char *path, char hex[DH_HASH_HEX_SIZE], uint64_t *size, dh_error *err)
 {
 	int fd = open(path, O_RDONLY);
 	if (fd < 0)
@@ -57,7 +57,7 @@ int dh_sha256_file(const char *path, char hex[65], uint64_t *size, dh_error *err
 		free(buf);
 		EVP_MD_CTX_free(md);
 		close(fd);
-		return dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
+		return dh_error_nomem(err);
 	}
 	uint64_t total = 0;
 	int rc = DH_OK;
@@ -96,7 +96,7 @@ int dh_sha256_file(const char *path, char hex[65], uint64_t *size, dh_error *err
 
 typedef struct hash_job {
 	const char *path;
-	char hex[65];
+	char hex[DH_HASH_HEX_SIZE];
 	uint64_t size;
 	int rc;
 	dh_error err;
@@ -401,12 +401,16 @@ static int import_file(dh_store *store, const dh_geo *geo, const char *path, con
 		return dh_error_set(err, errno == ENOENT ? DH_NOTFOUND : DH_IO, "« %s » : fichier illisible", path);
 	if (sodium_init() < 0)
 		return dh_error_set(err, DH_INTERNAL, "initialisation de libsodium impossible");
+	/* the name recorded is stored text: checked whole (DH_NAME_MAX characters fit the field) */
+	const char *file_name = opt->file_name ? opt->file_name : base_name(path);
+	if (dh_text_check(file_name, DH_NAME_MAX, "nom du fichier livré", err) != DH_OK)
+		return DH_INVAL;
 
 	dh_delivery meta;
 	memset(&meta, 0, sizeof(meta));
 	dh_strlcpy(meta.siren, sizeof(meta.siren), opt->siren);
 	dh_strlcpy(meta.reference_date, sizeof(meta.reference_date), opt->reference_date);
-	dh_strlcpy(meta.file_name, sizeof(meta.file_name), opt->file_name ? opt->file_name : base_name(path));
+	dh_strlcpy(meta.file_name, sizeof(meta.file_name), file_name);
 	meta.file_size = (uint64_t)sb.st_size;
 	dh_strlcpy(meta.layout, sizeof(meta.layout), opt->layout == DH_LAYOUT_AUTO ? "rpls" : dh_layout_name(opt->layout));
 
@@ -414,7 +418,7 @@ static int import_file(dh_store *store, const dh_geo *geo, const char *path, con
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.geo = geo;
 	if (dh_report_new(&ctx.report, opt->max_report_issues) != DH_OK)
-		return dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
+		return dh_error_nomem(err);
 
 	hash_job job;
 	memset(&job, 0, sizeof(job));
@@ -468,7 +472,7 @@ static int import_file(dh_store *store, const dh_geo *geo, const char *path, con
 		if (ctx.store_err.code != DH_OK)
 			*err = ctx.store_err;
 		else if (ctx.nomem)
-			dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
+			dh_error_nomem(err);
 		else if (err)
 			*err = verr;
 		rc = ctx.store_err.code != DH_OK ? ctx.store_err.code : vrc;
@@ -546,6 +550,10 @@ done:
 int dh_import_file(dh_store *store, const dh_geo *geo, const char *path, const dh_import_options *opt,
 		   dh_import_result *result, dh_error *err)
 {
+	dh_actor system = dh_actor_system();
+	const dh_actor *actor = opt && opt->actor ? opt->actor : &system;
+	if (dh_actor_check(actor, err) != DH_OK) /* before anything is stored */
+		return DH_INVAL;
 	int rc = import_file(store, geo, path, opt, result, err);
 	if (!store || !opt || !result || rc == DH_INVAL)
 		return rc;
@@ -557,7 +565,7 @@ int dh_import_file(dh_store *store, const dh_geo *geo, const char *path, const d
 		snprintf(object, sizeof(object), "org:%s", opt->siren);
 	dh_error log_err;
 	dh_error_clear(&log_err);
-	if (dh_audit_log(store, opt->actor && *opt->actor ? opt->actor : "system", "import", object, 0, "", outcome,
+	if (dh_audit_log(store, actor, "import", object, 0, "", outcome,
 			 &log_err) != DH_OK &&
 	    (rc == DH_OK || rc == DH_REFUSED)) {
 		dh_import_result_release(result);

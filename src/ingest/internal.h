@@ -20,13 +20,13 @@
  * Like dh_csv_open_mem() / dh_csv_open_fd(), but each refill asks for at most
  * `read_size` bytes (0: the default) and the buffer holds max_record + 1 + read_size bytes.
  */
-int dh_csv_open_mem_sized(dh_csv **out, const void *data, size_t len, const char *name,
+int dh__csv_open_mem_sized(dh_csv **out, const void *data, size_t len, const char *name,
                           const dh_csv_options *opt, size_t read_size, dh_error *err);
-int dh_csv_open_fd_sized(dh_csv **out, int fd, const char *name, const dh_csv_options *opt,
+int dh__csv_open_fd_sized(dh_csv **out, int fd, const char *name, const dh_csv_options *opt,
                          size_t read_size, dh_error *err);
 
 /* Bytes allocated by the reader for its buffers (buffer, fields, scratch). */
-size_t dh_csv_memory(const dh_csv *csv);
+size_t dh__csv_memory(const dh_csv *csv);
 
 /*
  * Range readers, for the block-parallel validator (validate.c): several readers over one
@@ -36,26 +36,26 @@ size_t dh_csv_memory(const dh_csv *csv);
 
 /* 1 when the input can be read again at any offset (memory input, or a regular file opened
  * by path): *size is then its total size in bytes. 0 for standard input, pipes... */
-int dh_csv_rereadable(const dh_csv *csv, uint64_t *size);
+int dh__csv_rereadable(const dh_csv *csv, uint64_t *size);
 
 /* 1-based physical line at the reader's position (the line of the next byte to consume). */
-uint64_t dh_csv_line(const dh_csv *csv);
+uint64_t dh__csv_line(const dh_csv *csv);
 
 /* A new reader over the same input as `like` (which must be rereadable), with its options
  * and its delimiter (already detected): no BOM or delimiter detection. The descriptor stays
- * owned by `like`, which must outlive it. Position it with dh_csv_seek() before use.
- * read_size as for dh_csv_open_mem_sized(). Returns DH_OK, DH_NOMEM, DH_INVAL. */
-int dh_csv_open_like(dh_csv **out, const dh_csv *like, size_t read_size, dh_error *err);
+ * owned by `like`, which must outlive it. Position it with dh__csv_seek() before use.
+ * read_size as for dh__csv_open_mem_sized(). Returns DH_OK, DH_NOMEM, DH_INVAL. */
+int dh__csv_open_like(dh_csv **out, const dh_csv *like, size_t read_size, dh_error *err);
 
 /* Restart the reader at input `offset`, counting lines from 1 there, with encoding `enc`
  * (DH_ENC_AUTO: decided again by the first non-ASCII field); clears a fatal state and the
  * non-ASCII flag. */
-void dh_csv_seek(dh_csv *csv, uint64_t offset, dh_encoding enc);
+void dh__csv_seek(dh_csv *csv, uint64_t offset, dh_encoding enc);
 
 /* Consume bytes up to and including the first line break (LF, CRLF or lone CR), quotes not
  * considered, then count lines from 1 again. Returns DH_OK (also at the end of input) or the
  * reader's fatal code (DH_IO). */
-int dh_csv_skip_line(dh_csv *csv, dh_error *err);
+int dh__csv_skip_line(dh_csv *csv, dh_error *err);
 
 /*
  * validate_internal.h - test hooks of the validator (src/ingest/validate.c), not public API.
@@ -199,5 +199,160 @@ int dh__opendata_column(dh_str name);
 int dh__opendata_marker(dh_str name);
 /* 1 if field f must be a column of an open-data file. */
 int dh__opendata_required(int f);
+
+/*
+ * The validator's stages (validate*.c), one file each: the driver (validate.c), the first
+ * records and the column table (validate_layout.c), the checks of one record
+ * (validate_record.c), the duplicate-id sets (validate_idset.c), the two-thread pipeline
+ * (validate_pipeline.c) and the block-parallel engine (validate_parallel.c).
+ */
+
+#include "datahabitat/validate.h"
+
+/* Duplicate-id set: open addressing over 12-byte slots (64-bit hash, first line). */
+typedef struct idset {
+	uint32_t *slots; /* 3 words per slot: hash low, hash high, first line (saturated) */
+	size_t cap;
+	size_t count;
+	size_t limit;    /* grow when count reaches it */
+	size_t bytes;    /* allocated bytes of slots */
+} idset;
+
+/* 64-bit hash of a value, never 0; a bijection for a given length. */
+uint64_t dh__hash_value(const char *p, size_t n);
+/* Make room for `rows` values in total (load 0.7) when it is more than the current room. */
+int dh__idset_reserve(idset *s, uint64_t rows);
+/* Add h first seen at `line`; if already there, return 1 and its first line in *first. */
+int dh__idset_add(idset *s, uint64_t h, uint64_t line, uint64_t *first, int *nomem);
+void dh__idset_release(idset *s);
+
+/* Slot of hash h among cap slots: the high half of h * cap (no modulo, any cap). */
+static inline size_t dh__slot_of(uint64_t h, size_t cap)
+{
+#if defined(__SIZEOF_INT128__)
+	__extension__ typedef unsigned __int128 u128;
+	return (size_t)(((u128)h * cap) >> 64);
+#else
+	return (size_t)(h % cap);
+#endif
+}
+
+/* Ask the cache for the slot of h ahead of dh__idset_add (the probe is the one cache miss). */
+static inline void dh__idset_prefetch(const idset *s, uint64_t h)
+{
+#if defined(__GNUC__)
+	if (s->cap)
+		__builtin_prefetch(s->slots + 3 * dh__slot_of(h, s->cap), 1);
+#else
+	(void)s;
+	(void)h;
+#endif
+}
+
+/* How one column of the file is checked, decided once per file. */
+typedef struct colspec {
+	int field;        /* enum dh_rpls_field, -1 when the column is ignored */
+	int check;        /* enum dh__check of the field */
+	int required;     /* an empty value is the `required` error */
+	unsigned maxlen;  /* TEXT: maximum length in characters */
+	uint64_t mask;    /* CODE1: allowed characters (dh__rpls_code1_mask); CODE2: codes 0-63 */
+	uint64_t mask_hi; /* CODE2: codes 64-99 */
+	double min, max;  /* INT / NUMBER range (dh__rpls_range) */
+	int min_open;     /* NUMBER: min excluded */
+	int has_max;      /* INT / NUMBER: max applies */
+	const char *name; /* as in the header (or the canonical name), NUL-terminated */
+} colspec;
+
+struct block;
+
+typedef struct validator {
+	struct block *sink;   /* block worker: issues and ids are buffered there (NULL: direct) */
+	const dh_geo *geo;
+	const dh_validate_callbacks *cb;
+	dh_validate_stats *stats;
+	int reference_year;
+	uint64_t input_size;
+	colspec *cols;
+	size_t ncols;
+	char *names;          /* storage of the header names */
+	uint64_t mapped;      /* bit f: field f has a column */
+	int col_of[DH_RPLS_NFIELDS]; /* 0-based column of field f, -1 if none */
+	uint64_t first_offset; /* offset of the first data record (size estimate) */
+	uint64_t id_rows;     /* records counted for the size estimate */
+	int sized;            /* duplicate sets sized from the input size */
+	int row_error;        /* the current row has an error */
+	uint64_t failed;      /* bit f: field f failed its own check in the current row */
+	dh_rpls_row row;
+	idset ids[2];         /* IDENT_REP, IDENT_INT */
+	int dup_known;        /* the reader thread looked the ids up: dup_first holds the result */
+	uint64_t dup_first[2]; /* first line of the current row's IDENT_REP / IDENT_INT, 0 if new */
+	int32_t *communes;    /* dense commune table, built after DH__DENSE_AFTER lookups, else NULL */
+	uint32_t *postcodes;  /* first postcode of each current commune as a number, 0 if none */
+	uint64_t commune_lookups;
+	int tables_failed;    /* no memory for the tables: the geography's lookups are used */
+} validator;
+
+#define DH__FIELD_BIT(f) ((uint64_t)1 << (f))
+#define DH__PRESENT(v, f) DH_RPLS_HAS(&(v)->row, f)
+#define DH__NO_VALUE ((dh_str){ "", 0 })
+/* Commune lookups after which the dense tables are built (small inputs use the geography). */
+#define DH__DENSE_AFTER 2000
+/* Input size from which the two-thread pipeline is used. */
+#define DH__PIPE_MIN_INPUT ((uint64_t)4 << 20)
+
+/* validate_record.c */
+/* Count an issue and hand it to the callback (message already formatted, NULL when there
+ * is no callback to call). */
+int dh__emit_message(validator *v, int rule, uint64_t line, uint32_t column, int field,
+		     const char *field_name, dh_str value, const char *message);
+/* Report one issue: counts always, the callback with a French message when there is one.
+ * A block worker (v->sink) buffers it instead, for the ordered emission. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 8, 9)))
+#endif
+int dh__emit(validator *v, int rule, uint64_t line, uint32_t column, int field, const char *field_name,
+	     dh_str value, const char *fmt, ...);
+/* A value quoted in a message: at most `size` bytes, cut on a UTF-8 boundary. */
+const char *dh__shown(dh_str value, char *buf, size_t size);
+/* Build the dense commune and postcode tables now (or mark them failed). */
+void dh__validator_tables(validator *v);
+/* IDENT_REP, IDENT_INT: the fields of the two duplicate-id sets. */
+extern const int dh__id_fields[2];
+/* Hash of id k (column col), untrimmed value s, in a record with this problem and field
+ * count; 0 when it is not checked. */
+uint64_t dh__id_hash_field(const validator *v, int col, int problem, size_t nfields, dh_str s);
+/* Hash of id k of a record, 0 when it is not checked. */
+uint64_t dh__id_hash_of(const validator *v, const dh_csv_record *rec, int k);
+/* Look id k up (hash h, 0: not checked) and add it; first[k] = first line if seen, else 0. */
+int dh__id_lookup(validator *v, int k, uint64_t h, uint64_t line, uint64_t *first);
+/* The duplicate issue of id k (value s, trimmed) first seen at line `first`. */
+int dh__report_duplicate(validator *v, int k, uint64_t line, dh_str s, uint64_t first);
+/* Check one record, hand its issues and its row on (or to the block sink). */
+int dh__check_record(validator *v, const dh_csv_record *rec);
+
+/* validate_layout.c: read the first records (optional landlord record, optional header) and
+ * build the columns. On return *pending is 1 when rec holds a data record still to check. */
+int dh__validate_start(validator *v, dh_csv *csv, const dh_validate_options *opt, dh_csv_record *rec,
+		       int *pending, dh_error *err);
+
+/* validate_pipeline.c */
+/* Grow *p (capacity *cap elements of `size` bytes) to hold `need` elements (at most
+ * UINT32_MAX). Returns DH_OK or DH_NOMEM. */
+int dh__grow(void **p, size_t *cap, size_t need, size_t size);
+/* Check the rest of the input with a reader thread. Returns DH_EOF when the input was read
+ * to its end, or a failure; DH_OK when the thread cannot be started (go on alone). */
+int dh__validate_pipeline(validator *v, dh_csv *csv, dh_error *err);
+
+/* validate_parallel.c */
+/* 1 when an input of `size` bytes is validated by blocks. */
+int dh__validate_parallel_wanted(uint64_t size);
+/* Validate the rest of the input by blocks. Returns DH_EOF at the end of input, or a failure. */
+int dh__validate_parallel(validator *v, dh_csv *csv, uint64_t size, dh_error *err);
+/* Block sinks used by dh__check_record on a block worker. */
+int dh__sink_record(validator *v, uint64_t line);
+void dh__sink_record_done(validator *v);
+int dh__sink_issue(validator *v, int rule, uint32_t column, int field, const char *field_name, dh_str value,
+		   const char *message);
+int dh__sink_ids(validator *v, const dh_csv_record *rec);
 
 #endif

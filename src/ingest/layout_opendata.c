@@ -34,15 +34,12 @@ static const int required_fields[] = {
 	DH_RPLS_DEPCOM, DH_RPLS_TYPECONST, DH_RPLS_NBPIECE, DH_RPLS_SURFHAB, DH_RPLS_CONSTRUCT,
 };
 
-/* Trimmed view of a header name. */
+/* Trimmed view of a header name (a stray CR at its end too). */
 static dh_str trim(dh_str s)
 {
-	while (s.len && (s.ptr[0] == ' ' || s.ptr[0] == '\t')) {
-		s.ptr++;
-		s.len--;
-	}
-	while (s.len && (s.ptr[s.len - 1] == ' ' || s.ptr[s.len - 1] == '\t' || s.ptr[s.len - 1] == '\r'))
-		s.len--;
+	s = dh_str_trim(s);
+	while (s.len && s.ptr[s.len - 1] == '\r')
+		s = dh_str_trim((dh_str){ s.ptr, s.len - 1 });
 	return s;
 }
 

@@ -187,17 +187,6 @@ static int all_digits(const char *p, size_t n)
 	return 1;
 }
 
-static int leap(int y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static int days_in_month(int y, int m)
-{
-	static const unsigned char days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	return m == 2 && leap(y) ? 29 : days[m - 1];
-}
-
 /* Integer: optional sign, 1 to 18 digits. */
 static int parse_int(const char *v, size_t len, int64_t *out)
 {
@@ -319,7 +308,7 @@ static int check_date(const char *v, size_t len, int reference_year, int64_t *ou
 	}
 	if (m < 1 || m > 12 || y < MIN_DATE_YEAR)
 		return DH__RULE_DATE;
-	if (len == 10 && (d < 1 || d > days_in_month(y, m)))
+	if (len == 10 && (d < 1 || d > dh_days_in_month(y, m)))
 		return DH__RULE_DATE;
 	if (y > reference_year)
 		return DH__RULE_DATE_FUTURE;

@@ -2,7 +2,8 @@
 /*
  * internal.h - the store subsystem's internal interface: the ops table every backend
  * implements, the identity part of it, and the SQLite backend's audit tables. Governance
- * modules reach these only through the dispatchers declared here (see docs/architecture.md).
+ * modules never include this header: they use the public dispatchers of
+ * datahabitat/store_governance.h (docs/governance.md).
  */
 #ifndef DH_STORE_INTERNAL_H
 #define DH_STORE_INTERNAL_H
@@ -14,11 +15,7 @@
  * backend receives only validated input (SIREN checked, dates well formed, non-NULL).
  */
 
-#include "datahabitat/audit.h"
-#include "datahabitat/store.h"
-
-/* Map one stored pseudonym (hex text) to its new value (out: out_size bytes, NUL-terminated). */
-typedef int (*dh_pseudo_map_fn)(void *ctx, const char *old_value, char *out, size_t out_size, dh_error *err);
+#include "datahabitat/store_governance.h"
 
 typedef struct dh_store_ops {
 	const char *name; /* "sqlite" */
@@ -26,6 +23,7 @@ typedef struct dh_store_ops {
 	int (*open)(void **state, const char *location, unsigned flags, int *created, dh_error *err);
 	void (*close)(void *state);
 	int (*info)(void *state, dh_store_info *info, dh_error *err);
+	int (*caller_owns)(void *state, dh_error *err); /* see dh_store_caller_owns() */
 	int (*load_geo)(void *state, const dh_geo *geo, dh_error *err);
 	int (*org_add)(void *state, dh_org *org, dh_error *err);
 	int (*org_get)(void *state, const char *siren, dh_org *out, dh_error *err);
@@ -42,10 +40,11 @@ typedef struct dh_store_ops {
 	int (*stock_read)(void *state, const char *siren, const char *date, dh_delivery *delivery_out,
 			  dh_stock_cb cb, void *ctx, dh_error *err);
 	int (*versions_scan)(void *state, uint64_t fields, dh_version_cb cb, void *ctx, dh_error *err);
-	/* Audit chain (engineer B, sqlite_audit.c): append runs in one write transaction, reads
-	 * the last entry, fills e->seq and e->prev_hash, calls seal(e) for e->hash, inserts. */
-	int (*audit_append)(void *state, dh_audit_entry *e, void (*seal)(dh_audit_entry *e), dh_error *err);
+	/* Audit chain (sqlite_audit.c): append runs in one write transaction, reads the last
+	 * entry, fills e->seq and e->prev_hash, calls seal (which sets e->hash), inserts. */
+	int (*audit_append)(void *state, dh_audit_entry *e, dh_audit_seal_fn seal, void *seal_ctx, dh_error *err);
 	int (*audit_scan)(void *state, int64_t from, dh_audit_cb cb, void *ctx, dh_error *err);
+	int (*audit_last)(void *state, dh_audit_entry *out, dh_error *err);
 	/* Pseudonyms: in one transaction, replace every value of every registered column by
 	 * map(value), record new_version, call before_commit (which may fail and roll back), commit. */
 	int (*pseudo_rehash)(void *state, int64_t new_version, dh_pseudo_map_fn map, void *ctx,
@@ -56,21 +55,10 @@ typedef struct dh_store_ops {
 	const struct dh_identity_ops *identity;
 } dh_store_ops;
 
-extern const dh_store_ops dh_store_sqlite_ops;
+extern const dh_store_ops dh__store_sqlite_ops;
 
-/* Dispatchers of store.c for core modules that own their public API (audit.c, pseudo.c):
- * the store argument is non-NULL, the rest is as in the ops above. */
-int dh_store_audit_append(dh_store *store, dh_audit_entry *e, void (*seal)(dh_audit_entry *e), dh_error *err);
-int dh_store_audit_scan(dh_store *store, int64_t from, dh_audit_cb cb, void *ctx, dh_error *err);
-int dh_store_pseudo_rehash(dh_store *store, int64_t new_version, dh_pseudo_map_fn map, void *ctx,
-			   int (*before_commit)(void *ctx, dh_error *err), dh_error *err);
-int dh_store_pseudo_version(dh_store *store, int64_t *version, dh_error *err);
-int dh_store_pseudo_register(dh_store *store, const char *table, const char *column, dh_error *err);
-
-/* Shared helpers for backends (store.c). */
-
-/* Current UTC time as "YYYY-MM-DDTHH:MM:SSZ" into buf (at least 21 bytes). */
-void dh_store_now_utc(char *buf, size_t size);
+/* The governance dispatchers (audit, pseudonyms, identities) are public:
+ * datahabitat/store_governance.h. Shared helpers for backends (store.c): */
 
 /*
  * Convert a validated DATE value (yyyymmdd, dd = 0 for mm/aaaa) into the stored text form
@@ -78,18 +66,14 @@ void dh_store_now_utc(char *buf, size_t size);
  * transmission text "mm/aaaa" or "jj/mm/aaaa" and the value. Return 0 on success, -1 if the
  * input is not of that shape.
  */
-int dh_store_date_to_iso(int64_t value, char *buf, size_t size);
-int dh_store_date_from_iso(const char *iso, size_t len, char *text, size_t size, int64_t *value);
+int dh__store_date_to_iso(int64_t value, char *buf, size_t size);
+int dh__store_date_from_iso(const char *iso, size_t len, char *text, size_t size, int64_t *value);
 
 /*
- * identity_backend.h - the part of a storage backend's ops table that keeps users, API
- * tokens and sharing agreements (identity.h). Internal: identity.c checks every argument
- * (login syntax, dates, SIREN, hashes) and logs to the audit chain, then calls these.
+ * The part of a storage backend's ops table that keeps users, API tokens and sharing
+ * agreements (identity.h), reached through store_governance.h's dispatchers: identity.c
+ * checks every argument (login syntax, dates, SIREN, hashes) and logs, then calls these.
  */
-
-#include "datahabitat/identity.h"
-
-#define DH_PWHASH_SIZE 128 /* >= crypto_pwhash_STRBYTES */
 
 typedef struct dh_identity_ops {
 	/* Insert a user with its password hash (NUL-terminated). DH_EXISTS if the login is taken. */
@@ -111,10 +95,7 @@ typedef struct dh_identity_ops {
 	int (*agreement_set_end)(void *state, int64_t id, const char *end, dh_error *err);
 } dh_identity_ops;
 
-/* The identity ops of a store and its backend state (store.c); NULL if the backend has none. */
-const dh_identity_ops *dh_store_identity(dh_store *store, void **state);
-
-extern const dh_identity_ops dh_sqlite_identity_ops;
+extern const dh_identity_ops dh__sqlite_identity_ops;
 
 /*
  * Migration adding users, tokens and agreements (sqlite_identity.c), appended to sqlite.c's
@@ -153,6 +134,23 @@ extern const dh_identity_ops dh_sqlite_identity_ops;
 	" created_at TEXT NOT NULL);"
 
 /*
+ * Partner audiences bound to a level as well as a code (issue 10, point 7): partner_level
+ * beside partner. An agreement recorded with a bare code gets the level of its own scope
+ * when the scope has that code, else the level the code's shape names (9 characters: EPCI,
+ * 5: commune), else département (two digits were meant for a département: a région
+ * partner needs an agreement naming the région).
+ */
+#define DH_SQLITE_PARTNER_LEVEL_MIGRATION                                                          \
+	"ALTER TABLE agreement ADD COLUMN partner_level TEXT NOT NULL DEFAULT '';"                  \
+	"UPDATE agreement SET partner_level = CASE"                                                \
+	" WHEN territory_code = partner"                                                           \
+	"  AND territory_level IN ('commune', 'epci', 'departement', 'region') THEN territory_level"\
+	" WHEN length(partner) = 9 THEN 'epci'"                                                    \
+	" WHEN length(partner) = 5 THEN 'commune'"                                                 \
+	" ELSE 'departement' END"                                                                  \
+	" WHERE audience = 'partner' AND partner <> '';"
+
+/*
  * sqlite_audit.h - internal to the SQLite backend: the audit chain and pseudonym tables
  * (sqlite_audit.c), hooked into sqlite.c's ops table and migrations[].
  */
@@ -161,7 +159,7 @@ extern const dh_identity_ops dh_sqlite_identity_ops;
 #include <sqlite3.h>
 
 /* The connection of a SQLite backend state (defined in sqlite.c). */
-sqlite3 *dh_sqlite_db(void *state);
+sqlite3 *dh__sqlite_db(void *state);
 
 /*
  * Migration adding the audit chain (append-only table guarded by triggers), the registry of
@@ -190,11 +188,12 @@ sqlite3 *dh_sqlite_db(void *state);
 	" PRIMARY KEY (table_name, column_name));"                                                 \
 	"CREATE TABLE pseudo_key(id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);"
 
-int dh_sq_audit_append(void *state, dh_audit_entry *e, void (*seal)(dh_audit_entry *e), dh_error *err);
-int dh_sq_audit_scan(void *state, int64_t from, dh_audit_cb cb, void *ctx, dh_error *err);
-int dh_sq_pseudo_rehash(void *state, int64_t new_version, dh_pseudo_map_fn map, void *ctx,
+int dh__sq_audit_append(void *state, dh_audit_entry *e, dh_audit_seal_fn seal, void *seal_ctx, dh_error *err);
+int dh__sq_audit_scan(void *state, int64_t from, dh_audit_cb cb, void *ctx, dh_error *err);
+int dh__sq_audit_last(void *state, dh_audit_entry *out, dh_error *err);
+int dh__sq_pseudo_rehash(void *state, int64_t new_version, dh_pseudo_map_fn map, void *ctx,
 			int (*before_commit)(void *ctx, dh_error *err), dh_error *err);
-int dh_sq_pseudo_version(void *state, int64_t *version, dh_error *err);
-int dh_sq_pseudo_register(void *state, const char *table, const char *column, dh_error *err);
+int dh__sq_pseudo_version(void *state, int64_t *version, dh_error *err);
+int dh__sq_pseudo_register(void *state, const char *table, const char *column, dh_error *err);
 
 #endif

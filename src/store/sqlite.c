@@ -12,12 +12,16 @@
  */
 #include "store/internal.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define APPLICATION_ID 0x44486162 /* "DHab" */
 #define OPEN_END "9999-12-31"
@@ -91,6 +95,8 @@ static const char *const migrations[] = {
 	DH_SQLITE_AUDIT_MIGRATION,
 	/* 3: users, API tokens, sharing agreements (identity_backend.h). */
 	DH_SQLITE_IDENTITY_MIGRATION,
+	/* 4: partner audiences bound to a level (store/internal.h). */
+	DH_SQLITE_PARTNER_LEVEL_MIGRATION,
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -126,9 +132,9 @@ typedef struct sq_session {
 	sq_store *store;
 	int64_t org_id;
 	int64_t delivery_id;
-	char ref_new[11];   /* this delivery's reference date */
-	char ref_prev[11];  /* latest accepted delivery before it, "" if none */
-	char ref_next[11];  /* earliest accepted delivery after it, "" if none */
+	char ref_new[DH_DATE_SIZE];   /* this delivery's reference date */
+	char ref_prev[DH_DATE_SIZE];  /* latest accepted delivery before it, "" if none */
+	char ref_next[DH_DATE_SIZE];  /* earliest accepted delivery after it, "" if none */
 	int64_t day_new, day_prev, day_next; /* the same as yyyymmdd integers, 0 if none */
 	int fast;           /* no history around: every row is a new version */
 	int rebuild_index;  /* dwelling was empty: its index is dropped and built at the end */
@@ -138,7 +144,7 @@ typedef struct sq_session {
 	sqlite3_stmt *extend_next; /* move its start back to ref_new */
 	sqlite3_stmt *keep;        /* remember a version kept as is */
 	sqlite3_stmt *delivered;   /* remember an IDENT_INT of this delivery */
-	char dates[DH_RPLS_NFIELDS][11]; /* DATE fields converted to ISO for binding */
+	char dates[DH_RPLS_NFIELDS][DH_DATE_SIZE]; /* DATE fields converted to ISO for binding */
 	dh_field_kind kind[DH_RPLS_NFIELDS]; /* kind of each RPLS field, looked up once */
 	unsigned char hashbuf[1 << 15];
 } sq_session;
@@ -246,6 +252,30 @@ static void sqlite_setup(void)
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); /* SQLITE_MISUSE if already initialised: harmless */
 }
 
+/*
+ * Create the database file 0600 whatever the umask when it does not exist yet: holding the
+ * file is reading every dwelling, unsuppressed figures and password hashes. SQLite gives
+ * the WAL, SHM and journal the mode of the database file (robust_open fixes the umask's
+ * effect), so they are 0600 too. An existing file is left as it is.
+ */
+static int create_private(const char *path, dh_error *err)
+{
+	if (!path[0] || strcmp(path, ":memory:") == 0)
+		return DH_OK;
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return errno == EEXIST ? DH_OK
+				       : dh_error_set(err, DH_STORE, "base « %s » : création impossible : %s", path,
+						      strerror(errno));
+	int ok = fchmod(fd, 0600) == 0;
+	close(fd);
+	if (!ok) {
+		unlink(path);
+		return dh_error_set(err, DH_STORE, "base « %s » : droits 0600 impossibles", path);
+	}
+	return DH_OK;
+}
+
 static int sq_open(void **state, const char *path, unsigned flags, int *created, dh_error *err)
 {
 	*created = 0;
@@ -255,6 +285,11 @@ static int sq_open(void **state, const char *path, unsigned flags, int *created,
 	int oflags = flags & DH_STORE_READONLY ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
 	if ((flags & DH_STORE_CREATE) && !(flags & DH_STORE_READONLY))
 		oflags |= SQLITE_OPEN_CREATE;
+	if (oflags & SQLITE_OPEN_CREATE) {
+		int rc = create_private(path, err);
+		if (rc != DH_OK)
+			return rc;
+	}
 	sqlite3 *db = NULL;
 	int s = sqlite3_open_v2(path, &db, oflags | SQLITE_OPEN_NOMUTEX, NULL);
 	if (s != SQLITE_OK) {
@@ -315,14 +350,14 @@ static int sq_open(void **state, const char *path, unsigned flags, int *created,
 	sq_store *st = calloc(1, sizeof(*st));
 	if (!st) {
 		sqlite3_close(db);
-		return dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
+		return dh_error_nomem(err);
 	}
 	st->db = db;
 	*state = st;
 	return DH_OK;
 }
 
-sqlite3 *dh_sqlite_db(void *state)
+sqlite3 *dh__sqlite_db(void *state)
 {
 	return ((sq_store *)state)->db;
 }
@@ -342,6 +377,21 @@ static int count_rows(sqlite3 *db, const char *sql, uint64_t *out, dh_error *err
 	int rc = pragma_int(db, sql, &n, err);
 	*out = (uint64_t)n;
 	return rc;
+}
+
+/* The database file belongs to the process's effective user. */
+static int sq_caller_owns(void *state, dh_error *err)
+{
+	sq_store *st = state;
+	const char *path = sqlite3_db_filename(st->db, "main");
+	if (!path || !*path)
+		return dh_error_set(err, DH_DENIED, "base sans fichier : aucun propriétaire");
+	struct stat sb;
+	if (stat(path, &sb) != 0)
+		return dh_error_set(err, DH_STORE, "base « %s » : %s", path, strerror(errno));
+	if (sb.st_uid != geteuid())
+		return dh_error_set(err, DH_DENIED, "la base « %s » appartient à un autre utilisateur", path);
+	return DH_OK;
 }
 
 static int sq_info(void *state, dh_store_info *info, dh_error *err)
@@ -606,7 +656,7 @@ static int sq_delivery_report(void *state, int64_t id, char **json_out, dh_error
 		const unsigned char *t = sqlite3_column_text(st, 0);
 		*json_out = strdup(t ? (const char *)t : "");
 		if (!*json_out)
-			rc = dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
+			rc = dh_error_nomem(err);
 	} else if (step == SQLITE_DONE) {
 		rc = dh_error_set(err, DH_NOTFOUND, "livraison %lld introuvable", (long long)id);
 	} else {
@@ -650,7 +700,7 @@ static int64_t day_number(const char *date)
 }
 
 /* One date bound of the organisation's accepted deliveries around ref ("" if none). */
-static int neighbour_date(sqlite3 *db, const char *sql, int64_t org, const char *ref, char out[11], dh_error *err)
+static int neighbour_date(sqlite3 *db, const char *sql, int64_t org, const char *ref, char out[DH_DATE_SIZE], dh_error *err)
 {
 	sqlite3_stmt *st;
 	int rc = prepare(db, sql, &st, err);
@@ -676,7 +726,7 @@ static int sq_import_begin(void *state, const dh_delivery *meta, void **session,
 		return dh_error_set(err, DH_CONFLICT, "un import est déjà en cours sur cette connexion");
 	sq_session *ss = calloc(1, sizeof(*ss));
 	if (!ss)
-		return dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
+		return dh_error_nomem(err);
 	ss->store = s;
 	s->in_session = 1;
 	dh_strlcpy(ss->ref_new, sizeof(ss->ref_new), meta->reference_date);
@@ -694,7 +744,7 @@ static int sq_import_begin(void *state, const dh_delivery *meta, void **session,
 	if (rc != DH_OK)
 		goto fail;
 	ss->org_id = org.id;
-	char same[11];
+	char same[DH_DATE_SIZE];
 	rc = neighbour_date(db, "SELECT reference_date FROM delivery WHERE organisation_id = ?1 AND status = 'accepted'"
 				" AND reference_date = ?2", org.id, ss->ref_new, same, err);
 	if (rc != DH_OK)
@@ -820,7 +870,7 @@ static int bind_row(sq_session *ss, sqlite3_stmt *st, const dh_rpls_row *row)
 			sqlite3_bind_double(st, col, row->value[f].d);
 			break;
 		case DH_KIND_DATE:
-			if (dh_store_date_to_iso(row->value[f].i, ss->dates[f], sizeof(ss->dates[f])) != 0)
+			if (dh__store_date_to_iso(row->value[f].i, ss->dates[f], sizeof(ss->dates[f])) != 0)
 				return -1;
 			sqlite3_bind_text(st, col, ss->dates[f], ss->dates[f][7] ? 10 : 7, SQLITE_STATIC);
 			break;
@@ -1065,7 +1115,7 @@ static int decode_field(sqlite3_stmt *st, int col, int f, dh_rpls_row *row, char
 	case DH_KIND_DATE: {
 		const char *iso = (const char *)sqlite3_column_text(st, col);
 		size_t n = (size_t)sqlite3_column_bytes(st, col);
-		if (!iso || dh_store_date_from_iso(iso, n, nums[f], 40, &row->value[f].i) != 0)
+		if (!iso || dh__store_date_from_iso(iso, n, nums[f], 40, &row->value[f].i) != 0)
 			return dh_error_set(err, DH_CORRUPT, "date stockée mal formée (champ %s)", dh_rpls_field(f)->name);
 		row->text[f] = (dh_str){ nums[f], strlen(nums[f]) };
 		break;
@@ -1170,7 +1220,7 @@ static int sq_versions_scan(void *state, uint64_t fields, dh_version_cb cb, void
 	rc = prepare(db, sql, &st, err);
 	if (rc == DH_OK) {
 		char nums[DH_RPLS_NFIELDS][40];
-		char siren[10];
+		char siren[DH_SIREN_SIZE];
 		dh_rpls_row row;
 		dh_stock_version v;
 		uint64_t rank = 0;
@@ -1201,11 +1251,12 @@ static int sq_versions_scan(void *state, uint64_t fields, dh_version_cb cb, void
 	return rc;
 }
 
-const dh_store_ops dh_store_sqlite_ops = {
+const dh_store_ops dh__store_sqlite_ops = {
 	.name = "sqlite",
 	.open = sq_open,
 	.close = sq_close,
 	.info = sq_info,
+	.caller_owns = sq_caller_owns,
 	.load_geo = sq_load_geo,
 	.org_add = sq_org_add,
 	.org_get = sq_org_get,
@@ -1219,10 +1270,11 @@ const dh_store_ops dh_store_sqlite_ops = {
 	.import_abort = sq_import_abort,
 	.stock_read = sq_stock_read,
 	.versions_scan = sq_versions_scan,
-	.audit_append = dh_sq_audit_append,
-	.audit_scan = dh_sq_audit_scan,
-	.pseudo_rehash = dh_sq_pseudo_rehash,
-	.pseudo_version = dh_sq_pseudo_version,
-	.pseudo_register = dh_sq_pseudo_register,
-	.identity = &dh_sqlite_identity_ops,
+	.audit_append = dh__sq_audit_append,
+	.audit_scan = dh__sq_audit_scan,
+	.audit_last = dh__sq_audit_last,
+	.pseudo_rehash = dh__sq_pseudo_rehash,
+	.pseudo_version = dh__sq_pseudo_version,
+	.pseudo_register = dh__sq_pseudo_register,
+	.identity = &dh__sqlite_identity_ops,
 };

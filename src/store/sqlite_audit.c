@@ -7,7 +7,7 @@
  *
  * The triggers of table audit (migration in sqlite_audit.h) refuse UPDATE and DELETE: a
  * first barrier against mistakes, not a security guarantee (anyone with the file can drop
- * them); the guarantee is the hash chain checked by dh_audit_verify (docs/gdpr.md).
+ * them); the guarantee is the keyed MAC chain and the signed checkpoints of audit.c (docs/gdpr.md).
  */
 #include "store/internal.h"
 
@@ -54,9 +54,9 @@ static void col_copy(char *dst, size_t size, sqlite3_stmt *st, int col)
 	dh_strlcpy(dst, size, t ? (const char *)t : "");
 }
 
-int dh_sq_audit_append(void *state, dh_audit_entry *e, void (*seal)(dh_audit_entry *e), dh_error *err)
+int dh__sq_audit_append(void *state, dh_audit_entry *e, dh_audit_seal_fn seal, void *seal_ctx, dh_error *err)
 {
-	sqlite3 *db = dh_sqlite_db(state);
+	sqlite3 *db = dh__sqlite_db(state);
 	int nested, rc = tx_begin(db, &nested, err);
 	if (rc != DH_OK)
 		return rc;
@@ -79,7 +79,8 @@ int dh_sq_audit_append(void *state, dh_audit_entry *e, void (*seal)(dh_audit_ent
 	}
 	sqlite3_finalize(st);
 	st = NULL;
-	seal(e);
+	if ((rc = seal(seal_ctx, e, err)) != DH_OK)
+		goto done;
 	if (sqlite3_prepare_v2(db,
 			       "INSERT INTO audit(seq, time, actor, action, object, agreement, purpose, result,"
 			       " prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -104,49 +105,71 @@ done:
 	return tx_end(db, nested, rc, err);
 }
 
-int dh_sq_audit_scan(void *state, int64_t from, dh_audit_cb cb, void *ctx, dh_error *err)
+#define AUDIT_SELECT "SELECT seq, time, actor, action, object, agreement, purpose, result, prev_hash, hash FROM audit"
+
+/* One row of AUDIT_SELECT into *e. */
+static void read_entry(sqlite3_stmt *st, dh_audit_entry *e)
 {
-	sqlite3 *db = dh_sqlite_db(state);
+	memset(e, 0, sizeof(*e));
+	e->seq = sqlite3_column_int64(st, 0);
+	col_copy(e->time, sizeof(e->time), st, 1);
+	col_copy(e->actor, sizeof(e->actor), st, 2);
+	col_copy(e->action, sizeof(e->action), st, 3);
+	col_copy(e->object, sizeof(e->object), st, 4);
+	e->agreement = sqlite3_column_int64(st, 5);
+	col_copy(e->purpose, sizeof(e->purpose), st, 6);
+	col_copy(e->result, sizeof(e->result), st, 7);
+	col_copy(e->prev_hash, sizeof(e->prev_hash), st, 8);
+	col_copy(e->hash, sizeof(e->hash), st, 9);
+	/* A value that does not fit its field was not written by append: make sure it
+	 * cannot hash like the original once truncated. */
+	if ((size_t)sqlite3_column_bytes(st, 1) >= sizeof(e->time) ||
+	    (size_t)sqlite3_column_bytes(st, 2) >= sizeof(e->actor) ||
+	    (size_t)sqlite3_column_bytes(st, 3) >= sizeof(e->action) ||
+	    (size_t)sqlite3_column_bytes(st, 4) >= sizeof(e->object) ||
+	    (size_t)sqlite3_column_bytes(st, 6) >= sizeof(e->purpose) ||
+	    (size_t)sqlite3_column_bytes(st, 7) >= sizeof(e->result) ||
+	    (size_t)sqlite3_column_bytes(st, 8) >= sizeof(e->prev_hash) ||
+	    (size_t)sqlite3_column_bytes(st, 9) >= sizeof(e->hash) ||
+	    sqlite3_column_type(st, 0) != SQLITE_INTEGER || sqlite3_column_type(st, 5) != SQLITE_INTEGER)
+		e->hash[0] = '!';
+}
+
+int dh__sq_audit_scan(void *state, int64_t from, dh_audit_cb cb, void *ctx, dh_error *err)
+{
+	sqlite3 *db = dh__sqlite_db(state);
 	sqlite3_stmt *st;
 	/* CAST keeps a tampered non-integer cell from being read as something else silently:
 	 * the text form is what is hashed. */
-	if (sqlite3_prepare_v2(db,
-			       "SELECT seq, time, actor, action, object, agreement, purpose, result, prev_hash, hash"
-			       " FROM audit WHERE seq >= ? ORDER BY seq",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db, AUDIT_SELECT " WHERE seq >= ? ORDER BY seq", -1, &st, NULL) != SQLITE_OK)
 		return sq_fail(db, err, "lecture du journal d'audit");
 	sqlite3_bind_int64(st, 1, from);
 	int rc = DH_OK, s;
 	dh_audit_entry e;
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(&e, 0, sizeof(e));
-		e.seq = sqlite3_column_int64(st, 0);
-		col_copy(e.time, sizeof(e.time), st, 1);
-		col_copy(e.actor, sizeof(e.actor), st, 2);
-		col_copy(e.action, sizeof(e.action), st, 3);
-		col_copy(e.object, sizeof(e.object), st, 4);
-		e.agreement = sqlite3_column_int64(st, 5);
-		col_copy(e.purpose, sizeof(e.purpose), st, 6);
-		col_copy(e.result, sizeof(e.result), st, 7);
-		col_copy(e.prev_hash, sizeof(e.prev_hash), st, 8);
-		col_copy(e.hash, sizeof(e.hash), st, 9);
-		/* A value that does not fit its field was not written by append: make sure it
-		 * cannot hash like the original once truncated. */
-		if ((size_t)sqlite3_column_bytes(st, 1) >= sizeof(e.time) ||
-		    (size_t)sqlite3_column_bytes(st, 2) >= sizeof(e.actor) ||
-		    (size_t)sqlite3_column_bytes(st, 3) >= sizeof(e.action) ||
-		    (size_t)sqlite3_column_bytes(st, 4) >= sizeof(e.object) ||
-		    (size_t)sqlite3_column_bytes(st, 6) >= sizeof(e.purpose) ||
-		    (size_t)sqlite3_column_bytes(st, 7) >= sizeof(e.result) ||
-		    (size_t)sqlite3_column_bytes(st, 8) >= sizeof(e.prev_hash) ||
-		    (size_t)sqlite3_column_bytes(st, 9) >= sizeof(e.hash) ||
-		    sqlite3_column_type(st, 0) != SQLITE_INTEGER || sqlite3_column_type(st, 5) != SQLITE_INTEGER)
-			e.hash[0] = '!';
+		read_entry(st, &e);
 		rc = cb(ctx, &e);
 		if (rc != DH_OK)
 			break;
 	}
 	if (rc == DH_OK && s != SQLITE_DONE)
+		rc = sq_fail(db, err, "lecture du journal d'audit");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int dh__sq_audit_last(void *state, dh_audit_entry *out, dh_error *err)
+{
+	sqlite3 *db = dh__sqlite_db(state);
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db, AUDIT_SELECT " ORDER BY seq DESC LIMIT 1", -1, &st, NULL) != SQLITE_OK)
+		return sq_fail(db, err, "lecture du journal d'audit");
+	int s = sqlite3_step(st), rc = DH_OK;
+	if (s == SQLITE_ROW)
+		read_entry(st, out);
+	else if (s == SQLITE_DONE)
+		rc = dh_error_set(err, DH_NOTFOUND, "journal d'audit vide");
+	else
 		rc = sq_fail(db, err, "lecture du journal d'audit");
 	sqlite3_finalize(st);
 	return rc;
@@ -164,11 +187,11 @@ static int identifier_ok(const char *s)
 	return 1;
 }
 
-int dh_sq_pseudo_register(void *state, const char *table, const char *column, dh_error *err)
+int dh__sq_pseudo_register(void *state, const char *table, const char *column, dh_error *err)
 {
 	if (!identifier_ok(table) || !identifier_ok(column))
 		return dh_error_set(err, DH_INVAL, "nom de table ou de colonne invalide");
-	sqlite3 *db = dh_sqlite_db(state);
+	sqlite3 *db = dh__sqlite_db(state);
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO pseudo_column(table_name, column_name) VALUES (?, ?)", -1,
 			       &st, NULL) != SQLITE_OK)
@@ -180,9 +203,9 @@ int dh_sq_pseudo_register(void *state, const char *table, const char *column, dh
 	return rc;
 }
 
-int dh_sq_pseudo_version(void *state, int64_t *version, dh_error *err)
+int dh__sq_pseudo_version(void *state, int64_t *version, dh_error *err)
 {
-	sqlite3 *db = dh_sqlite_db(state);
+	sqlite3 *db = dh__sqlite_db(state);
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(db, "SELECT version FROM pseudo_key WHERE id = 1", -1, &st, NULL) != SQLITE_OK)
 		return sq_fail(db, err, "version de la clé");
@@ -221,10 +244,10 @@ static void sql_rehash(sqlite3_context *c, int argc, sqlite3_value **argv)
 	sqlite3_result_text(c, out, -1, SQLITE_TRANSIENT);
 }
 
-int dh_sq_pseudo_rehash(void *state, int64_t new_version, dh_pseudo_map_fn map, void *ctx,
+int dh__sq_pseudo_rehash(void *state, int64_t new_version, dh_pseudo_map_fn map, void *ctx,
 			int (*before_commit)(void *ctx, dh_error *err), dh_error *err)
 {
-	sqlite3 *db = dh_sqlite_db(state);
+	sqlite3 *db = dh__sqlite_db(state);
 	if (!sqlite3_get_autocommit(db))
 		return dh_error_set(err, DH_CONFLICT, "une transaction est déjà ouverte sur cette connexion");
 	rehash_ctx rctx = { map, ctx, err, DH_OK };

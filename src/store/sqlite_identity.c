@@ -72,7 +72,7 @@ static void read_user(sqlite3_stmt *st, dh_user *u)
 
 static int sq_user_insert(void *state, dh_user *user, const char *pwhash, dh_error *err)
 {
-	sqlite3 *db = dh_sqlite_db(state);
+	sqlite3 *db = dh__sqlite_db(state);
 	sqlite3_stmt *st;
 	int rc = sq_prepare(db,
 			    "INSERT INTO app_user(login, role, org_siren, territory_level, territory_code,"
@@ -100,7 +100,7 @@ static int sq_user_insert(void *state, dh_user *user, const char *pwhash, dh_err
 static int sq_user_get(void *state, const char *login, dh_user *out, char pwhash[DH_PWHASH_SIZE],
 		       dh_error *err)
 {
-	sqlite3 *db = dh_sqlite_db(state);
+	sqlite3 *db = dh__sqlite_db(state);
 	sqlite3_stmt *st;
 	int rc = sq_prepare(db, "SELECT " USER_COLS ", pwhash FROM app_user WHERE login = ?", &st, err);
 	if (rc != DH_OK)
@@ -122,7 +122,7 @@ static int sq_user_get(void *state, const char *login, dh_user *out, char pwhash
 
 static int sq_user_list(void *state, dh_user_cb cb, void *ctx, dh_error *err)
 {
-	sqlite3 *db = dh_sqlite_db(state);
+	sqlite3 *db = dh__sqlite_db(state);
 	sqlite3_stmt *st;
 	int rc = sq_prepare(db, "SELECT " USER_COLS " FROM app_user ORDER BY login", &st, err);
 	if (rc != DH_OK)
@@ -141,7 +141,7 @@ static int sq_user_list(void *state, dh_user_cb cb, void *ctx, dh_error *err)
 
 static int sq_user_disable(void *state, const char *login, dh_error *err)
 {
-	sqlite3 *db = dh_sqlite_db(state);
+	sqlite3 *db = dh__sqlite_db(state);
 	sqlite3_stmt *st;
 	int rc = sq_prepare(db, "UPDATE app_user SET disabled = 1 WHERE login = ?", &st, err);
 	if (rc != DH_OK)
@@ -173,7 +173,7 @@ static void read_token(sqlite3_stmt *st, dh_token *t)
 
 static int sq_token_insert(void *state, dh_token *token, const unsigned char hash[32], dh_error *err)
 {
-	sqlite3 *db = dh_sqlite_db(state);
+	sqlite3 *db = dh__sqlite_db(state);
 	sqlite3_stmt *st;
 	int rc = sq_prepare(db,
 			    "INSERT INTO api_token(user_id, hash, scope, created_at, expires_at, revoked)"
@@ -197,7 +197,7 @@ static int sq_token_insert(void *state, dh_token *token, const unsigned char has
 
 static int sq_token_find(void *state, const unsigned char hash[32], dh_token *out, dh_error *err)
 {
-	sqlite3 *db = dh_sqlite_db(state);
+	sqlite3 *db = dh__sqlite_db(state);
 	sqlite3_stmt *st;
 	int rc = sq_prepare(db, TOKEN_SELECT " WHERE t.hash = ?", &st, err);
 	if (rc != DH_OK)
@@ -216,7 +216,7 @@ static int sq_token_find(void *state, const unsigned char hash[32], dh_token *ou
 
 static int sq_token_revoke(void *state, int64_t id, dh_error *err)
 {
-	sqlite3 *db = dh_sqlite_db(state);
+	sqlite3 *db = dh__sqlite_db(state);
 	sqlite3_stmt *st;
 	int rc = sq_prepare(db, "UPDATE api_token SET revoked = 1 WHERE id = ?", &st, err);
 	if (rc != DH_OK)
@@ -231,7 +231,7 @@ static int sq_token_revoke(void *state, int64_t id, dh_error *err)
 
 static int sq_token_list(void *state, const char *login, dh_token_cb cb, void *ctx, dh_error *err)
 {
-	sqlite3 *db = dh_sqlite_db(state);
+	sqlite3 *db = dh__sqlite_db(state);
 	sqlite3_stmt *st;
 	int rc = sq_prepare(db, TOKEN_SELECT " WHERE ?1 IS NULL OR u.login = ?1 ORDER BY t.id", &st, err);
 	if (rc != DH_OK)
@@ -254,18 +254,18 @@ static int sq_token_list(void *state, const char *login, dh_token_cb cb, void *c
 
 static int sq_agreement_insert(void *state, dh_agreement *a, dh_error *err)
 {
-	sqlite3 *db = dh_sqlite_db(state);
+	sqlite3 *db = dh__sqlite_db(state);
 	sqlite3_stmt *st;
 	int rc = sq_prepare(db,
 			    "INSERT INTO agreement(audience, partner, territory_level, territory_code,"
-			    " indicators, purpose, legal_basis, start_date, end_date, created_at)"
-			    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			    " indicators, purpose, legal_basis, start_date, end_date, created_at,"
+			    " partner_level) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			    &st, err);
 	if (rc != DH_OK)
 		return rc;
 	dh_store_now_utc(a->created_at, sizeof(a->created_at));
 	sqlite3_bind_text(st, 1, dh_audience_name(a->audience), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, a->partner, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, a->partner.code, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, dh_level_name(a->territory.level), -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, a->territory.code, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, a->indicators, -1, SQLITE_STATIC);
@@ -274,6 +274,8 @@ static int sq_agreement_insert(void *state, dh_agreement *a, dh_error *err)
 	sqlite3_bind_text(st, 8, a->start, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 9, a->end, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 10, a->created_at, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 11, a->audience == DH_AUDIENCE_PARTNER ? dh_level_name(a->partner.level) : "",
+			  -1, SQLITE_STATIC);
 	rc = step_done(db, st, DH_INVAL, err, "ajout de la convention");
 	if (rc == DH_OK)
 		a->id = sqlite3_last_insert_rowid(db);
@@ -283,11 +285,12 @@ static int sq_agreement_insert(void *state, dh_agreement *a, dh_error *err)
 
 static int sq_agreement_list(void *state, dh_agreement_cb cb, void *ctx, dh_error *err)
 {
-	sqlite3 *db = dh_sqlite_db(state);
+	sqlite3 *db = dh__sqlite_db(state);
 	sqlite3_stmt *st;
 	int rc = sq_prepare(db,
 			    "SELECT id, audience, partner, territory_level, territory_code, indicators,"
-			    " purpose, legal_basis, start_date, end_date, created_at FROM agreement ORDER BY id",
+			    " purpose, legal_basis, start_date, end_date, created_at, partner_level, partner"
+			    " FROM agreement ORDER BY id",
 			    &st, err);
 	if (rc != DH_OK)
 		return rc;
@@ -300,7 +303,7 @@ static int sq_agreement_list(void *state, dh_agreement_cb cb, void *ctx, dh_erro
 		a.audience = !aud || strcmp((const char *)aud, "public") == 0 ? DH_AUDIENCE_PUBLIC
 			     : strcmp((const char *)aud, "members") == 0      ? DH_AUDIENCE_MEMBERS
 									      : DH_AUDIENCE_PARTNER;
-		copy_text(a.partner, sizeof(a.partner), st, 2);
+		read_territory(&a.partner, st, 11); /* partner_level, partner: level ALL if none */
 		read_territory(&a.territory, st, 3);
 		copy_text(a.indicators, sizeof(a.indicators), st, 5);
 		copy_text(a.purpose, sizeof(a.purpose), st, 6);
@@ -318,7 +321,7 @@ static int sq_agreement_list(void *state, dh_agreement_cb cb, void *ctx, dh_erro
 
 static int sq_agreement_set_end(void *state, int64_t id, const char *end, dh_error *err)
 {
-	sqlite3 *db = dh_sqlite_db(state);
+	sqlite3 *db = dh__sqlite_db(state);
 	sqlite3_stmt *st;
 	/* min(): ending an agreement that has already ended must not extend it */
 	int rc = sq_prepare(db, "UPDATE agreement SET end_date = min(end_date, ?) WHERE id = ?", &st, err);
@@ -333,7 +336,7 @@ static int sq_agreement_set_end(void *state, int64_t id, const char *end, dh_err
 	return rc;
 }
 
-const dh_identity_ops dh_sqlite_identity_ops = {
+const dh_identity_ops dh__sqlite_identity_ops = {
 	.user_insert = sq_user_insert,
 	.user_get = sq_user_get,
 	.user_list = sq_user_list,

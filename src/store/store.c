@@ -18,6 +18,7 @@ struct dh_store {
 	void *state;       /* backend's handle */
 	int created;       /* the schema was created by this open */
 	dh_store_import *session; /* the open import session, if any */
+	char *path;        /* the database file (location without its scheme) */
 };
 
 struct dh_store_import {
@@ -68,17 +69,6 @@ int dh_siren_valid(const char *siren)
 	return sum % 10 == 0;
 }
 
-static int is_leap(int y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static int days_in_month(int y, int m)
-{
-	static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	return m == 2 && is_leap(y) ? 29 : days[m - 1];
-}
-
 int dh_date_valid(const char *date)
 {
 	if (!date || strlen(date) != 10 || date[4] != '-' || date[7] != '-')
@@ -87,7 +77,7 @@ int dh_date_valid(const char *date)
 		if (i != 4 && i != 7 && !isdigit((unsigned char)date[i]))
 			return 0;
 	int y = atoi(date), m = atoi(date + 5), d = atoi(date + 8);
-	return y >= 1900 && m >= 1 && m <= 12 && d >= 1 && d <= days_in_month(y, m);
+	return y >= 1900 && m >= 1 && m <= 12 && d >= 1 && d <= dh_days_in_month(y, m);
 }
 
 void dh_store_now_utc(char *buf, size_t size)
@@ -98,7 +88,7 @@ void dh_store_now_utc(char *buf, size_t size)
 	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-int dh_store_date_to_iso(int64_t value, char *buf, size_t size)
+int dh__store_date_to_iso(int64_t value, char *buf, size_t size)
 {
 	int64_t y = value / 10000, m = value / 100 % 100, d = value % 100;
 	if (value < 0 || y > 9999 || m < 1 || m > 12 || d < 0 || d > 31 || size < 11)
@@ -130,7 +120,7 @@ static int digits(const char *s, size_t n)
 	return 1;
 }
 
-int dh_store_date_from_iso(const char *iso, size_t len, char *text, size_t size, int64_t *value)
+int dh__store_date_from_iso(const char *iso, size_t len, char *text, size_t size, int64_t *value)
 {
 	if (size < 11 || (len != 7 && len != 10) || !digits(iso, 4) || iso[4] != '-' ||
 	    !digits(iso + 5, 2) || (len == 10 && (iso[7] != '-' || !digits(iso + 8, 2))))
@@ -151,7 +141,7 @@ int dh_store_open(dh_store **out, const char *location, unsigned flags, dh_error
 	if (!out || !location || !*location)
 		return dh_error_set(err, DH_INVAL, "emplacement de la base manquant");
 	*out = NULL;
-	const dh_store_ops *ops = &dh_store_sqlite_ops;
+	const dh_store_ops *ops = &dh__store_sqlite_ops;
 	const char *rest = location;
 	if (strncmp(location, "sqlite:", 7) == 0) {
 		rest = location + 7;
@@ -169,10 +159,16 @@ int dh_store_open(dh_store **out, const char *location, unsigned flags, dh_error
 		return dh_error_set(err, DH_INVAL, "« %s » : chemin de la base manquant", location);
 	dh_store *s = calloc(1, sizeof(*s));
 	if (!s)
-		return dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
+		return dh_error_nomem(err);
 	s->ops = ops;
+	s->path = strdup(rest);
+	if (!s->path) {
+		free(s);
+		return dh_error_nomem(err);
+	}
 	int rc = ops->open(&s->state, rest, flags, &s->created, err);
 	if (rc != DH_OK) {
+		free(s->path);
 		free(s);
 		return rc;
 	}
@@ -187,6 +183,7 @@ void dh_store_close(dh_store *store)
 	if (store->session)
 		dh_store_import_abort(store->session);
 	store->ops->close(store->state);
+	free(store->path);
 	free(store);
 }
 
@@ -198,6 +195,13 @@ int dh_store_info_get(dh_store *store, dh_store_info *info, dh_error *err)
 	info->backend = store->ops->name;
 	info->created = store->created;
 	return store->ops->info(store->state, info, err);
+}
+
+int dh_store_caller_owns(dh_store *store, dh_error *err)
+{
+	if (!store)
+		return dh_error_set(err, DH_INVAL, "argument manquant");
+	return store->ops->caller_owns(store->state, err);
 }
 
 int dh_store_load_geo(dh_store *store, const dh_geo *geo, dh_error *err)
@@ -229,14 +233,8 @@ int dh_store_org_add(dh_store *store, dh_org *org, dh_error *err)
 	int rc = check_siren(org->siren, err);
 	if (rc != DH_OK)
 		return rc;
-	const char *p = org->name;
-	while (*p == ' ' || *p == '\t')
-		p++;
-	if (!*p) {
-		if (err)
-			dh_strlcpy(err->field, sizeof(err->field), "name");
-		return dh_error_set(err, DH_INVAL, "nom de l'organisme vide");
-	}
+	if (dh_text_check(org->name, DH_NAME_MAX, "nom de l'organisme", err) != DH_OK)
+		return DH_INVAL;
 	if (!dh_org_kind_name(org->kind)) {
 		if (err)
 			dh_strlcpy(err->field, sizeof(err->field), "kind");
@@ -325,7 +323,7 @@ int dh_store_import_begin(dh_store *store, const dh_delivery *meta, dh_store_imp
 				    meta->reference_date);
 	dh_store_import *imp = calloc(1, sizeof(*imp));
 	if (!imp)
-		return dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
+		return dh_error_nomem(err);
 	rc = store->ops->import_begin(store->state, meta, &imp->session, err);
 	if (rc != DH_OK) {
 		free(imp);
@@ -410,22 +408,40 @@ int dh_store_versions_scan(dh_store *store, uint64_t fields, dh_version_cb cb, v
 	return store->ops->versions_scan(store->state, fields, cb, ctx, err);
 }
 
-/* ---- Audit chain and pseudonyms (dispatch for audit.c and pseudo.c) --------------------- */
+/* ---- Governance records (store_governance.h) ------------------------------------------------ */
+
+const char *dh_store_file_path(dh_store *store)
+{
+	return store ? store->path : NULL;
+}
 
 #define NEED_OP(op, what)                                                                     \
-	if (!store->ops->op)                                                                 \
+	if (!store || !store->ops->op)                                                       \
 		return dh_error_set(err, DH_INVAL, what " non disponible pour ce stockage")
 
-int dh_store_audit_append(dh_store *store, dh_audit_entry *e, void (*seal)(dh_audit_entry *e), dh_error *err)
+int dh_store_audit_append(dh_store *store, dh_audit_entry *e, dh_audit_seal_fn seal, void *seal_ctx,
+			  dh_error *err)
 {
 	NEED_OP(audit_append, "journal d'audit");
-	return store->ops->audit_append(store->state, e, seal, err);
+	if (!e || !seal)
+		return dh_error_set(err, DH_INVAL, "argument manquant");
+	return store->ops->audit_append(store->state, e, seal, seal_ctx, err);
 }
 
 int dh_store_audit_scan(dh_store *store, int64_t from, dh_audit_cb cb, void *ctx, dh_error *err)
 {
 	NEED_OP(audit_scan, "journal d'audit");
+	if (!cb)
+		return dh_error_set(err, DH_INVAL, "argument manquant");
 	return store->ops->audit_scan(store->state, from, cb, ctx, err);
+}
+
+int dh_store_audit_last(dh_store *store, dh_audit_entry *out, dh_error *err)
+{
+	NEED_OP(audit_last, "journal d'audit");
+	if (!out)
+		return dh_error_set(err, DH_INVAL, "argument manquant");
+	return store->ops->audit_last(store->state, out, err);
 }
 
 int dh_store_pseudo_rehash(dh_store *store, int64_t new_version, dh_pseudo_map_fn map, void *ctx,
@@ -449,10 +465,74 @@ int dh_store_pseudo_register(dh_store *store, const char *table, const char *col
 	return store->ops->pseudo_register(store->state, table, column, err);
 }
 
-/* ---- Identities (dispatch for identity.c) ------------------------------------------------- */
+/* The identity ops, checked once: every dispatcher below starts with it. */
+#define NEED_IDENTITY()                                                                       \
+	if (!store || !store->ops->identity)                                                 \
+		return dh_error_set(err, DH_INVAL, "identités non disponibles pour ce stockage");       \
+	const dh_identity_ops *id = store->ops->identity
 
-const dh_identity_ops *dh_store_identity(dh_store *store, void **state)
+int dh_store_user_insert(dh_store *store, dh_user *user, const char *pwhash, dh_error *err)
 {
-	*state = store->state;
-	return store->ops->identity;
+	NEED_IDENTITY();
+	return id->user_insert(store->state, user, pwhash, err);
+}
+
+int dh_store_user_get(dh_store *store, const char *login, dh_user *out, char pwhash[DH_PWHASH_SIZE], dh_error *err)
+{
+	NEED_IDENTITY();
+	return id->user_get(store->state, login, out, pwhash, err);
+}
+
+int dh_store_user_list(dh_store *store, dh_user_cb cb, void *ctx, dh_error *err)
+{
+	NEED_IDENTITY();
+	return id->user_list(store->state, cb, ctx, err);
+}
+
+int dh_store_user_disable(dh_store *store, const char *login, dh_error *err)
+{
+	NEED_IDENTITY();
+	return id->user_disable(store->state, login, err);
+}
+
+int dh_store_token_insert(dh_store *store, dh_token *token, const unsigned char hash[32], dh_error *err)
+{
+	NEED_IDENTITY();
+	return id->token_insert(store->state, token, hash, err);
+}
+
+int dh_store_token_find(dh_store *store, const unsigned char hash[32], dh_token *out, dh_error *err)
+{
+	NEED_IDENTITY();
+	return id->token_find(store->state, hash, out, err);
+}
+
+int dh_store_token_revoke(dh_store *store, int64_t token_id, dh_error *err)
+{
+	NEED_IDENTITY();
+	return id->token_revoke(store->state, token_id, err);
+}
+
+int dh_store_token_list(dh_store *store, const char *login, dh_token_cb cb, void *ctx, dh_error *err)
+{
+	NEED_IDENTITY();
+	return id->token_list(store->state, login, cb, ctx, err);
+}
+
+int dh_store_agreement_insert(dh_store *store, dh_agreement *a, dh_error *err)
+{
+	NEED_IDENTITY();
+	return id->agreement_insert(store->state, a, err);
+}
+
+int dh_store_agreement_list(dh_store *store, dh_agreement_cb cb, void *ctx, dh_error *err)
+{
+	NEED_IDENTITY();
+	return id->agreement_list(store->state, cb, ctx, err);
+}
+
+int dh_store_agreement_set_end(dh_store *store, int64_t agreement_id, const char *end, dh_error *err)
+{
+	NEED_IDENTITY();
+	return id->agreement_set_end(store->state, agreement_id, end, err);
 }

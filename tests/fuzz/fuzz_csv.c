@@ -75,7 +75,7 @@ static uint64_t read_all(const uint8_t *data, size_t size, const dh_csv_options 
 {
 	dh_csv *csv = NULL;
 	dh_error err;
-	CHECK(dh_csv_open_mem_sized(&csv, data, size, "fuzz", opt, read_size, &err) == DH_OK);
+	CHECK(dh__csv_open_mem_sized(&csv, data, size, "fuzz", opt, read_size, &err) == DH_OK);
 	size_t max_field = opt->max_field ? opt->max_field : 64 * 1024;
 	size_t max_fields = opt->max_fields ? opt->max_fields : 1024;
 	uint64_t h = UINT64_C(0xcbf29ce484222325), last_line = 0, last_offset = 0;

@@ -429,7 +429,8 @@ static inline int atk_add_agreement(dh_store *store, const char *audience, const
 	snprintf(a.legal_basis, sizeof(a.legal_basis), "test");
 	snprintf(a.start, sizeof(a.start), "2000-01-01");
 	snprintf(a.end, sizeof(a.end), "2099-12-31");
-	return dh_agreement_add(store, &a, "attack", err);
+	dh_actor actor = dh_actor_cli("attack");
+	return dh_agreement_add(store, &a, &actor, err);
 }
 
 static inline int atk_cmp_i32(const void *a, const void *b)

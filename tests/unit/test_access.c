@@ -11,6 +11,7 @@
  * nothing; the timing of the public commune table.
  */
 #include "testutil.h"
+#include "region_store.h"
 
 #include "datahabitat/access.h"
 #include "datahabitat/audit.h"
@@ -28,6 +29,7 @@ static dh_geo *geo;
 static dh_cube *cube;
 static int32_t day;
 static char own_siren[10], other_siren[10];
+static const dh_actor test_actor = { DH_ACTOR_CLI, "test", 0 };
 
 static int setup(void **state)
 {
@@ -36,58 +38,12 @@ static int setup(void **state)
 	dir = dh_tmpdir();
 	if (dh_geo_load(&geo, dh_src_path("data/ref"), &err) != DH_OK)
 		return -1;
-	char out[4200], loc[4200];
-	snprintf(out, sizeof(out), "%s/stock", dir);
-	snprintf(loc, sizeof(loc), "%s/t.db", dir);
-	dh_gen_options opt;
-	dh_gen_options_init(&opt);
-	opt.region = "53";
-	opt.rows = 6000;
-	opt.landlords = 20;
-	opt.seed = 7;
-	opt.ref_year = 2025, opt.ref_month = 1, opt.ref_day = 1;
-	opt.out_dir = out;
-	if (dh_gen_stock(&opt, geo, NULL, &err) != DH_OK)
+	char out[4200], sirens[2][10];
+	if (dh_test_region_store(dir, geo, "53", 6000, 20, 7, &store, sirens, 2, out, sizeof(out)) != 0 ||
+	    dh_cube_build_from_store(store, geo, &cube, NULL, &err) != DH_OK)
 		return -1;
-	if (dh_store_open(&store, loc, DH_STORE_CREATE, &err) != DH_OK)
-		return -1;
-	char path[4400];
-	snprintf(path, sizeof(path), "%s/landlords.csv", out);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return -1;
-	char line[512];
-	int n = 0;
-	while (fgets(line, sizeof(line), f)) {
-		char *siren = strtok(line, ";"), *name = strtok(NULL, ";"), *kind = strtok(NULL, ";\r\n");
-		if (!siren || !name || !kind || strcmp(siren, "SIREN") == 0)
-			continue;
-		dh_org org;
-		memset(&org, 0, sizeof(org));
-		snprintf(org.siren, sizeof(org.siren), "%s", siren);
-		snprintf(org.name, sizeof(org.name), "%s", name);
-		org.kind = (dh_org_kind)dh_org_kind_parse(kind);
-		if (dh_store_org_add(store, &org, &err) != DH_OK)
-			return -1;
-		snprintf(path, sizeof(path), "%s/rpls-%s.csv", out, siren);
-		dh_import_options io;
-		dh_import_options_init(&io);
-		io.siren = org.siren;
-		io.reference_date = "2025-01-01";
-		io.max_reject_share = 0.5;
-		dh_import_result res;
-		if (dh_import_file(store, geo, path, &io, &res, &err) != DH_OK)
-			return -1;
-		dh_import_result_release(&res);
-		if (n == 0)
-			snprintf(own_siren, sizeof(own_siren), "%s", siren);
-		if (n == 1)
-			snprintf(other_siren, sizeof(other_siren), "%s", siren);
-		n++;
-	}
-	fclose(f);
-	if (n != 20 || dh_cube_build_from_store(store, geo, &cube, NULL, &err) != DH_OK)
-		return -1;
+	snprintf(own_siren, sizeof(own_siren), "%s", sirens[0]);
+	snprintf(other_siren, sizeof(other_siren), "%s", sirens[1]);
 	day = 20250101;
 	return 0;
 }
@@ -127,7 +83,7 @@ static int64_t add_agreement(const char *audience, const char *territory, const 
 	snprintf(a.legal_basis, sizeof(a.legal_basis), "test");
 	snprintf(a.start, sizeof(a.start), "%s", start);
 	snprintf(a.end, sizeof(a.end), "%s", end);
-	assert_int_equal(dh_agreement_add(store, &a, "test", &err), DH_OK);
+	assert_int_equal(dh_agreement_add(store, &a, &test_actor, &err), DH_OK);
 	return a.id;
 }
 
@@ -171,10 +127,10 @@ static void test_role_matrix(void **state)
 		assert_int_equal(query(all[i], DH_LEVEL_COMMUNE, NULL, other_siren, "2025-06-01", &r), DH_DENIED);
 		assert_int_equal(query(all[i], DH_LEVEL_LANDLORD, NULL, NULL, "2025-06-01", &r), DH_DENIED);
 	}
-	/* agreements: members everywhere (expired), partner:35 on département 35, public everywhere
+	/* agreements: members everywhere (expired), partner:departement:35 on département 35, public everywhere
 	 * from 2025-07-01 */
 	add_agreement("members", "all", "all", "2024-01-01", "2024-12-31");
-	int64_t part = add_agreement("partner:35", "departement:35", "all", "2025-01-01", "2025-12-31");
+	int64_t part = add_agreement("partner:departement:35", "departement:35", "all", "2025-01-01", "2025-12-31");
 	int64_t pubid = add_agreement("public", "all", "public", "2025-07-01", "2030-12-31");
 	/* expired members agreement: still denied */
 	assert_int_equal(query(&analyst, DH_LEVEL_DEPARTEMENT, NULL, NULL, "2025-06-01", &r), DH_DENIED);
@@ -435,8 +391,8 @@ static void test_identity(void **state)
 	snprintf(u.login, sizeof(u.login), "bailleur.a");
 	u.role = DH_ROLE_MEMBER;
 	snprintf(u.org_siren, sizeof(u.org_siren), "%s", own_siren);
-	assert_int_equal(dh_user_add(store, &u, "correct horse", 13, "test", &err), DH_OK);
-	assert_int_equal(dh_user_add(store, &u, "correct horse", 13, "test", &err), DH_EXISTS);
+	assert_int_equal(dh_user_add(store, &u, "correct horse", 13, &test_actor, &err), DH_OK);
+	assert_int_equal(dh_user_add(store, &u, "correct horse", 13, &test_actor, &err), DH_EXISTS);
 	dh_identity who;
 	assert_int_equal(dh_user_authenticate(store, "bailleur.a", "correct horse", 13, &who, &err), DH_OK);
 	assert_string_equal(who.org_siren, own_siren);
@@ -444,7 +400,7 @@ static void test_identity(void **state)
 	assert_int_equal(dh_user_authenticate(store, "nobody", "correct horse", 13, &who, &err), DH_AUTH);
 	char tok[DH_TOKEN_TEXT_SIZE];
 	dh_token meta;
-	assert_int_equal(dh_token_create(store, "bailleur.a", "read:indicators", 30, tok, &meta, "test", &err), DH_OK);
+	assert_int_equal(dh_token_create(store, "bailleur.a", "read:indicators", 30, tok, &meta, &test_actor, &err), DH_OK);
 	assert_int_equal(strlen(tok), DH_TOKEN_TEXT_LEN);
 	assert_int_equal(dh_token_resolve(store, tok, NULL, &who, &err), DH_OK);
 	assert_string_equal(who.scope, "read:indicators");
@@ -452,23 +408,23 @@ static void test_identity(void **state)
 	tok[10] ^= 1;
 	assert_int_equal(dh_token_resolve(store, tok, NULL, &who, &err), DH_AUTH);
 	tok[10] ^= 1;
-	assert_int_equal(dh_token_revoke(store, meta.id, "test", &err), DH_OK);
+	assert_int_equal(dh_token_revoke(store, meta.id, &test_actor, &err), DH_OK);
 	assert_int_equal(dh_token_resolve(store, tok, NULL, &who, &err), DH_AUTH);
-	assert_int_equal(dh_token_create(store, "bailleur.a", "admin", 30, tok, &meta, "test", &err), DH_INVAL);
-	assert_int_equal(dh_token_create(store, "bailleur.a", "read:indicators", 30, tok, &meta, "test", &err), DH_OK);
-	assert_int_equal(dh_user_disable(store, "bailleur.a", "test", &err), DH_OK);
+	assert_int_equal(dh_token_create(store, "bailleur.a", "admin", 30, tok, &meta, &test_actor, &err), DH_INVAL);
+	assert_int_equal(dh_token_create(store, "bailleur.a", "read:indicators", 30, tok, &meta, &test_actor, &err), DH_OK);
+	assert_int_equal(dh_user_disable(store, "bailleur.a", &test_actor, &err), DH_OK);
 	assert_int_equal(dh_token_resolve(store, tok, NULL, &who, &err), DH_AUTH);
 	assert_int_equal(dh_user_authenticate(store, "bailleur.a", "correct horse", 13, &who, &err), DH_AUTH);
 	/* bad inputs */
 	snprintf(u.login, sizeof(u.login), "Bad Login");
-	assert_int_equal(dh_user_add(store, &u, "correct horse", 13, "test", &err), DH_INVAL);
+	assert_int_equal(dh_user_add(store, &u, "correct horse", 13, &test_actor, &err), DH_INVAL);
 	dh_agreement a;
 	memset(&a, 0, sizeof(a));
 	snprintf(a.indicators, sizeof(a.indicators), "all");
 	snprintf(a.start, sizeof(a.start), "2025-01-01");
 	snprintf(a.end, sizeof(a.end), "2025-12-31");
 	snprintf(a.legal_basis, sizeof(a.legal_basis), "x");
-	assert_int_equal(dh_agreement_add(store, &a, "test", &err), DH_INVAL); /* no purpose */
+	assert_int_equal(dh_agreement_add(store, &a, &test_actor, &err), DH_INVAL); /* no purpose */
 }
 
 /* Timing of the public commune table with every indicator (reported, not asserted under ASan). */

@@ -81,7 +81,7 @@ static void parse_sized(const char *text, size_t len, const dh_csv_options *opt,
 {
 	dh_csv *csv = NULL;
 	dh_error err;
-	assert_int_equal(dh_csv_open_mem_sized(&csv, text, len, "test", opt, read_size, &err),
+	assert_int_equal(dh__csv_open_mem_sized(&csv, text, len, "test", opt, read_size, &err),
 	                 DH_OK);
 	read_all(csv, out);
 	assert_int_equal(out->bytes, len);
@@ -677,13 +677,13 @@ static void test_large_input_constant_memory(void **state)
 	dh_csv_options opt = {.max_record = 4096};
 	dh_csv *csv = NULL;
 	dh_error err;
-	assert_int_equal(dh_csv_open_fd_sized(&csv, -1, "x", &opt, 0, &err), DH_INVAL);
+	assert_int_equal(dh__csv_open_fd_sized(&csv, -1, "x", &opt, 0, &err), DH_INVAL);
 	int fd = open(path, O_RDONLY);
 	assert_true(fd >= 0);
-	assert_int_equal(dh_csv_open_fd_sized(&csv, fd, path, &opt, 64 * 1024, &err), DH_OK);
+	assert_int_equal(dh__csv_open_fd_sized(&csv, fd, path, &opt, 64 * 1024, &err), DH_OK);
 	dh_csv_record r;
 	assert_int_equal(dh_csv_next(csv, &r, &err), DH_OK);
-	size_t mem_start = dh_csv_memory(csv);
+	size_t mem_start = dh__csv_memory(csv);
 	long count = 1;
 	int rc;
 	while ((rc = dh_csv_next(csv, &r, &err)) == DH_OK) {
@@ -699,7 +699,7 @@ static void test_large_input_constant_memory(void **state)
 	assert_int_equal(count, nrec);
 	assert_int_equal(dh_csv_bytes(csv), (uint64_t)size);
 	/* The buffer is max_record + read size: far below the input, and it never grew. */
-	assert_int_equal(dh_csv_memory(csv), mem_start);
+	assert_int_equal(dh__csv_memory(csv), mem_start);
 	assert_true(mem_start < 4096 + 64 * 1024 + 32 * 1024);
 	dh_csv_free(csv);
 	close(fd);

@@ -731,7 +731,7 @@ static void test_commune_counters_match_scan(void **state)
 		add(b, &v);
 	}
 	dh_cube *c = finish(b);
-	dh_predicate all = { .dim = DH_DIM_MODE, .op = DH_OP_NOT_IN, .set = "" };
+	dh_predicate all = { .dim = DH_DIM_MODE, .op = DH_OP_NOT_IN, .set = "0" };
 	const int32_t dates[] = { 20250101, 20230615, 20240101, 20260101, 20250101, 20231231 };
 	const dh_level levels[] = { DH_LEVEL_ALL, DH_LEVEL_COMMUNE, DH_LEVEL_EPCI,
 				    DH_LEVEL_DEPARTEMENT, DH_LEVEL_REGION };

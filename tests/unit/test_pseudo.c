@@ -15,6 +15,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* The actor of the rotations (actor.h). */
+static const dh_actor dpo_actor = { DH_ACTOR_USER, "dpo", 0 };
+
 typedef struct fixture {
 	char *dir;
 	char db[4200];
@@ -201,7 +204,7 @@ static void rotation_rehashes_and_keeps_linkage(void **state)
 	dh_error err;
 	assert_int_equal(dh_pseudo_key_load(f->key, &old_key, &err), DH_OK);
 	int64_t version = 0;
-	assert_int_equal(dh_pseudo_rotate(f->store, f->key, "dpo", &version, &err), DH_OK);
+	assert_int_equal(dh_pseudo_rotate(f->store, f->key, &dpo_actor, &version, &err), DH_OK);
 	assert_int_equal(version, 2);
 	read_demands(f, after);
 	dh_pseudo_key key;
@@ -256,7 +259,7 @@ static void failed_rotation_changes_nothing(void **state)
 	read_demands(f, before);
 	char key_before[1024], key_after[1024];
 	file_text(f->key, key_before, sizeof(key_before));
-	assert_int_equal(dh_pseudo_rotate(f->store, f->key, "dpo", NULL, &err), DH_CORRUPT);
+	assert_int_equal(dh_pseudo_rotate(f->store, f->key, &dpo_actor, NULL, &err), DH_CORRUPT);
 	read_demands(f, after);
 	for (int i = 0; i <= N_IDS; i++)
 		assert_string_equal(before[i], after[i]);
@@ -273,7 +276,7 @@ static void failed_rotation_changes_nothing(void **state)
 	assert_int_equal(sqlite3_exec(f->raw, "DELETE FROM demand WHERE applicant = 'en clair'", NULL, NULL, NULL),
 			 SQLITE_OK);
 	assert_int_equal(dh_pseudo_column_register(f->store, "missing", "col", &err), DH_OK);
-	assert_int_not_equal(dh_pseudo_rotate(f->store, f->key, "dpo", NULL, &err), DH_OK);
+	assert_int_not_equal(dh_pseudo_rotate(f->store, f->key, &dpo_actor, NULL, &err), DH_OK);
 	file_text(f->key, key_after, sizeof(key_after));
 	assert_string_equal(key_before, key_after);
 	dh_audit_check check;
@@ -288,7 +291,7 @@ static void interrupted_rotation_recovered(void **state)
 	dh_error err;
 	char v1[1024], v2[1024];
 	file_text(f->key, v1, sizeof(v1));
-	assert_int_equal(dh_pseudo_rotate(f->store, f->key, "dpo", NULL, &err), DH_OK);
+	assert_int_equal(dh_pseudo_rotate(f->store, f->key, &dpo_actor, NULL, &err), DH_OK);
 	file_text(f->key, v2, sizeof(v2));
 	/* As if the process died after the commit, before the rename: v1 in place, v2 pending. */
 	char pending[4400];
