@@ -114,6 +114,11 @@ $(OUT)/tests/test_%: tests/unit/test_%.c tests/unit/testutil.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(TEST_CFLAGS) -DDH_SOURCE_DIR='"$(CURDIR)"' -Itests/unit -o $@ $< $(LIB) $(LDOPT) $(TEST_LIBS) $(LDLIBS_ALL)
 
+# The attack suite (issue 10) solves the attacker's linear programmes with GLPK.
+ATTACK_BIN = $(filter $(OUT)/tests/test_attack_%,$(UNIT_BIN))
+$(ATTACK_BIN): tests/unit/attack_lib.h
+$(ATTACK_BIN): LDLIBS += -lglpk
+
 $(OUT)/tests/replay_%: tests/fuzz/%.c tests/fuzz/replay.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -DDH_SOURCE_DIR='"$(CURDIR)"' -o $@ $< tests/fuzz/replay.c $(LIB) $(LDOPT) $(LDLIBS_ALL)
