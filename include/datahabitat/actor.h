@@ -59,4 +59,8 @@ static inline dh_actor dh_actor_token(const char *login, int64_t token_id)
  */
 int dh_actor_format(const dh_actor *actor, char buf[DH_ACTOR_TEXT_SIZE], dh_error *err);
 
+/* DH_OK if dh_actor_format() accepts the actor, else its DH_INVAL. Audited entry points call
+ * it before changing anything, so that nothing is done that could not be logged. */
+int dh_actor_check(const dh_actor *actor, dh_error *err);
+
 #endif

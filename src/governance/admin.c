@@ -16,8 +16,7 @@ int dh_store_init(const char *location, const dh_geo *geo, const dh_actor *actor
 {
 	if (!location || !geo || !res || checkpoint_every < 0)
 		return dh_error_set(err, DH_INVAL, "argument manquant");
-	char actor_text[DH_ACTOR_TEXT_SIZE];
-	if (dh_actor_format(actor, actor_text, err) != DH_OK)
+	if (dh_actor_check(actor, err) != DH_OK)
 		return DH_INVAL;
 	memset(res, 0, sizeof(*res));
 	if (out)
@@ -65,8 +64,7 @@ int dh_org_register(dh_store *store, const dh_actor *actor, dh_org *org, dh_erro
 {
 	if (!store || !org)
 		return dh_error_set(err, DH_INVAL, "argument manquant");
-	char actor_text[DH_ACTOR_TEXT_SIZE];
-	if (dh_actor_format(actor, actor_text, err) != DH_OK)
+	if (dh_actor_check(actor, err) != DH_OK)
 		return DH_INVAL;
 	int rc = dh_store_org_add(store, org, err);
 	char object[32];
@@ -106,8 +104,7 @@ int dh_stock_export(dh_store *store, const dh_actor *actor, const char *siren, c
 {
 	if (!store || !cb || !dh_siren_valid(siren) || (date && !dh_date_valid(date)))
 		return dh_error_set(err, DH_INVAL, "argument manquant ou invalide");
-	char actor_text[DH_ACTOR_TEXT_SIZE];
-	if (dh_actor_format(actor, actor_text, err) != DH_OK)
+	if (dh_actor_check(actor, err) != DH_OK)
 		return DH_INVAL;
 	dh_org org;
 	latest_ctx l = { date, { 0 }, 0 };

@@ -84,6 +84,12 @@ int dh_actor_format(const dh_actor *actor, char buf[DH_ACTOR_TEXT_SIZE], dh_erro
 	return dh_error_set(err, DH_INVAL, "acteur : type inconnu");
 }
 
+int dh_actor_check(const dh_actor *actor, dh_error *err)
+{
+	char text[DH_ACTOR_TEXT_SIZE];
+	return dh_actor_format(actor, text, err);
+}
+
 /* ---- Canonical form and MACs ---- */
 
 typedef struct canon {
@@ -119,9 +125,20 @@ typedef struct audit_key {
 	int64_t from; /* first entry sealed with the key */
 	int every;    /* checkpoint interval */
 	unsigned char mac[crypto_generichash_KEYBYTES];
+	unsigned char seed[crypto_sign_SEEDBYTES];
+	int derived; /* pk and sk computed from seed (only when signing or checking: it costs) */
 	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
 	unsigned char sk[crypto_sign_SECRETKEYBYTES];
 } audit_key;
+
+static audit_key *signing(audit_key *key)
+{
+	if (!key->derived) {
+		crypto_sign_seed_keypair(key->pk, key->sk, key->seed);
+		key->derived = 1;
+	}
+	return key;
+}
 
 /* Hex digest of e's canonical form with e->seq replaced by seq, into out[65]: the keyed MAC
  * when key covers seq, else the SHA-256 of the keyless chain. */
@@ -207,18 +224,14 @@ static int load_key(const char *path, audit_key *key, dh_error *err)
 		return rc;
 	char *p = buf, *v, *end;
 	size_t len;
-	unsigned char seed[crypto_sign_SEEDBYTES];
 	int ok = strncmp(p, KEY_MAGIC, strlen(KEY_MAGIC)) == 0;
 	if (ok) {
 		p += strlen(KEY_MAGIC);
 		ok = key_line(&p, "from", &v, &len) && (key->from = strtoll(v, &end, 10)) >= 1 && end == v + len &&
 		     key_line(&p, "every", &v, &len) && (key->every = (int)strtol(v, &end, 10)) >= 1 &&
 		     end == v + len && key_line(&p, "mac", &v, &len) && hex_exact(key->mac, sizeof(key->mac), v, len) &&
-		     key_line(&p, "sign", &v, &len) && hex_exact(seed, sizeof(seed), v, len) && *p == '\0';
+		     key_line(&p, "sign", &v, &len) && hex_exact(key->seed, sizeof(key->seed), v, len) && *p == '\0';
 	}
-	if (ok)
-		crypto_sign_seed_keypair(key->pk, key->sk, seed);
-	sodium_memzero(seed, sizeof(seed));
 	sodium_memzero(buf, sizeof(buf));
 	if (!ok) {
 		key_release(key);
@@ -335,11 +348,12 @@ static int key_for_append(dh_store *store, audit_key *key, dh_error *err)
 
 /* ---- Checkpoints ---- */
 
-static void checkpoint_line(const audit_key *key, int64_t seq, const char *mac, char line[DH_AUDIT_CHECKPOINT_SIZE])
+static void checkpoint_line(audit_key *key, int64_t seq, const char *mac, char line[DH_AUDIT_CHECKPOINT_SIZE])
 {
 	char now[24], pk_hex[2 * crypto_sign_PUBLICKEYBYTES + 1], sig_hex[2 * crypto_sign_BYTES + 1];
 	unsigned char sig[crypto_sign_BYTES];
 	dh_store_now_utc(now, sizeof(now));
+	signing(key);
 	sodium_bin2hex(pk_hex, sizeof(pk_hex), key->pk, sizeof(key->pk));
 	int n = snprintf(line, DH_AUDIT_CHECKPOINT_SIZE, CKPT_MAGIC " %" PRId64 " %s %s %s", seq, now, mac, pk_hex);
 	crypto_sign_detached(sig, NULL, (const unsigned char *)line, (unsigned long long)n, key->sk);
@@ -372,7 +386,7 @@ static int witness_append(const char *path, const char *line, dh_error *err)
 
 typedef struct seal_ctx {
 	dh_store *store;
-	const audit_key *key;
+	audit_key *key;
 } seal_ctx;
 
 /* Called by the store under its write lock with e->seq and e->prev_hash set. When the
@@ -623,7 +637,7 @@ int dh_audit_verify_checkpoints(dh_store *store, const char *path, const char *p
 	} else if (rc == DH_OK && !have) {
 		rc = dh_error_set(err, DH_NOTFOUND, "pas de clé d'audit : aucun point de contrôle ne peut être vérifié");
 	} else if (rc == DH_OK) {
-		memcpy(pk, key.pk, sizeof(pk));
+		memcpy(pk, signing(&key)->pk, sizeof(pk));
 	}
 	key_release(&key);
 	if (rc != DH_OK)
@@ -676,7 +690,7 @@ int dh_audit_public_key(dh_store *store, char hex[65], dh_error *err)
 	audit_key key;
 	int rc = dh_audit_key_path(store, path, sizeof(path), err);
 	if (rc == DH_OK && (rc = load_key(path, &key, err)) == DH_OK)
-		sodium_bin2hex(hex, 65, key.pk, sizeof(key.pk));
+		sodium_bin2hex(hex, 65, signing(&key)->pk, sizeof(key.pk));
 	key_release(&key);
 	return rc;
 }

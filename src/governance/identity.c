@@ -115,6 +115,8 @@ int dh_user_add(dh_store *store, dh_user *user, const char *password, size_t len
 {
 	if (!store || !user || !password)
 		return dh_error_set(err, DH_INVAL, "argument manquant");
+	if (dh_actor_check(actor, err) != DH_OK) /* nothing done that could not be logged */
+		return DH_INVAL;
 	if (!dh_login_valid(user->login)) {
 		if (err)
 			dh_strlcpy(err->field, sizeof(err->field), "login");
@@ -180,6 +182,8 @@ int dh_user_disable(dh_store *store, const char *login, const dh_actor *actor, d
 {
 	if (!store || !dh_login_valid(login))
 		return dh_error_set(err, DH_INVAL, "identifiant invalide");
+	if (dh_actor_check(actor, err) != DH_OK) /* nothing done that could not be logged */
+		return DH_INVAL;
 	int rc = dh_store_user_disable(store, login, err);
 	if (rc == DH_NOTFOUND)
 		return rc;
@@ -283,6 +287,8 @@ int dh_token_create(dh_store *store, const char *login, const char *scope, int d
 {
 	if (!store || !text)
 		return dh_error_set(err, DH_INVAL, "argument manquant");
+	if (dh_actor_check(actor, err) != DH_OK) /* nothing done that could not be logged */
+		return DH_INVAL;
 	if (!dh_token_scope_valid(scope))
 		return dh_error_set(err, DH_INVAL, "portée « %s » inconnue (read:indicators, write:import, admin)",
 				    scope ? scope : "");
@@ -330,6 +336,8 @@ int dh_token_revoke(dh_store *store, int64_t id, const dh_actor *actor, dh_error
 {
 	if (!store)
 		return dh_error_set(err, DH_INVAL, "argument manquant");
+	if (dh_actor_check(actor, err) != DH_OK) /* nothing done that could not be logged */
+		return DH_INVAL;
 	int rc = dh_store_token_revoke(store, id, err);
 	if (rc != DH_OK)
 		return rc;
@@ -440,6 +448,8 @@ int dh_agreement_add(dh_store *store, dh_agreement *a, const dh_actor *actor, dh
 {
 	if (!store || !a)
 		return dh_error_set(err, DH_INVAL, "argument manquant");
+	if (dh_actor_check(actor, err) != DH_OK) /* nothing done that could not be logged */
+		return DH_INVAL;
 	if ((unsigned)a->audience > DH_AUDIENCE_PARTNER)
 		return field_error(err, "audience", "public de la convention invalide");
 	if (a->audience == DH_AUDIENCE_PARTNER && (a->partner.level == DH_LEVEL_ALL || !a->partner.code[0]))
@@ -477,6 +487,8 @@ int dh_agreement_end(dh_store *store, int64_t id, const char *today, const dh_ac
 {
 	if (!store)
 		return dh_error_set(err, DH_INVAL, "argument manquant");
+	if (dh_actor_check(actor, err) != DH_OK) /* nothing done that could not be logged */
+		return DH_INVAL;
 	char day[11];
 	struct tm tm;
 	memset(&tm, 0, sizeof(tm));

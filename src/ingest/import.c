@@ -552,8 +552,7 @@ int dh_import_file(dh_store *store, const dh_geo *geo, const char *path, const d
 {
 	dh_actor system = dh_actor_system();
 	const dh_actor *actor = opt && opt->actor ? opt->actor : &system;
-	char actor_text[DH_ACTOR_TEXT_SIZE];
-	if (dh_actor_format(actor, actor_text, err) != DH_OK) /* before anything is stored */
+	if (dh_actor_check(actor, err) != DH_OK) /* before anything is stored */
 		return DH_INVAL;
 	int rc = import_file(store, geo, path, opt, result, err);
 	if (!store || !opt || !result || rc == DH_INVAL)

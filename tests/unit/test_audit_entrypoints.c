@@ -221,8 +221,18 @@ static void every_entry_point_logs_once(void **state)
 	snprintf(org.name, sizeof(org.name), "Essai");
 	assert_int_equal(dh_org_register(store, &bad, &org, &err), DH_INVAL);
 	assert_int_equal(dh_org_register(store, NULL, &org, &err), DH_INVAL);
+	memset(&u, 0, sizeof(u));
+	snprintf(u.login, sizeof(u.login), "bob");
+	u.role = DH_ROLE_ANALYST;
+	assert_int_equal(dh_user_add(store, &u, "motdepasse8", 11, &bad, &err), DH_INVAL);
+	assert_int_equal(dh_agreement_add(store, &a, NULL, &err), DH_INVAL);
+	io.actor = &bad;
+	io.reference_date = "2024-01-01";
+	assert_int_equal(dh_import_file(store, geo, dh_src_path("tests/data/store/stock-2023.csv"), &io, &res, &err),
+			 DH_INVAL);
 	assert_int_equal(chain().count, n);
 	assert_int_equal(dh_store_org_get(store, "732829320", &org, &err), DH_NOTFOUND);
+	assert_int_equal(dh_user_get(store, "bob", &u, &err), DH_NOTFOUND);
 
 	dh_audit_check check;
 	assert_int_equal(dh_audit_verify(store, &check, &err), DH_OK);
