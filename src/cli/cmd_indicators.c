@@ -490,12 +490,6 @@ int cmd_indicators(int argc, char **argv)
 	}
 	if (!level_name)
 		return cli_usage_error("indicators", "--level NIVEAU est obligatoire", NULL);
-	if (!as && !unrestricted)
-		return cli_usage_error("indicators", "précisez pour qui : --as LOGIN (ce que LOGIN a le "
-						     "droit de voir, « public » pour tous) ou --unrestricted "
-						     "(mode opérateur, propriétaire de la base)", NULL);
-	if (as && unrestricted)
-		return cli_usage_error("indicators", "--as et --unrestricted s'excluent", NULL);
 	int level = dh_level_find((dh_str){ level_name, strlen(level_name) });
 	if (level < 0)
 		return cli_usage_error("indicators", "niveau inconnu", level_name);
@@ -506,6 +500,12 @@ int cmd_indicators(int argc, char **argv)
 				       NULL);
 	if (code && level == DH_LEVEL_ALL)
 		return cli_usage_error("indicators", "--code n'a pas de sens avec le niveau", level_name);
+	if (!as && !unrestricted)
+		return cli_usage_error("indicators", "précisez pour qui : --as LOGIN (ce que LOGIN a le "
+						     "droit de voir, « public » pour tous) ou --unrestricted "
+						     "(mode opérateur, propriétaire de la base)", NULL);
+	if (as && unrestricted)
+		return cli_usage_error("indicators", "--as et --unrestricted s'excluent", NULL);
 
 	dh_error err;
 	dh_error_clear(&err);

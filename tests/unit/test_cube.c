@@ -697,9 +697,10 @@ static void assert_same_tables(const dh_cube_table *a, const dh_cube_table *b, c
 /*
  * Geographic tables without filter come from per-date commune counters (cached, built at
  * the cube's latest date or on the first whole table of a date); with a filter, rows are
- * scanned. A filter that holds for every row (MODE not in the empty set) takes the scanning
- * path: both must give the same tables at every level, date, territory and column subset,
- * including the rows without commune and the dates evicted from the cache.
+ * scanned. A filter that holds for every row (MODE not in {0}, a code no row has: the empty
+ * set is refused since dh_predicate_set_check) takes the scanning path: both must give the
+ * same tables at every level, date, territory and column subset, including the rows without
+ * commune and the dates evicted from the cache.
  */
 static void test_commune_counters_match_scan(void **state)
 {
