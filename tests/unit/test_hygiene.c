@@ -119,7 +119,9 @@ static void test_list_arguments(void **state)
 	assert_int_equal(figures(&pub, DH_LEVEL_DEPARTEMENT, ok, 2), DH_OK);
 	/* one more than the registry holds (65 once wrote past a 64-entry array) */
 	assert_int_equal(figures(&pub, DH_LEVEL_DEPARTEMENT, many, count + 1), DH_INVAL);
-	assert_int_equal(figures(&pub, DH_LEVEL_DEPARTEMENT, many, 65), DH_INVAL);
+	/* 65 ids: distinct ones are a valid request now that the registry holds more (and must
+	 * not write past anything: ASan), repeated ones are refused */
+	assert_int_equal(figures(&pub, DH_LEVEL_DEPARTEMENT, many, 65), count >= 65 ? DH_OK : DH_INVAL);
 	int dup[2] = { nb_ls, nb_ls };
 	assert_int_equal(figures(&pub, DH_LEVEL_DEPARTEMENT, dup, 2), DH_INVAL);
 	/* 5,000 ids: refused at once, not minutes of work */
