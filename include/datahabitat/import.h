@@ -91,4 +91,15 @@ void dh_import_result_release(dh_import_result *result);
  */
 int dh_sha256_file(const char *path, char hex[DH_HASH_HEX_SIZE], uint64_t *size, dh_error *err);
 
+/*
+ * The import pipelines themselves, without their audit entry: dh_import_file() and
+ * dh_import_reference() are these plus the entry, and are defined by the governance layer
+ * (src/governance/admin.c), which owns the audit chain. Callers (CLI, server) use those two;
+ * these exist so that ingest does not depend on governance. Same arguments and codes.
+ */
+int dh_import_run(dh_store *store, const dh_geo *geo, const char *path, const dh_import_options *opt,
+		  dh_import_result *result, dh_error *err);
+int dh_import_reference_run(dh_store *store, const dh_geo *geo, const char *path,
+			    const dh_reference_options *opt, dh_reference_result *result, dh_error *err);
+
 #endif

@@ -175,33 +175,6 @@ table_impl *dh__table_new(const plan *p, const group *groups, size_t ngroups)
 	return ti;
 }
 
-/* ---------------------------------------------------------------- levels */
-
-static const char *const level_names[] = { "all", "commune", "epci", "departement", "region",
-					   "qpv", "bailleur" };
-
-const char *dh_level_name(dh_level level)
-{
-	return (unsigned)level < sizeof(level_names) / sizeof(level_names[0]) ? level_names[level]
-									      : "?";
-}
-
-int dh_level_find(dh_str name)
-{
-	for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++)
-		if (dh_str_eq(name, level_names[i]))
-			return (int)i;
-	if (dh_str_eq(name, "landlord"))
-		return DH_LEVEL_LANDLORD;
-	if (dh_str_eq(name, "département"))
-		return DH_LEVEL_DEPARTEMENT;
-	if (dh_str_eq(name, "région"))
-		return DH_LEVEL_REGION;
-	if (dh_str_eq(name, "france") || dh_str_eq(name, "tout"))
-		return DH_LEVEL_ALL;
-	return -1;
-}
-
 /* Geographic levels: groups with their row ranges. */
 int dh__range_groups(const dh_cube *c, dh_level level, group **gout, size_t *ngout,
 			uint32_t (**rout)[2])

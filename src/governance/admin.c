@@ -6,6 +6,7 @@
 #include "datahabitat/admin.h"
 
 #include "datahabitat/audit.h"
+#include "datahabitat/import.h"
 #include "datahabitat/pseudo.h"
 
 #include <stdio.h>
@@ -151,4 +152,63 @@ int dh_stock_export(dh_store *store, const dh_actor *actor, const char *siren, c
 	}
 	/* At the found delivery's own date: a delivery imported since cannot slip in. */
 	return dh_store_stock_read(store, siren, l.found.reference_date, delivery_out, cb, ctx, err);
+}
+
+/* ---- Deliveries: the import pipeline of ingest (import.h), audited here ---- */
+
+/* Every import attempt that reaches the store is logged to the audit chain. */
+int dh_import_file(dh_store *store, const dh_geo *geo, const char *path, const dh_import_options *opt,
+		   dh_import_result *result, dh_error *err)
+{
+	dh_actor system = dh_actor_system();
+	const dh_actor *actor = opt && opt->actor ? opt->actor : &system;
+	if (dh_actor_check(actor, err) != DH_OK) /* before anything is stored */
+		return DH_INVAL;
+	int rc = dh_import_run(store, geo, path, opt, result, err);
+	if (!store || !opt || !result || rc == DH_INVAL)
+		return rc;
+	char object[64];
+	const char *outcome = rc == DH_OK ? (result->duplicate ? "duplicate" : "ok") : rc == DH_REFUSED || rc == DH_NOTFOUND || rc == DH_CONFLICT ? "refused" : "error";
+	if (rc == DH_OK || rc == DH_REFUSED)
+		snprintf(object, sizeof(object), "delivery:%lld org:%s", (long long)result->delivery.id, opt->siren);
+	else
+		snprintf(object, sizeof(object), "org:%s", opt->siren);
+	dh_error log_err;
+	dh_error_clear(&log_err);
+	if (dh_audit_log(store, actor, "import", object, 0, "", outcome,
+			 &log_err) != DH_OK &&
+	    (rc == DH_OK || rc == DH_REFUSED)) {
+		dh_import_result_release(result);
+		return dh_error_set(err, log_err.code,
+				    "livraison enregistrée, mais le journal d'audit n'a pas pu être écrit : %s",
+				    log_err.message);
+	}
+	return rc;
+}
+
+/* An open-data file as a reference source, logged as "reference-import". */
+int dh_import_reference(dh_store *store, const dh_geo *geo, const char *path,
+			const dh_reference_options *opt, dh_reference_result *result, dh_error *err)
+{
+	if (!store || !path || !opt || !result)
+		return dh_error_set(err, DH_INVAL, "argument manquant");
+	memset(result, 0, sizeof(*result));
+	dh_actor system = dh_actor_system();
+	const dh_actor *actor = opt->actor ? opt->actor : &system;
+	if (dh_actor_check(actor, err) != DH_OK) /* before anything is stored */
+		return DH_INVAL;
+	int rc = dh_import_reference_run(store, geo, path, opt, result, err);
+	char object[128];
+	snprintf(object, sizeof(object), "source:%s date:%s", opt->source ? opt->source : "",
+		 opt->reference_date ? opt->reference_date : "");
+	dh_error aerr;
+	dh_error_clear(&aerr);
+	int arc = dh_audit_log(store, actor, "reference-import",
+			       object, 0, "", rc == DH_OK ? "ok" : "error", &aerr);
+	if (rc == DH_OK && arc != DH_OK) {
+		if (err)
+			*err = aerr;
+		return arc;
+	}
+	return rc;
 }

@@ -19,28 +19,6 @@
 #define PASSWORD_MIN 8
 #define PASSWORD_MAX 1024
 
-static const char *const role_names[DH_ROLE_COUNT] = { "member", "analyst", "partner",
-						       "public", "admin",   "dpo" };
-
-const char *dh_role_name(dh_role role)
-{
-	return (unsigned)role < DH_ROLE_COUNT ? role_names[role] : NULL;
-}
-
-int dh_role_parse(const char *name)
-{
-	for (int i = 0; name && i < DH_ROLE_COUNT; i++)
-		if (strcmp(name, role_names[i]) == 0)
-			return i;
-	return -1;
-}
-
-const char *dh_audience_name(dh_audience a)
-{
-	static const char *const names[] = { "public", "members", "partner" };
-	return (unsigned)a < 3 ? names[a] : NULL;
-}
-
 int dh_login_valid(const char *login)
 {
 	if (!login)

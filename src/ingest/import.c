@@ -379,7 +379,7 @@ static const char *base_name(const char *path)
 	return slash ? slash + 1 : path;
 }
 
-static int import_file(dh_store *store, const dh_geo *geo, const char *path, const dh_import_options *opt,
+int dh_import_run(dh_store *store, const dh_geo *geo, const char *path, const dh_import_options *opt,
 		       dh_import_result *result, dh_error *err)
 {
 	if (!store || !path || !opt || !result)
@@ -512,8 +512,12 @@ static int import_file(dh_store *store, const dh_geo *geo, const char *path, con
 	final.rows_accepted = ctx.accepted;
 	final.rows_rejected = stats.rows - ctx.accepted;
 	double share = stats.rows ? (double)final.rows_rejected / (double)stats.rows : 1.0;
-	final.status = vrc == DH_OK && stats.rows > 0 && share <= opt->max_reject_share ? DH_DELIVERY_ACCEPTED
-											 : DH_DELIVERY_REFUSED;
+	/* the arrêté's header names the landlord: its SIRET must be the --org organisation's */
+	int other_landlord = vrc == DH_OK && stats.layout == DH_LAYOUT_RPLS_ARRETE && stats.landlord_siren[0] &&
+			     strcmp(stats.landlord_siren, opt->siren) != 0;
+	final.status = vrc == DH_OK && !other_landlord && stats.rows > 0 && share <= opt->max_reject_share
+			       ? DH_DELIVERY_ACCEPTED
+			       : DH_DELIVERY_REFUSED;
 	char *report = build_report(&ctx, &final, &stats, opt->max_reject_share, vrc, &verr);
 	if (!report) {
 		rc = dh_error_set(err, DH_NOMEM, "mémoire insuffisante (rapport)");
@@ -534,7 +538,11 @@ static int import_file(dh_store *store, const dh_geo *geo, const char *path, con
 	if (result->rule_counts && stats.rule_counts)
 		memcpy(result->rule_counts, stats.rule_counts, result->nrules * sizeof(uint64_t));
 	rc = final.status == DH_DELIVERY_ACCEPTED ? DH_OK : DH_REFUSED;
-	if (rc == DH_REFUSED && (vrc != DH_OK || stats.rows == 0))
+	if (rc == DH_REFUSED && other_landlord)
+		dh_error_set(err, DH_REFUSED, "livraison refusée : l'en-tête du fichier (SIRET %s) désigne le "
+					      "bailleur %s, pas l'organisme %s donné par --org",
+			     stats.landlord_siret, stats.landlord_siren, opt->siren);
+	else if (rc == DH_REFUSED && (vrc != DH_OK || stats.rows == 0))
 		dh_error_set(err, DH_REFUSED, "livraison refusée : fichier inexploitable");
 	else if (rc == DH_REFUSED)
 		dh_error_set(err, DH_REFUSED, "livraison refusée : %llu lignes rejetées sur %llu (%.1f %%, maximum %.1f %%)",
@@ -545,36 +553,6 @@ done:
 	dh_validate_stats_release(&stats);
 	dh_report_free(ctx.report);
 	free(ctx.rejected);
-	return rc;
-}
-
-/* Every import attempt that reaches the store is logged to the audit chain. */
-int dh_import_file(dh_store *store, const dh_geo *geo, const char *path, const dh_import_options *opt,
-		   dh_import_result *result, dh_error *err)
-{
-	dh_actor system = dh_actor_system();
-	const dh_actor *actor = opt && opt->actor ? opt->actor : &system;
-	if (dh_actor_check(actor, err) != DH_OK) /* before anything is stored */
-		return DH_INVAL;
-	int rc = import_file(store, geo, path, opt, result, err);
-	if (!store || !opt || !result || rc == DH_INVAL)
-		return rc;
-	char object[64];
-	const char *outcome = rc == DH_OK ? (result->duplicate ? "duplicate" : "ok") : rc == DH_REFUSED || rc == DH_NOTFOUND || rc == DH_CONFLICT ? "refused" : "error";
-	if (rc == DH_OK || rc == DH_REFUSED)
-		snprintf(object, sizeof(object), "delivery:%lld org:%s", (long long)result->delivery.id, opt->siren);
-	else
-		snprintf(object, sizeof(object), "org:%s", opt->siren);
-	dh_error log_err;
-	dh_error_clear(&log_err);
-	if (dh_audit_log(store, actor, "import", object, 0, "", outcome,
-			 &log_err) != DH_OK &&
-	    (rc == DH_OK || rc == DH_REFUSED)) {
-		dh_import_result_release(result);
-		return dh_error_set(err, log_err.code,
-				    "livraison enregistrée, mais le journal d'audit n'a pas pu être écrit : %s",
-				    log_err.message);
-	}
 	return rc;
 }
 
@@ -605,7 +583,7 @@ static int on_reference_row(void *ctx_, const dh_rpls_row *row, int has_errors)
 	return rc;
 }
 
-static int import_reference(dh_store *store, const dh_geo *geo, const char *path,
+int dh_import_reference_run(dh_store *store, const dh_geo *geo, const char *path,
 			    const dh_reference_options *opt, dh_reference_result *result, dh_error *err)
 {
 	if (!opt->reference_date || !dh_date_valid(opt->reference_date))
@@ -676,31 +654,5 @@ static int import_reference(dh_store *store, const dh_geo *geo, const char *path
 		result->warnings = stats.warnings;
 	}
 	dh_validate_stats_release(&stats);
-	return rc;
-}
-
-int dh_import_reference(dh_store *store, const dh_geo *geo, const char *path,
-			const dh_reference_options *opt, dh_reference_result *result, dh_error *err)
-{
-	if (!store || !path || !opt || !result)
-		return dh_error_set(err, DH_INVAL, "argument manquant");
-	memset(result, 0, sizeof(*result));
-	dh_actor system = dh_actor_system();
-	const dh_actor *actor = opt->actor ? opt->actor : &system;
-	if (dh_actor_check(actor, err) != DH_OK) /* before anything is stored */
-		return DH_INVAL;
-	int rc = import_reference(store, geo, path, opt, result, err);
-	char object[128];
-	snprintf(object, sizeof(object), "source:%s date:%s", opt->source ? opt->source : "",
-		 opt->reference_date ? opt->reference_date : "");
-	dh_error aerr;
-	dh_error_clear(&aerr);
-	int arc = dh_audit_log(store, actor, "reference-import",
-			       object, 0, "", rc == DH_OK ? "ok" : "error", &aerr);
-	if (rc == DH_OK && arc != DH_OK) {
-		if (err)
-			*err = aerr;
-		return arc;
-	}
 	return rc;
 }
