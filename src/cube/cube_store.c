@@ -353,8 +353,9 @@ int dh_cube_build_with_sources(dh_store *store, const dh_geo *geo, dh_cube_sourc
 
 int dh_indicator_from_reference(const dh_indicator *ind)
 {
+	/* a source describes one date: nothing a year before (nb_ls_prec) */
 	return ind->sensitivity == DH_SENS_PUBLIC && strcmp(ind->id, "parc_non_conv") != 0 &&
-	       strcmp(ind->id, "nb_lgt_tot") != 0;
+	       strcmp(ind->id, "nb_lgt_tot") != 0 && strcmp(ind->id, "nb_ls_prec") != 0;
 }
 
 void dh_cube_source_labels_free(char **labels, size_t n)
