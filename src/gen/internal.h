@@ -146,4 +146,203 @@ int dh__gen_evolve_count(dh_gen_plan *plan);
 /* Static tables of gen_stock.c, filled into plan->tables by the plan. */
 void dh__gen_tables_static(gen_table tables[GEN_T_COUNT]);
 
+/* ---- Rows of the stock, shared by gen_stock.c (drawing, rendering, output) and
+ * gen_faults.c (fault injection). ---- */
+
+#include "datahabitat/rpls.h"
+
+#include <string.h>
+
+/* Copy n bytes: fixed-size overlapping moves for short fields (most of them), which the
+ * compiler inlines, instead of a library call per field. Reads stay inside [src, src + n). */
+static inline void copy_field(char *dst, const char *src, size_t n)
+{
+	if (n > 16) {
+		memcpy(dst, src, n);
+	} else if (n >= 8) {
+		memcpy(dst, src, 8);
+		memcpy(dst + n - 8, src + n - 8, 8);
+	} else if (n >= 4) {
+		memcpy(dst, src, 4);
+		memcpy(dst + n - 4, src + n - 4, 4);
+	} else if (n > 0) {
+		dst[0] = src[0];
+		dst[n / 2] = src[n / 2];
+		dst[n - 1] = src[n - 1];
+	}
+}
+
+typedef struct row {
+	dh_str f[DH_RPLS_NALL];    /* field values, in the output encoding (extra fields: rpls-arrete) */
+	int nfields;               /* fields to write (DH_RPLS_NFIELDS, one less or one more) */
+	size_t used;               /* bytes of scratch in use */
+	char scratch[1024];
+} row;
+
+static inline dh_str put_bytes(row *r, const char *s, size_t n)
+{
+	char *p = r->scratch + r->used;
+	copy_field(p, s, n);
+	r->used += n;
+	return (dh_str){ p, n };
+}
+
+static inline dh_str put_cstr(row *r, const char *s)
+{
+	return put_bytes(r, s, strlen(s));
+}
+
+static const char digit_pairs[201] =
+	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+	"8081828384858687888990919293949596979899";
+
+/* Decimal digits of v, zero-padded to `width` (two digits per division: the hot path). */
+static inline dh_str put_uint(row *r, uint64_t v, int width)
+{
+	char tmp[24];
+	char *end = tmp + sizeof(tmp), *p = end;
+	while (v >= 100) {
+		unsigned d = (unsigned)(v % 100) * 2;
+		v /= 100;
+		p -= 2;
+		p[0] = digit_pairs[d];
+		p[1] = digit_pairs[d + 1];
+	}
+	if (v >= 10) {
+		p -= 2;
+		p[0] = digit_pairs[v * 2];
+		p[1] = digit_pairs[v * 2 + 1];
+	} else {
+		*--p = (char)('0' + v);
+	}
+	while (end - p < width)
+		*--p = '0';
+	return put_bytes(r, p, (size_t)(end - p));
+}
+
+/* "mm/aaaa" of a month index (year * 12 + month - 1). */
+static inline dh_str put_month(row *r, int m)
+{
+	char *p = r->scratch + r->used;
+	int month = m % 12 + 1, year = m / 12;
+	p[0] = (char)('0' + month / 10);
+	p[1] = (char)('0' + month % 10);
+	p[2] = '/';
+	p[3] = (char)('0' + year / 1000);
+	p[4] = (char)('0' + year / 100 % 10);
+	p[5] = (char)('0' + year / 10 % 10);
+	p[6] = (char)('0' + year % 10);
+	r->used += 7;
+	return (dh_str){ p, 7 };
+}
+
+/* "jj/mm/aaaa" when `day` is 1-28, "mm/aaaa" when it is 0. */
+static inline dh_str put_date(row *r, int m, int day)
+{
+	if (!day)
+		return put_month(r, m);
+	char *start = r->scratch + r->used;
+	put_uint(r, (uint64_t)day, 2);
+	r->scratch[r->used++] = '/';
+	put_month(r, m);
+	return (dh_str){ start, 10 };
+}
+
+/* A number given in hundredths, written with `decimals` (0-2) and the separator. */
+static inline dh_str put_hundredths(row *r, uint64_t v, int decimals, char sep)
+{
+	if (decimals == 0)
+		return put_uint(r, (v + 50) / 100, 1);
+	if (decimals == 1)
+		v = (v + 5) / 10 * 10;
+	char *start = r->scratch + r->used;
+	put_uint(r, v / 100, 1);
+	r->scratch[r->used++] = sep;
+	put_uint(r, decimals == 1 ? v % 100 / 10 : v % 100, decimals);
+	return (dh_str){ start, (size_t)(r->scratch + r->used - start) };
+}
+
+static const dh_str empty_str = { "", 0 };
+
+/* One-character strings for small codes. */
+static inline dh_str digit_str(int d)
+{
+	static const char digits[] = "0123456789";
+	return (dh_str){ digits + d, 1 };
+}
+
+static inline dh_str class_str(int c)
+{
+	static const char classes[] = "ABCDEFG";
+	return (dh_str){ classes + c, 1 };
+}
+
+typedef struct program {
+	uint32_t number;     /* program number inside the landlord */
+	uint32_t commune;    /* plan commune */
+	int collective;      /* TYPECONST C (else I) */
+	uint32_t size;       /* dwellings */
+	int construct, locat, patrimoine, origine;
+	int finan, conv, cus;
+	int datconv;         /* month index, conventioned only */
+	uint32_t age_u;      /* rank of its age, 0 (newest) .. 999 (oldest) */
+	uint32_t rent_m2;    /* cents per m² per month */
+	int qpv;             /* 1 in a QPV, else 2 */
+	int droit;
+	int numvoie;
+	dh_str typvoie, nomvoie, immeu, lieudit;
+	int floors;
+	int segment;
+	int newlogt;
+	int32_t arr;         /* plan->arr index of its arrondissement municipal, -1 if none */
+	const char *postcode;/* one of its commune's postcodes, NULL if the commune has none */
+	uint64_t seed;       /* stream of its dwellings */
+} program;
+
+/* A dwelling's values, drawn from its identity, possibly changed by the year's events,
+ * then written by render_row(). The fault injection reads it too. */
+typedef struct dwelling {
+	int nbpiece;
+	uint64_t surface;   /* hundredths of m² */
+	int day;            /* day written in its dates (1-28), 0: mm/aaaa */
+	int mode;           /* MODE */
+	int locat_m;        /* month of its first letting (month index) */
+	int bail, bail_day; /* BAIL (month index, day), bail -1: empty */
+	int rem, rem_day;   /* REMLOCDATE, rem -1: empty */
+	int rent_na;        /* LOYERPRINC 9999: January not fully invoiced */
+	uint64_t rent;      /* LOYERPRINC, hundredths of € (written unless MODE 9 or rent_na) */
+	int loyeracc;       /* LOYERACC in €, -1: empty */
+	int has_dpe;        /* a DPE was done */
+	int dpe_month, dpe_day, dpe_energy, dpe_ghg; /* DPEDATE and classes (0 = A) */
+	int sortie;         /* SORTIEPATRIM */
+	int contreslog;     /* CONTRESLOG */
+} dwelling;
+
+enum fault_kind {
+	F_TYPE, F_CODE_LIST, F_RANGE, F_DATE, F_DATE_FUTURE, F_REQUIRED, F_LENGTH,
+	F_LOCAT_BEFORE, F_PATRIMOINE_BEFORE, F_BAIL_MISSING, F_REMLOC_MISSING, F_DPE,
+	F_SURFACE, F_COMMUNE_UNKNOWN, F_COMMUNE_FORMER, F_POSTCODE, F_DUP_REP, F_DUP_INT,
+	F_TOO_MANY, F_TOO_FEW, F_INVALID_UTF8, F_REMLOC_AFTER_BAIL, F_LOYERPRINC_MISSING, F_EXIT_MODE,
+	F_CONV_MISSING, F_COUNT
+};
+
+typedef struct fault_ctx {
+	const dh_gen_plan *plan;
+	const gen_landlord *ll;
+	const program *prog;
+	const dwelling *dw;
+	dh_rng rng;
+	int have_clean;          /* a clean row was written before in this file */
+	char last_rep[16];       /* its IDENT_REP */
+	size_t last_rep_len;
+	char last_int[128];      /* its IDENT_INT */
+	size_t last_int_len;
+} fault_ctx;
+
+/* gen_faults.c: change the row so that it breaks `kind` and nothing else. Returns the field
+ * (enum dh_rpls_field) the fault is reported on, -2 for a record-level fault, -1 when this
+ * kind cannot be put in this row. */
+int dh__gen_inject(fault_ctx *fc, int kind, row *r);
+
 #endif

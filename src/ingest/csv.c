@@ -53,42 +53,8 @@
  * block scan may look past it. */
 #define SLACK 64
 
-struct dh_csv {
-	int fd;                   /* input descriptor, -1 for memory input */
-	int own_fd;               /* close fd in dh_csv_free() */
-	int use_pread;            /* range reader (dh__csv_open_like): read at file_off with pread */
-	uint64_t file_off;        /* next offset to read when use_pread */
-	const unsigned char *mem; /* memory input (borrowed, or owned), NULL for descriptors */
-	unsigned char *owned;     /* mem when the reader owns it (a UTF-16 file transcoded) */
-	size_t mem_len;           /* bytes of memory input */
-	size_t mem_pos;           /* bytes of memory input already copied into buf */
-	unsigned char *buf;       /* cap + SLACK bytes */
-	size_t cap;               /* data capacity of buf: max_record + 1 + read_size */
-	size_t read_size;         /* bytes asked per refill */
-	unsigned char *pos;       /* first byte not consumed yet */
-	unsigned char *end;       /* end of the valid bytes of buf */
-	uint64_t base_off;        /* input offset of buf[0] */
-	uint64_t line;            /* 1-based physical line at pos */
-	int eof;                  /* the input has no more bytes than [buf, end) */
-	int fatal;                /* sticky fatal result code, DH_OK if none */
-	char fatal_msg[320];      /* its message, repeated by later calls */
-	int started;              /* BOM and delimiter detection done */
-	char delim;               /* delimiter in use (0 until detected) */
-	dh_encoding enc;          /* encoding in use, DH_ENC_AUTO until decided */
-	int saw_non_ascii;        /* a byte >= 0x80 was met */
-	int had_bom;              /* the input started with a UTF-8 BOM */
-	int utf16;                /* the file was UTF-16 (with a BOM), transcoded into owned */
-	size_t max_field;         /* resolved limits */
-	size_t max_record;
-	size_t max_fields;
-	dh_str *fields;         /* max_fields views of the current record */
-	uint32_t *quoted;       /* indices of the quoted fields to unescape in the current record */
-	uint32_t *nonascii;     /* indices of its fields where the scan met non-ASCII bytes */
-	unsigned char *scratch; /* transcoded fields of the current record */
-	size_t scratch_cap;     /* bytes allocated for scratch (< 2 * (3 * max_record + 4)) */
-	size_t scratch_len;     /* bytes used by the current record */
-	char *name;             /* path or name given at open */
-};
+
+/* struct dh_csv is defined in ingest/internal.h (shared with csv_detect.c). */
 
 enum parse_result { PARSE_DONE, PARSE_MORE, PARSE_LONG, PARSE_NOMEM };
 
@@ -158,52 +124,12 @@ static size_t ascii_prefix(const unsigned char *p, size_t len)
 /* ------------------------------------------------------------------------------------ */
 /* Encodings                                                                            */
 
-/* Length of the valid UTF-8 sequence at p (p < e, *p >= 0x80), 0 if invalid. */
-static size_t utf8_sequence(const unsigned char *p, const unsigned char *e)
-{
-	size_t avail = (size_t)(e - p);
-	unsigned char c = p[0];
-	if (c < 0xC2)
-		return 0;
-	if (c < 0xE0)
-		return avail >= 2 && (p[1] & 0xC0) == 0x80 ? 2 : 0;
-	if (c < 0xF0) {
-		if (avail < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80)
-			return 0;
-		if ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] > 0x9F))
-			return 0; /* overlong, or UTF-16 surrogate */
-		return 3;
-	}
-	if (c < 0xF5) {
-		if (avail < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 ||
-		    (p[3] & 0xC0) != 0x80)
-			return 0;
-		if ((c == 0xF0 && p[1] < 0x90) || (c == 0xF4 && p[1] > 0x8F))
-			return 0; /* overlong, or above U+10FFFF */
-		return 4;
-	}
-	return 0;
-}
-
 /* Unicode code points of Windows-1252 bytes 0x80-0x9F (undefined ones: C1 controls). */
 static const uint16_t cp1252_high[32] = {
     0x20AC, 0x0081, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
     0x2039, 0x0152, 0x008D, 0x017D, 0x008F, 0x0090, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022,
     0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x009D, 0x017E, 0x0178,
 };
-
-static unsigned char *put_utf8(unsigned char *w, unsigned cp)
-{
-	if (cp < 0x800) {
-		*w++ = (unsigned char)(0xC0 | (cp >> 6));
-		*w++ = (unsigned char)(0x80 | (cp & 0x3F));
-	} else {
-		*w++ = (unsigned char)(0xE0 | (cp >> 12));
-		*w++ = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-		*w++ = (unsigned char)(0x80 | (cp & 0x3F));
-	}
-	return w;
-}
 
 /* Make room for `need` scratch bytes for the current record (bounded by the caller). */
 static int scratch_reserve(dh_csv *csv, size_t need)
@@ -236,7 +162,7 @@ static void transcode_cp1252(dh_csv *csv, dh_str *f, size_t j)
 		if (c < 0x80)
 			*w++ = c;
 		else
-			w = put_utf8(w, c < 0xA0 ? cp1252_high[c - 0x80] : c);
+			w = dh__csv_put_utf8(w, c < 0xA0 ? cp1252_high[c - 0x80] : c);
 	}
 	f->ptr = (const char *)out;
 	f->len = (size_t)(w - out);
@@ -254,7 +180,7 @@ static int check_utf8(dh_csv *csv, dh_str *f, size_t j)
 			i += ascii_prefix(p + i, f->len - i);
 			continue;
 		}
-		size_t n = utf8_sequence(p + i, e);
+		size_t n = dh__csv_utf8_sequence(p + i, e);
 		if (!n)
 			break;
 		i += n;
@@ -269,7 +195,7 @@ static int check_utf8(dh_csv *csv, dh_str *f, size_t j)
 			*w++ = p[i++];
 			continue;
 		}
-		size_t n = utf8_sequence(p + i, e);
+		size_t n = dh__csv_utf8_sequence(p + i, e);
 		if (n) {
 			memcpy(w, p + i, n);
 			w += n;
@@ -382,117 +308,6 @@ static int refill(dh_csv *csv, dh_error *err)
 	}
 }
 
-/* Lines the delimiter is chosen from: an optional landlord line, the header, some records. */
-#define DETECT_LINES 8
-
-/*
- * Pick the delimiter among ; , TAB | from the first DETECT_LINES lines (at most the first
- * max_record + 1 bytes, so that the choice does not depend on the buffer size), quotes
- * considered. Each candidate scores, over the counts c > 0 it has on a line, the largest
- * c x (lines where it appears exactly c times): the separator is frequent and regular, where
- * decimal commas are regular but rare; then the most frequent, ';' first on ties. So neither
- * a landlord line with commas in its raison sociale nor a SIREN-only first line decides.
- * Returns 0 when more bytes are needed.
- */
-static int detect_delimiter(dh_csv *csv)
-{
-	static const char candidates[4] = {';', ',', '\t', '|'};
-	size_t count[DETECT_LINES][4];
-	memset(count, 0, sizeof(count));
-	const unsigned char *p = csv->pos, *end = csv->end;
-	int window_full = (size_t)(end - p) > csv->max_record;
-	if (window_full)
-		end = p + csv->max_record + 1;
-	int in_quotes = 0;
-	size_t lines = 0, started = 0;
-	for (; p < end && lines < DETECT_LINES; p++) {
-		unsigned char c = *p;
-		if (c == '"') {
-			in_quotes = !in_quotes;
-			started = 1;
-		} else if (!in_quotes) {
-			if (c == '\n' || c == '\r') {
-				lines += started; /* empty lines do not count */
-				started = 0;
-				continue;
-			}
-			started = 1;
-			for (int i = 0; i < 4; i++)
-				count[lines][i] += c == (unsigned char)candidates[i];
-		}
-	}
-	if (lines < DETECT_LINES && !csv->eof && !window_full)
-		return 0;
-	if (started && lines < DETECT_LINES)
-		lines++; /* the last line, without its line break */
-	int best = 0;
-	size_t best_score = 0, best_total = 0;
-	for (int i = 0; i < 4; i++) {
-		size_t score = 0, total = 0;
-		for (size_t a = 0; a < lines; a++) {
-			total += count[a][i];
-			if (count[a][i] == 0)
-				continue;
-			size_t same = 0;
-			for (size_t b = 0; b < lines; b++)
-				same += count[b][i] == count[a][i];
-			if (same * count[a][i] > score)
-				score = same * count[a][i];
-		}
-		if (score > best_score || (score == best_score && total > best_total)) {
-			best = i;
-			best_score = score;
-			best_total = total;
-		}
-	}
-	csv->delim = candidates[best];
-	return 1;
-}
-
-/* Bytes examined to decide the encoding at the start (at most max_record + 1). */
-#define ENCODING_WINDOW ((size_t)64 * 1024)
-
-/*
- * Decide an undecided encoding from the first bytes (ENCODING_WINDOW, or max_record + 1 if
- * smaller: fixed by the options, not the buffer): UTF-8 when its valid multi-byte sequences
- * are at least as many as the bytes that are not UTF-8 (those fields then get invalid-utf8),
- * Windows-1252 when only invalid bytes were seen; undecided (the first non-ASCII field
- * decides) without any non-ASCII byte. Returns 0 when more bytes are needed.
- */
-static int detect_encoding(dh_csv *csv)
-{
-	size_t window = csv->max_record + 1 < ENCODING_WINDOW ? csv->max_record + 1 : ENCODING_WINDOW;
-	const unsigned char *p = csv->pos, *e = csv->end;
-	if ((size_t)(e - p) < window && !csv->eof)
-		return 0;
-	/* cut: input goes on after the window (decided by the input, not by what is buffered) */
-	int cut = !(csv->eof && (size_t)(e - p) <= window);
-	if ((size_t)(e - p) > window)
-		e = p + window;
-	size_t valid = 0, invalid = 0;
-	while (p < e) {
-		if (*p < 0x80) {
-			p++;
-			continue;
-		}
-		size_t n = utf8_sequence(p, e);
-		if (n == 0 && e - p < 4 && cut)
-			break; /* a sequence cut by the window: not counted */
-		if (n) {
-			valid++;
-			p += n;
-		} else {
-			invalid++;
-			p++;
-		}
-	}
-	if (valid && valid >= invalid)
-		csv->enc = DH_ENC_UTF8;
-	else if (invalid)
-		csv->enc = DH_ENC_WINDOWS1252;
-	return 1;
-}
-
 static int start(dh_csv *csv, dh_error *err)
 {
 	int rc;
@@ -507,11 +322,11 @@ static int start(dh_csv *csv, dh_error *err)
 			csv->enc = DH_ENC_UTF8;
 	}
 	if (csv->enc == DH_ENC_AUTO)
-		while (!detect_encoding(csv))
+		while (!dh__csv_detect_encoding(csv))
 			if ((rc = refill(csv, err)) != DH_OK)
 				return rc;
 	if (!csv->delim)
-		while (!detect_delimiter(csv))
+		while (!dh__csv_detect_delimiter(csv))
 			if ((rc = refill(csv, err)) != DH_OK)
 				return rc;
 	csv->started = 1;
@@ -571,7 +386,7 @@ static int decode_field(dh_csv *csv, dh_str *f, size_t room)
 	csv->saw_non_ascii = 1;
 	if (csv->enc == DH_ENC_AUTO) {
 		const unsigned char *p = (const unsigned char *)f->ptr;
-		csv->enc = utf8_sequence(p + j, p + f->len) ? DH_ENC_UTF8 : DH_ENC_WINDOWS1252;
+		csv->enc = dh__csv_utf8_sequence(p + j, p + f->len) ? DH_ENC_UTF8 : DH_ENC_WINDOWS1252;
 	}
 	if (csv->enc == DH_ENC_WINDOWS1252) {
 		transcode_cp1252(csv, f, j);
@@ -990,46 +805,6 @@ int dh_csv_open_fd(dh_csv **out, int fd, const char *name, const dh_csv_options 
 	return dh__csv_open_fd_sized(out, fd, name, opt, 0, err);
 }
 
-/* Any code point (below U+110000) as UTF-8 at w; returns the end. */
-static unsigned char *put_code_point(unsigned char *w, unsigned cp)
-{
-	if (cp < 0x80) {
-		*w++ = (unsigned char)cp;
-		return w;
-	}
-	if (cp < 0x10000)
-		return put_utf8(w, cp);
-	*w++ = (unsigned char)(0xF0 | (cp >> 18));
-	*w++ = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
-	*w++ = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-	*w++ = (unsigned char)(0x80 | (cp & 0x3F));
-	return w;
-}
-
-/* UTF-8 of UTF-16 (little-endian when le) text, BOM excluded; unpaired surrogates and an odd
- * last byte become U+FFFD. out holds at least len / 2 * 3 + 3 bytes. Returns the length. */
-static size_t utf16_to_utf8(const unsigned char *in, size_t len, int le, unsigned char *out)
-{
-	unsigned char *w = out;
-	size_t i = 0;
-	while (i + 1 < len) {
-		unsigned u = le ? (unsigned)in[i] | (unsigned)in[i + 1] << 8 : (unsigned)in[i] << 8 | in[i + 1];
-		i += 2;
-		if (u >= 0xD800 && u < 0xDC00 && i + 1 < len) {
-			unsigned lo = le ? (unsigned)in[i] | (unsigned)in[i + 1] << 8 : (unsigned)in[i] << 8 | in[i + 1];
-			if (lo >= 0xDC00 && lo < 0xE000) {
-				i += 2;
-				w = put_code_point(w, 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00));
-				continue;
-			}
-		}
-		w = put_code_point(w, u >= 0xD800 && u < 0xE000 ? 0xFFFD : u);
-	}
-	if (i < len)
-		w = put_code_point(w, 0xFFFD);
-	return (size_t)(w - out);
-}
-
 /* A file starting with a UTF-16 byte order mark ("texte Unicode" of spreadsheets): read
  * whole, transcoded to UTF-8, then read from memory. */
 static int open_utf16(dh_csv **out, int fd, const char *path, int le, const dh_csv_options *opt, dh_error *err)
@@ -1058,7 +833,7 @@ static int open_utf16(dh_csv **out, int fd, const char *path, int le, const dh_c
 	}
 	if (rc == DH_OK && !(utf8 = malloc(len / 2 * 3 + 4)))
 		rc = dh_error_set(err, DH_NOMEM, "mémoire insuffisante pour lire « %s »", path);
-	size_t n = rc == DH_OK ? utf16_to_utf8(raw + 2, len - 2, le, utf8) : 0;
+	size_t n = rc == DH_OK ? dh__csv_utf16_to_utf8(raw + 2, len - 2, le, utf8) : 0;
 	free(raw);
 	close(fd);
 	if (rc != DH_OK) {
@@ -1079,7 +854,7 @@ static int open_utf16(dh_csv **out, int fd, const char *path, int le, const dh_c
 	return DH_OK;
 }
 
-int dh_csv_was_utf16(const dh_csv *csv)
+int dh__csv_was_utf16(const dh_csv *csv)
 {
 	return csv->utf16;
 }

@@ -26,7 +26,94 @@ int dh__csv_open_fd_sized(dh_csv **out, int fd, const char *name, const dh_csv_o
                          size_t read_size, dh_error *err);
 
 /* 1 when the file started with a UTF-16 BOM and was transcoded to UTF-8 at open. */
-int dh_csv_was_utf16(const dh_csv *csv);
+int dh__csv_was_utf16(const dh_csv *csv);
+
+/* ---- The reader's state, shared by csv.c (the reader) and csv_detect.c (detection and
+ * UTF-16 transcoding). Nothing else looks inside. ---- */
+
+struct dh_csv {
+	int fd;                   /* input descriptor, -1 for memory input */
+	int own_fd;               /* close fd in dh_csv_free() */
+	int use_pread;            /* range reader (dh__csv_open_like): read at file_off with pread */
+	uint64_t file_off;        /* next offset to read when use_pread */
+	const unsigned char *mem; /* memory input (borrowed, or owned), NULL for descriptors */
+	unsigned char *owned;     /* mem when the reader owns it (a UTF-16 file transcoded) */
+	size_t mem_len;           /* bytes of memory input */
+	size_t mem_pos;           /* bytes of memory input already copied into buf */
+	unsigned char *buf;       /* cap + SLACK bytes */
+	size_t cap;               /* data capacity of buf: max_record + 1 + read_size */
+	size_t read_size;         /* bytes asked per refill */
+	unsigned char *pos;       /* first byte not consumed yet */
+	unsigned char *end;       /* end of the valid bytes of buf */
+	uint64_t base_off;        /* input offset of buf[0] */
+	uint64_t line;            /* 1-based physical line at pos */
+	int eof;                  /* the input has no more bytes than [buf, end) */
+	int fatal;                /* sticky fatal result code, DH_OK if none */
+	char fatal_msg[320];      /* its message, repeated by later calls */
+	int started;              /* BOM and delimiter detection done */
+	char delim;               /* delimiter in use (0 until detected) */
+	dh_encoding enc;          /* encoding in use, DH_ENC_AUTO until decided */
+	int saw_non_ascii;        /* a byte >= 0x80 was met */
+	int had_bom;              /* the input started with a UTF-8 BOM */
+	int utf16;                /* the file was UTF-16 (with a BOM), transcoded into owned */
+	size_t max_field;         /* resolved limits */
+	size_t max_record;
+	size_t max_fields;
+	dh_str *fields;         /* max_fields views of the current record */
+	uint32_t *quoted;       /* indices of the quoted fields to unescape in the current record */
+	uint32_t *nonascii;     /* indices of its fields where the scan met non-ASCII bytes */
+	unsigned char *scratch; /* transcoded fields of the current record */
+	size_t scratch_cap;     /* bytes allocated for scratch (< 2 * (3 * max_record + 4)) */
+	size_t scratch_len;     /* bytes used by the current record */
+	char *name;             /* path or name given at open */
+};
+
+/* Length of the valid UTF-8 sequence at p (p < e, *p >= 0x80), 0 if invalid. */
+static inline size_t dh__csv_utf8_sequence(const unsigned char *p, const unsigned char *e)
+{
+	size_t avail = (size_t)(e - p);
+	unsigned char c = p[0];
+	if (c < 0xC2)
+		return 0;
+	if (c < 0xE0)
+		return avail >= 2 && (p[1] & 0xC0) == 0x80 ? 2 : 0;
+	if (c < 0xF0) {
+		if (avail < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80)
+			return 0;
+		if ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] > 0x9F))
+			return 0; /* overlong, or UTF-16 surrogate */
+		return 3;
+	}
+	if (c < 0xF5) {
+		if (avail < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 ||
+		    (p[3] & 0xC0) != 0x80)
+			return 0;
+		if ((c == 0xF0 && p[1] < 0x90) || (c == 0xF4 && p[1] > 0x8F))
+			return 0; /* overlong, or above U+10FFFF */
+		return 4;
+	}
+	return 0;
+}
+
+static inline unsigned char *dh__csv_put_utf8(unsigned char *w, unsigned cp)
+{
+	if (cp < 0x800) {
+		*w++ = (unsigned char)(0xC0 | (cp >> 6));
+		*w++ = (unsigned char)(0x80 | (cp & 0x3F));
+	} else {
+		*w++ = (unsigned char)(0xE0 | (cp >> 12));
+		*w++ = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+		*w++ = (unsigned char)(0x80 | (cp & 0x3F));
+	}
+	return w;
+}
+
+/* csv_detect.c: each returns 0 when more bytes are needed, 1 once decided. */
+int dh__csv_detect_delimiter(dh_csv *csv);
+int dh__csv_detect_encoding(dh_csv *csv);
+/* UTF-8 of UTF-16 (little-endian when le) text, BOM excluded; unpaired surrogates and an odd
+ * last byte become U+FFFD. out holds at least len / 2 * 3 + 3 bytes. Returns the length. */
+size_t dh__csv_utf16_to_utf8(const unsigned char *in, size_t len, int le, unsigned char *out);
 
 /* The reader's resolved limits: fields per record and bytes per record. */
 void dh__csv_limits(const dh_csv *csv, size_t *max_fields, size_t *max_record);

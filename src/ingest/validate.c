@@ -173,7 +173,7 @@ int dh_validate_csv(dh_csv *csv, const dh_validate_options *opt, const dh_geo *g
 		stats->delimiter = dh_csv_delimiter(csv); /* bytes and encoding: dh__validate_parallel */
 	if (stats->layout == DH_LAYOUT_AUTO)
 		stats->layout = DH_LAYOUT_RPLS;
-	if (dh_csv_was_utf16(csv))
+	if (dh__csv_was_utf16(csv))
 		stats->encoding = "utf-16";
 	if (rc == DH_NOMEM && err && err->code != DH_NOMEM)
 		dh_error_set(err, DH_NOMEM, "mémoire insuffisante pour valider « %s »", dh_csv_name(csv));

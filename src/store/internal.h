@@ -205,4 +205,119 @@ int dh__sq_pseudo_rehash(void *state, int64_t new_version, dh_pseudo_map_fn map,
 int dh__sq_pseudo_version(void *state, int64_t *version, dh_error *err);
 int dh__sq_pseudo_register(void *state, const char *table, const char *column, dh_error *err);
 
+
+/* ---- The SQLite backend's own parts: sqlite.c (open, migrations, organisations,
+ * deliveries, helpers), sqlite_import.c (dwelling-version import sessions) and
+ * sqlite_stock.c (stock reading, version scans, reference sources). ---- */
+
+#define OPEN_END "9999-12-31"
+#define OPEN_END_DAY 99991231 /* valid_to of a version still valid */
+#define READ_CACHE_KIB "-262144"    /* page cache of a connection: 256 MiB at most */
+#define IMPORT_CACHE_KIB "-2097152" /* during an import: 2 GiB at most (a national delivery) */
+
+#define SQLTYPE_DH_KIND_TEXT "TEXT"
+#define SQLTYPE_DH_KIND_CODE "TEXT"
+#define SQLTYPE_DH_KIND_INT "INTEGER"
+#define SQLTYPE_DH_KIND_YEAR "INTEGER"
+#define SQLTYPE_DH_KIND_DATE "TEXT"
+#define SQLTYPE_DH_KIND_NUMBER "REAL"
+
+#define COL_DECL(id, kind, maxlen, required, label) ", " #id " " SQLTYPE_##kind
+#define COL_NAME(id, kind, maxlen, required, label) ", " #id
+#define COL_PARAM(id, kind, maxlen, required, label) ", ?"
+
+/* Columns of a dwelling version before the RPLS fields. */
+#define VERSION_COLS "organisation_id, valid_from, valid_to, content_hash, delivery_id, commune_code"
+#define N_VERSION_COLS 6
+#define RPLS_COLS DH_RPLS_FIELDS(COL_NAME)
+
+#define SQL_CREATE_VERSION_INDEX "CREATE UNIQUE INDEX dwelling_version ON dwelling(organisation_id, IDENT_INT, valid_from)"
+/* Fields beyond DH_RPLS_FIELDS kept in the dwelling table (migration 6), after them. */
+#define EXTRA_COLS ", OLDLOGT"
+static const char SQL_INSERT_VERSION[] =
+	"INSERT INTO dwelling(" VERSION_COLS RPLS_COLS EXTRA_COLS ") VALUES (?, ?, ?, ?, ?, ?"
+	DH_RPLS_FIELDS(COL_PARAM) ", ?)";
+/* The part of a version valid at ?3 that the new delivery does not keep, copied to start at
+ * the next delivery (?4) when it was still valid then: history insertion in the past. */
+static const char SQL_COPY_TO_NEXT[] =
+	"INSERT INTO dwelling(" VERSION_COLS RPLS_COLS EXTRA_COLS ")"
+	" SELECT organisation_id, ?4, valid_to, content_hash, delivery_id, commune_code" RPLS_COLS EXTRA_COLS
+	" FROM dwelling WHERE organisation_id = ?1 AND valid_from <= ?3 AND valid_to > ?4"
+	" AND id NOT IN (SELECT id FROM temp.kept)";
+static const char SQL_CLOSE_PREVIOUS[] =
+	"UPDATE dwelling SET valid_to = ?2 WHERE organisation_id = ?1 AND valid_from <= ?3"
+	" AND valid_to > ?3 AND id NOT IN (SELECT id FROM temp.kept)";
+static const char SQL_STOCK[] =
+	"SELECT commune_code" RPLS_COLS " FROM dwelling WHERE organisation_id = ?1"
+	" AND valid_from <= ?2 AND valid_to > ?2 ORDER BY IDENT_INT";
+
+static const char SQL_DELIVERY_COLS[] =
+	"SELECT d.id, o.siren, d.layout, d.reference_date, d.received_at, d.file_name, d.file_size,"
+	" d.sha256, d.rows_read, d.rows_accepted, d.rows_rejected, d.status"
+	" FROM delivery d JOIN organisation o ON o.id = d.organisation_id";
+
+/* ---- Handles ---------------------------------------------------------------------------- */
+
+typedef struct sq_store {
+	sqlite3 *db;
+	int in_session;
+} sq_store;
+
+typedef struct sq_session {
+	sq_store *store;
+	int64_t org_id;
+	int64_t delivery_id;
+	char ref_new[DH_DATE_SIZE];   /* this delivery's reference date */
+	char ref_prev[DH_DATE_SIZE];  /* latest accepted delivery before it, "" if none */
+	char ref_next[DH_DATE_SIZE];  /* earliest accepted delivery after it, "" if none */
+	int64_t day_new, day_prev, day_next; /* the same as yyyymmdd integers, 0 if none */
+	int fast;           /* no history around: every row is a new version */
+	int rebuild_index;  /* dwelling was empty: its index is dropped and built at the end */
+	sqlite3_stmt *insert;      /* SQL_INSERT_VERSION */
+	sqlite3_stmt *find_prev;   /* version valid at ref_prev */
+	sqlite3_stmt *find_next;   /* version starting at ref_next */
+	sqlite3_stmt *extend_next; /* move its start back to ref_new */
+	sqlite3_stmt *keep;        /* remember a version kept as is */
+	sqlite3_stmt *delivered;   /* remember an IDENT_INT of this delivery */
+	char dates[DH_RPLS_NFIELDS][DH_DATE_SIZE]; /* DATE fields converted to ISO for binding */
+	dh_field_kind kind[DH_RPLS_NFIELDS]; /* kind of each RPLS field, looked up once */
+	unsigned char hashbuf[1 << 15];
+} sq_session;
+int dh__sq_fail(sqlite3 *db, dh_error *err, const char *what);
+int dh__sq_exec(sqlite3 *db, const char *sql, dh_error *err);
+int dh__sq_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, dh_error *err);
+int dh__sq_run(sqlite3 *db, sqlite3_stmt *st, dh_error *err, const char *what);
+int dh__sq_pragma_int(sqlite3 *db, const char *sql, int64_t *out, dh_error *err);
+void dh__sq_copy_col(char *dst, size_t size, sqlite3_stmt *st, int col);
+int dh__sq_table_exists(sqlite3 *db, const char *name, int *exists, dh_error *err);
+void dh__sq_read_delivery(sqlite3_stmt *st, dh_delivery *d);
+int dh__sq_org_get(void *state, const char *siren, dh_org *out, dh_error *err);
+
+static inline void dh__sq_bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+}
+
+/* sqlite_import.c */
+int64_t dh__sq_day_number(const char *date);
+void dh__sq_rollback_open(sqlite3 *db);
+int dh__sq_session_open(sq_store *s, void **out, size_t size, size_t kind_at, dh_error *err);
+int dh__sq_bind_fields(const dh_field_kind *kind, char (*dates)[11], sqlite3_stmt *st, int first,
+		       const dh_rpls_row *row);
+int dh__sq_import_begin(void *state, const dh_delivery *meta, void **session, dh_error *err);
+int dh__sq_import_row(void *session, const dh_rpls_row *row, const char *commune, dh_error *err);
+int dh__sq_import_end(void *session, dh_delivery *final, const char *report, dh_error *err);
+void dh__sq_import_abort(void *session);
+
+/* sqlite_stock.c */
+int dh__sq_stock_read(void *state, const char *siren, const char *date, dh_delivery *delivery_out,
+		      dh_stock_cb cb, void *ctx, dh_error *err);
+int dh__sq_versions_scan(void *state, uint64_t fields, dh_version_cb cb, void *ctx, dh_error *err);
+int dh__sq_ref_begin(void *state, const dh_reference_source *meta, void **session, dh_error *err);
+int dh__sq_ref_row(void *session, const dh_rpls_row *row, const char *commune_code, dh_error *err);
+int dh__sq_ref_end(void *session, const dh_reference_source *final, dh_error *err);
+void dh__sq_ref_abort(void *session);
+int dh__sq_ref_list(void *state, dh_reference_cb cb, void *ctx, dh_error *err);
+int dh__sq_ref_scan(void *state, uint64_t fields, dh_reference_row_cb cb, void *ctx, dh_error *err);
+
 #endif

@@ -23,33 +23,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
 #define APPLICATION_ID 0x44486162 /* "DHab" */
-#define OPEN_END "9999-12-31"
-#define OPEN_END_DAY 99991231 /* valid_to of a version still valid */
 #define BUSY_TIMEOUT_MS 600000 /* an import can hold the write lock for minutes */
-#define READ_CACHE_KIB "-262144"    /* page cache of a connection: 256 MiB at most */
-#define IMPORT_CACHE_KIB "-2097152" /* during an import: 2 GiB at most (a national delivery) */
 
 /* ---- Schema ------------------------------------------------------------------------- */
-
-#define SQLTYPE_DH_KIND_TEXT "TEXT"
-#define SQLTYPE_DH_KIND_CODE "TEXT"
-#define SQLTYPE_DH_KIND_INT "INTEGER"
-#define SQLTYPE_DH_KIND_YEAR "INTEGER"
-#define SQLTYPE_DH_KIND_DATE "TEXT"
-#define SQLTYPE_DH_KIND_NUMBER "REAL"
-
-#define COL_DECL(id, kind, maxlen, required, label) ", " #id " " SQLTYPE_##kind
-#define COL_NAME(id, kind, maxlen, required, label) ", " #id
-#define COL_PARAM(id, kind, maxlen, required, label) ", ?"
-
-/* Columns of a dwelling version before the RPLS fields. */
-#define VERSION_COLS "organisation_id, valid_from, valid_to, content_hash, delivery_id, commune_code"
-#define N_VERSION_COLS 6
-#define RPLS_COLS DH_RPLS_FIELDS(COL_NAME)
-
-#define SQL_CREATE_VERSION_INDEX "CREATE UNIQUE INDEX dwelling_version ON dwelling(organisation_id, IDENT_INT, valid_from)"
 
 static const char *const migrations[] = {
 	/* 1: organisations, deliveries, versioned dwellings, reference geography. */
@@ -114,59 +91,11 @@ static const char *const migrations[] = {
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
-/* Fields beyond DH_RPLS_FIELDS kept in the dwelling table (migration 6), after them. */
-#define EXTRA_COLS ", OLDLOGT"
-static const char SQL_INSERT_VERSION[] =
-	"INSERT INTO dwelling(" VERSION_COLS RPLS_COLS EXTRA_COLS ") VALUES (?, ?, ?, ?, ?, ?"
-	DH_RPLS_FIELDS(COL_PARAM) ", ?)";
-/* The part of a version valid at ?3 that the new delivery does not keep, copied to start at
- * the next delivery (?4) when it was still valid then: history insertion in the past. */
-static const char SQL_COPY_TO_NEXT[] =
-	"INSERT INTO dwelling(" VERSION_COLS RPLS_COLS EXTRA_COLS ")"
-	" SELECT organisation_id, ?4, valid_to, content_hash, delivery_id, commune_code" RPLS_COLS EXTRA_COLS
-	" FROM dwelling WHERE organisation_id = ?1 AND valid_from <= ?3 AND valid_to > ?4"
-	" AND id NOT IN (SELECT id FROM temp.kept)";
-static const char SQL_CLOSE_PREVIOUS[] =
-	"UPDATE dwelling SET valid_to = ?2 WHERE organisation_id = ?1 AND valid_from <= ?3"
-	" AND valid_to > ?3 AND id NOT IN (SELECT id FROM temp.kept)";
-static const char SQL_STOCK[] =
-	"SELECT commune_code" RPLS_COLS " FROM dwelling WHERE organisation_id = ?1"
-	" AND valid_from <= ?2 AND valid_to > ?2 ORDER BY IDENT_INT";
 
-static const char SQL_DELIVERY_COLS[] =
-	"SELECT d.id, o.siren, d.layout, d.reference_date, d.received_at, d.file_name, d.file_size,"
-	" d.sha256, d.rows_read, d.rows_accepted, d.rows_rejected, d.status"
-	" FROM delivery d JOIN organisation o ON o.id = d.organisation_id";
+/* ---- Helpers shared by the SQLite backend's files (declared in store/internal.h) ---- */
 
-/* ---- Handles ---------------------------------------------------------------------------- */
 
-typedef struct sq_store {
-	sqlite3 *db;
-	int in_session;
-} sq_store;
-
-typedef struct sq_session {
-	sq_store *store;
-	int64_t org_id;
-	int64_t delivery_id;
-	char ref_new[DH_DATE_SIZE];   /* this delivery's reference date */
-	char ref_prev[DH_DATE_SIZE];  /* latest accepted delivery before it, "" if none */
-	char ref_next[DH_DATE_SIZE];  /* earliest accepted delivery after it, "" if none */
-	int64_t day_new, day_prev, day_next; /* the same as yyyymmdd integers, 0 if none */
-	int fast;           /* no history around: every row is a new version */
-	int rebuild_index;  /* dwelling was empty: its index is dropped and built at the end */
-	sqlite3_stmt *insert;      /* SQL_INSERT_VERSION */
-	sqlite3_stmt *find_prev;   /* version valid at ref_prev */
-	sqlite3_stmt *find_next;   /* version starting at ref_next */
-	sqlite3_stmt *extend_next; /* move its start back to ref_new */
-	sqlite3_stmt *keep;        /* remember a version kept as is */
-	sqlite3_stmt *delivered;   /* remember an IDENT_INT of this delivery */
-	char dates[DH_RPLS_NFIELDS][DH_DATE_SIZE]; /* DATE fields converted to ISO for binding */
-	dh_field_kind kind[DH_RPLS_NFIELDS]; /* kind of each RPLS field, looked up once */
-	unsigned char hashbuf[1 << 15];
-} sq_session;
-
-static int fail(sqlite3 *db, dh_error *err, const char *what)
+int dh__sq_fail(sqlite3 *db, dh_error *err, const char *what)
 {
 	int code = sqlite3_errcode(db);
 	int rc = DH_STORE;
@@ -177,35 +106,30 @@ static int fail(sqlite3 *db, dh_error *err, const char *what)
 	return dh_error_set(err, rc, "base de données : %s : %s", what, sqlite3_errmsg(db));
 }
 
-static int exec(sqlite3 *db, const char *sql, dh_error *err)
+int dh__sq_exec(sqlite3 *db, const char *sql, dh_error *err)
 {
 	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
-		return fail(db, err, "exécution");
+		return dh__sq_fail(db, err, "exécution");
 	return DH_OK;
 }
 
-static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, dh_error *err)
+int dh__sq_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, dh_error *err)
 {
 	if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK) {
 		*st = NULL;
-		return fail(db, err, "préparation d'une requête");
+		return dh__sq_fail(db, err, "préparation d'une requête");
 	}
 	return DH_OK;
 }
 
-static void bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-	sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
-}
-
 /* Step a statement that returns no row (or whose rows are ignored) and reset it. */
-static int run(sqlite3 *db, sqlite3_stmt *st, dh_error *err, const char *what)
+int dh__sq_run(sqlite3 *db, sqlite3_stmt *st, dh_error *err, const char *what)
 {
 	int rc = sqlite3_step(st);
 	while (rc == SQLITE_ROW)
 		rc = sqlite3_step(st);
 	if (rc != SQLITE_DONE) {
-		int r = fail(db, err, what);
+		int r = dh__sq_fail(db, err, what);
 		sqlite3_reset(st);
 		return r;
 	}
@@ -213,10 +137,10 @@ static int run(sqlite3 *db, sqlite3_stmt *st, dh_error *err, const char *what)
 	return DH_OK;
 }
 
-static int pragma_int(sqlite3 *db, const char *sql, int64_t *out, dh_error *err)
+int dh__sq_pragma_int(sqlite3 *db, const char *sql, int64_t *out, dh_error *err)
 {
 	sqlite3_stmt *st;
-	int rc = prepare(db, sql, &st, err);
+	int rc = dh__sq_prepare(db, sql, &st, err);
 	if (rc != DH_OK)
 		return rc;
 	int s = sqlite3_step(st);
@@ -225,12 +149,12 @@ static int pragma_int(sqlite3 *db, const char *sql, int64_t *out, dh_error *err)
 	else
 		*out = 0;
 	if (s != SQLITE_ROW && s != SQLITE_DONE)
-		rc = fail(db, err, "lecture");
+		rc = dh__sq_fail(db, err, "lecture");
 	sqlite3_finalize(st);
 	return rc;
 }
 
-static void copy_col(char *dst, size_t size, sqlite3_stmt *st, int col)
+void dh__sq_copy_col(char *dst, size_t size, sqlite3_stmt *st, int col)
 {
 	const unsigned char *t = sqlite3_column_text(st, col);
 	dh_strlcpy(dst, size, t ? (const char *)t : "");
@@ -240,21 +164,21 @@ static void copy_col(char *dst, size_t size, sqlite3_stmt *st, int col)
 
 static int migrate(sqlite3 *db, int from, dh_error *err)
 {
-	int rc = exec(db, "BEGIN IMMEDIATE", err);
+	int rc = dh__sq_exec(db, "BEGIN IMMEDIATE", err);
 	if (rc != DH_OK)
 		return rc;
 	for (int v = from; v < SCHEMA_VERSION; v++) {
-		rc = exec(db, migrations[v], err);
+		rc = dh__sq_exec(db, migrations[v], err);
 		if (rc != DH_OK)
 			goto rollback;
 	}
 	char sql[96];
 	snprintf(sql, sizeof(sql), "PRAGMA application_id = %d; PRAGMA user_version = %d", APPLICATION_ID,
 		 SCHEMA_VERSION);
-	rc = exec(db, sql, err);
+	rc = dh__sq_exec(db, sql, err);
 	if (rc != DH_OK)
 		goto rollback;
-	return exec(db, "COMMIT", err);
+	return dh__sq_exec(db, "COMMIT", err);
 rollback:
 	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	return rc;
@@ -320,11 +244,11 @@ static int sq_open(void **state, const char *path, unsigned flags, int *created,
 	sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
 	sqlite3_extended_result_codes(db, 0);
 	int64_t version = 0, app = 0, tables = 0;
-	int rc = pragma_int(db, "PRAGMA user_version", &version, err);
+	int rc = dh__sq_pragma_int(db, "PRAGMA user_version", &version, err);
 	if (rc == DH_OK)
-		rc = pragma_int(db, "PRAGMA application_id", &app, err);
+		rc = dh__sq_pragma_int(db, "PRAGMA application_id", &app, err);
 	if (rc == DH_OK)
-		rc = pragma_int(db, "SELECT count(*) FROM sqlite_master", &tables, err);
+		rc = dh__sq_pragma_int(db, "SELECT count(*) FROM sqlite_master", &tables, err);
 	if (rc != DH_OK) {
 		sqlite3_close(db);
 		if (rc == DH_CORRUPT)
@@ -350,15 +274,15 @@ static int sq_open(void **state, const char *path, unsigned flags, int *created,
 				      " PRAGMA cache_size = " READ_CACHE_KIB "; PRAGMA temp_store = MEMORY";
 	/* A new file gets 16 KiB pages (set before WAL mode, which fixes the page size): fewer
 	 * pages per row for the 52-column dwelling versions, faster bulk imports. */
-	rc = version == 0 && tables == 0 && !(flags & DH_STORE_READONLY) ? exec(db, "PRAGMA page_size = 16384", err) : DH_OK;
+	rc = version == 0 && tables == 0 && !(flags & DH_STORE_READONLY) ? dh__sq_exec(db, "PRAGMA page_size = 16384", err) : DH_OK;
 	if (rc == DH_OK)
-		rc = exec(db, setup, err);
+		rc = dh__sq_exec(db, setup, err);
 	if (rc == DH_OK && version < SCHEMA_VERSION && !(flags & DH_STORE_READONLY)) {
 		rc = migrate(db, (int)version, err);
 		*created = version == 0;
 	}
 	if (rc == DH_OK)
-		rc = exec(db, "CREATE TEMP TABLE kept(id INTEGER PRIMARY KEY);"
+		rc = dh__sq_exec(db, "CREATE TEMP TABLE kept(id INTEGER PRIMARY KEY);"
 			      "CREATE TEMP TABLE delivered(ident TEXT PRIMARY KEY) WITHOUT ROWID", err);
 	if (rc != DH_OK) {
 		sqlite3_close(db);
@@ -391,7 +315,7 @@ static void sq_close(void *state)
 static int count_rows(sqlite3 *db, const char *sql, uint64_t *out, dh_error *err)
 {
 	int64_t n = 0;
-	int rc = pragma_int(db, sql, &n, err);
+	int rc = dh__sq_pragma_int(db, sql, &n, err);
 	*out = (uint64_t)n;
 	return rc;
 }
@@ -415,7 +339,7 @@ static int sq_info(void *state, dh_store_info *info, dh_error *err)
 {
 	sq_store *st = state;
 	int64_t v = 0;
-	int rc = pragma_int(st->db, "PRAGMA user_version", &v, err);
+	int rc = dh__sq_pragma_int(st->db, "PRAGMA user_version", &v, err);
 	info->schema_version = (int)v;
 	if (rc == DH_OK)
 		rc = count_rows(st->db, "SELECT count(*) FROM commune", &info->communes, err);
@@ -443,13 +367,13 @@ static int load_areas(sqlite3 *db, sqlite3_stmt *st, const dh_geo *geo, size_t n
 {
 	for (size_t i = 0; i < n; i++) {
 		const dh_area *a = get(geo, (int32_t)i);
-		bind_text(st, 1, a->code);
-		bind_text(st, 2, a->name ? a->name : "");
+		dh__sq_bind_text(st, 1, a->code);
+		dh__sq_bind_text(st, 2, a->name ? a->name : "");
 		if (kind_col == 1)
-			bind_text(st, 3, a->kind);
+			dh__sq_bind_text(st, 3, a->kind);
 		else if (kind_col == 2)
-			bind_text(st, 3, a->parent);
-		int rc = run(db, st, err, "chargement de la géographie");
+			dh__sq_bind_text(st, 3, a->parent);
+		int rc = dh__sq_run(db, st, err, "chargement de la géographie");
 		if (rc != DH_OK)
 			return rc;
 	}
@@ -461,22 +385,22 @@ static int sq_load_geo(void *state, const dh_geo *geo, dh_error *err)
 	sq_store *s = state;
 	sqlite3 *db = s->db;
 	sqlite3_stmt *reg = NULL, *dep = NULL, *epci = NULL, *com = NULL, *former = NULL;
-	int rc = exec(db, "BEGIN IMMEDIATE", err);
+	int rc = dh__sq_exec(db, "BEGIN IMMEDIATE", err);
 	if (rc != DH_OK)
 		return rc;
-	rc = exec(db, "DELETE FROM commune; DELETE FROM former_commune; DELETE FROM epci;"
+	rc = dh__sq_exec(db, "DELETE FROM commune; DELETE FROM former_commune; DELETE FROM epci;"
 		      " DELETE FROM departement; DELETE FROM region", err);
 	if (rc == DH_OK)
-		rc = prepare(db, "INSERT OR REPLACE INTO region(code, name) VALUES (?, ?)", &reg, err);
+		rc = dh__sq_prepare(db, "INSERT OR REPLACE INTO region(code, name) VALUES (?, ?)", &reg, err);
 	if (rc == DH_OK)
-		rc = prepare(db, "INSERT OR REPLACE INTO departement(code, name, region_code) VALUES (?, ?, ?)", &dep, err);
+		rc = dh__sq_prepare(db, "INSERT OR REPLACE INTO departement(code, name, region_code) VALUES (?, ?, ?)", &dep, err);
 	if (rc == DH_OK)
-		rc = prepare(db, "INSERT OR REPLACE INTO epci(code, name, kind) VALUES (?, ?, ?)", &epci, err);
+		rc = dh__sq_prepare(db, "INSERT OR REPLACE INTO epci(code, name, kind) VALUES (?, ?, ?)", &epci, err);
 	if (rc == DH_OK)
-		rc = prepare(db, "INSERT OR REPLACE INTO commune(code, name, departement_code, region_code, epci_code,"
+		rc = dh__sq_prepare(db, "INSERT OR REPLACE INTO commune(code, name, departement_code, region_code, epci_code,"
 				 " population) VALUES (?, ?, ?, ?, ?, ?)", &com, err);
 	if (rc == DH_OK)
-		rc = prepare(db, "INSERT OR REPLACE INTO former_commune(code, name, current_code, kind)"
+		rc = dh__sq_prepare(db, "INSERT OR REPLACE INTO former_commune(code, name, current_code, kind)"
 				 " VALUES (?, ?, ?, ?)", &former, err);
 	if (rc == DH_OK)
 		rc = load_areas(db, reg, geo, dh_geo_region_count(geo), dh_geo_region, 0, err);
@@ -487,27 +411,27 @@ static int sq_load_geo(void *state, const dh_geo *geo, dh_error *err)
 	size_t n = dh_geo_commune_count(geo);
 	for (size_t i = 0; rc == DH_OK && i < n; i++) {
 		const dh_commune *c = dh_geo_commune(geo, (int32_t)i);
-		bind_text(com, 1, c->code);
-		bind_text(com, 2, c->name ? c->name : "");
-		bind_text(com, 3, c->departement);
-		bind_text(com, 4, c->region);
+		dh__sq_bind_text(com, 1, c->code);
+		dh__sq_bind_text(com, 2, c->name ? c->name : "");
+		dh__sq_bind_text(com, 3, c->departement);
+		dh__sq_bind_text(com, 4, c->region);
 		if (c->epci[0])
-			bind_text(com, 5, c->epci);
+			dh__sq_bind_text(com, 5, c->epci);
 		else
 			sqlite3_bind_null(com, 5);
 		sqlite3_bind_int64(com, 6, c->population);
-		rc = run(db, com, err, "chargement des communes");
+		rc = dh__sq_run(db, com, err, "chargement des communes");
 	}
 	n = dh_geo_former_count(geo);
 	for (size_t i = 0; rc == DH_OK && i < n; i++) {
 		const dh_former_commune *f = dh_geo_former(geo, (int32_t)i);
 		const dh_commune *cur = dh_geo_commune(geo, f->current);
 		char kind[2] = { f->kind, 0 };
-		bind_text(former, 1, f->code);
-		bind_text(former, 2, f->name ? f->name : "");
-		bind_text(former, 3, cur ? cur->code : "");
-		bind_text(former, 4, kind);
-		rc = run(db, former, err, "chargement des communes déléguées");
+		dh__sq_bind_text(former, 1, f->code);
+		dh__sq_bind_text(former, 2, f->name ? f->name : "");
+		dh__sq_bind_text(former, 3, cur ? cur->code : "");
+		dh__sq_bind_text(former, 4, kind);
+		rc = dh__sq_run(db, former, err, "chargement des communes déléguées");
 	}
 	sqlite3_finalize(reg);
 	sqlite3_finalize(dep);
@@ -515,7 +439,7 @@ static int sq_load_geo(void *state, const dh_geo *geo, dh_error *err)
 	sqlite3_finalize(com);
 	sqlite3_finalize(former);
 	if (rc == DH_OK)
-		return exec(db, "COMMIT", err);
+		return dh__sq_exec(db, "COMMIT", err);
 	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	return rc;
 }
@@ -526,51 +450,51 @@ static void read_org(sqlite3_stmt *st, dh_org *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->id = sqlite3_column_int64(st, 0);
-	copy_col(o->siren, sizeof(o->siren), st, 1);
-	copy_col(o->name, sizeof(o->name), st, 2);
+	dh__sq_copy_col(o->siren, sizeof(o->siren), st, 1);
+	dh__sq_copy_col(o->name, sizeof(o->name), st, 2);
 	const unsigned char *k = sqlite3_column_text(st, 3);
 	int kind = dh_org_kind_parse(k ? (const char *)k : "");
 	o->kind = kind < 0 ? DH_ORG_OPH : (dh_org_kind)kind;
-	copy_col(o->created_at, sizeof(o->created_at), st, 4);
+	dh__sq_copy_col(o->created_at, sizeof(o->created_at), st, 4);
 }
 
 static int sq_org_add(void *state, dh_org *org, dh_error *err)
 {
 	sq_store *s = state;
 	sqlite3_stmt *st;
-	int rc = prepare(s->db, "INSERT INTO organisation(siren, name, kind, created_at) VALUES (?, ?, ?, ?)", &st, err);
+	int rc = dh__sq_prepare(s->db, "INSERT INTO organisation(siren, name, kind, created_at) VALUES (?, ?, ?, ?)", &st, err);
 	if (rc != DH_OK)
 		return rc;
-	bind_text(st, 1, org->siren);
-	bind_text(st, 2, org->name);
-	bind_text(st, 3, dh_org_kind_name(org->kind));
-	bind_text(st, 4, org->created_at);
+	dh__sq_bind_text(st, 1, org->siren);
+	dh__sq_bind_text(st, 2, org->name);
+	dh__sq_bind_text(st, 3, dh_org_kind_name(org->kind));
+	dh__sq_bind_text(st, 4, org->created_at);
 	int step = sqlite3_step(st);
 	if (step == SQLITE_CONSTRAINT)
 		rc = dh_error_set(err, DH_EXISTS, "l'organisme de SIREN %s est déjà enregistré", org->siren);
 	else if (step != SQLITE_DONE)
-		rc = fail(s->db, err, "ajout d'un organisme");
+		rc = dh__sq_fail(s->db, err, "ajout d'un organisme");
 	else
 		org->id = sqlite3_last_insert_rowid(s->db);
 	sqlite3_finalize(st);
 	return rc;
 }
 
-static int sq_org_get(void *state, const char *siren, dh_org *out, dh_error *err)
+int dh__sq_org_get(void *state, const char *siren, dh_org *out, dh_error *err)
 {
 	sq_store *s = state;
 	sqlite3_stmt *st;
-	int rc = prepare(s->db, "SELECT id, siren, name, kind, created_at FROM organisation WHERE siren = ?", &st, err);
+	int rc = dh__sq_prepare(s->db, "SELECT id, siren, name, kind, created_at FROM organisation WHERE siren = ?", &st, err);
 	if (rc != DH_OK)
 		return rc;
-	bind_text(st, 1, siren);
+	dh__sq_bind_text(st, 1, siren);
 	int step = sqlite3_step(st);
 	if (step == SQLITE_ROW)
 		read_org(st, out);
 	else if (step == SQLITE_DONE)
 		rc = dh_error_set(err, DH_NOTFOUND, "aucun organisme de SIREN %s (ajoutez-le avec « datahabitat org add »)", siren);
 	else
-		rc = fail(s->db, err, "lecture d'un organisme");
+		rc = dh__sq_fail(s->db, err, "lecture d'un organisme");
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -579,7 +503,7 @@ static int sq_org_list(void *state, dh_org_cb cb, void *ctx, dh_error *err)
 {
 	sq_store *s = state;
 	sqlite3_stmt *st;
-	int rc = prepare(s->db, "SELECT id, siren, name, kind, created_at FROM organisation ORDER BY siren", &st, err);
+	int rc = dh__sq_prepare(s->db, "SELECT id, siren, name, kind, created_at FROM organisation ORDER BY siren", &st, err);
 	if (rc != DH_OK)
 		return rc;
 	int step = SQLITE_DONE;
@@ -589,7 +513,7 @@ static int sq_org_list(void *state, dh_org_cb cb, void *ctx, dh_error *err)
 		rc = cb(ctx, &o);
 	}
 	if (rc == DH_OK && step != SQLITE_DONE)
-		rc = fail(s->db, err, "liste des organismes");
+		rc = dh__sq_fail(s->db, err, "liste des organismes");
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -597,13 +521,13 @@ static int sq_org_list(void *state, dh_org_cb cb, void *ctx, dh_error *err)
 /* ---- QPV list --------------------------------------------------------------------------------------- */
 
 /* *exists = 1 if the database has the table (a read-only open skips migrations). */
-static int table_exists(sqlite3 *db, const char *name, int *exists, dh_error *err)
+int dh__sq_table_exists(sqlite3 *db, const char *name, int *exists, dh_error *err)
 {
 	sqlite3_stmt *st;
-	int rc = prepare(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?", &st, err);
+	int rc = dh__sq_prepare(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?", &st, err);
 	if (rc != DH_OK)
 		return rc;
-	bind_text(st, 1, name);
+	dh__sq_bind_text(st, 1, name);
 	*exists = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
 	sqlite3_finalize(st);
 	return DH_OK;
@@ -614,12 +538,12 @@ static int sq_qpv_save(void *state, const dh_geo *geo, dh_error *err)
 	sq_store *s = state;
 	sqlite3 *db = s->db;
 	sqlite3_stmt *ins = NULL;
-	int rc = exec(db, "BEGIN IMMEDIATE", err);
+	int rc = dh__sq_exec(db, "BEGIN IMMEDIATE", err);
 	if (rc != DH_OK)
 		return rc;
-	rc = exec(db, "DELETE FROM qpv", err);
+	rc = dh__sq_exec(db, "DELETE FROM qpv", err);
 	if (rc == DH_OK)
-		rc = prepare(db, "INSERT INTO qpv(code, name, communes) VALUES (?, ?, ?)", &ins, err);
+		rc = dh__sq_prepare(db, "INSERT INTO qpv(code, name, communes) VALUES (?, ?, ?)", &ins, err);
 	size_t n = dh_geo_qpv_count(geo);
 	char *list = NULL;
 	for (size_t i = 0; rc == DH_OK && i < n; i++) {
@@ -636,15 +560,15 @@ static int sq_qpv_save(void *state, const dh_geo *geo, dh_error *err)
 			o += (size_t)snprintf(list + o, 7, "%s%s", k ? " " : "", c ? c->code : "");
 		}
 		list[o] = '\0';
-		bind_text(ins, 1, q->code);
-		bind_text(ins, 2, q->name ? q->name : "");
-		bind_text(ins, 3, list);
-		rc = run(db, ins, err, "enregistrement des QPV");
+		dh__sq_bind_text(ins, 1, q->code);
+		dh__sq_bind_text(ins, 2, q->name ? q->name : "");
+		dh__sq_bind_text(ins, 3, list);
+		rc = dh__sq_run(db, ins, err, "enregistrement des QPV");
 	}
 	free(list);
 	sqlite3_finalize(ins);
 	if (rc == DH_OK)
-		return exec(db, "COMMIT", err);
+		return dh__sq_exec(db, "COMMIT", err);
 	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	return rc;
 }
@@ -655,10 +579,10 @@ static int sq_qpv_list(void *state, dh_qpv_row_cb cb, void *ctx, dh_error *err)
 	sqlite3_stmt *st;
 	/* A database opened read-only may predate the table: no list then. */
 	int exists = 0;
-	int rc = table_exists(s->db, "qpv", &exists, err);
+	int rc = dh__sq_table_exists(s->db, "qpv", &exists, err);
 	if (rc != DH_OK || !exists)
 		return rc;
-	rc = prepare(s->db, "SELECT code, name, communes FROM qpv ORDER BY code", &st, err);
+	rc = dh__sq_prepare(s->db, "SELECT code, name, communes FROM qpv ORDER BY code", &st, err);
 	if (rc != DH_OK)
 		return rc;
 	int step = SQLITE_DONE;
@@ -672,24 +596,24 @@ static int sq_qpv_list(void *state, dh_qpv_row_cb cb, void *ctx, dh_error *err)
 		rc = cb(ctx, f[0], f[1], f[2]);
 	}
 	if (rc == DH_OK && step != SQLITE_DONE)
-		rc = fail(s->db, err, "liste des QPV");
+		rc = dh__sq_fail(s->db, err, "liste des QPV");
 	sqlite3_finalize(st);
 	return rc;
 }
 
 /* ---- Deliveries ----------------------------------------------------------------------------------- */
 
-static void read_delivery(sqlite3_stmt *st, dh_delivery *d)
+void dh__sq_read_delivery(sqlite3_stmt *st, dh_delivery *d)
 {
 	memset(d, 0, sizeof(*d));
 	d->id = sqlite3_column_int64(st, 0);
-	copy_col(d->siren, sizeof(d->siren), st, 1);
-	copy_col(d->layout, sizeof(d->layout), st, 2);
-	copy_col(d->reference_date, sizeof(d->reference_date), st, 3);
-	copy_col(d->received_at, sizeof(d->received_at), st, 4);
-	copy_col(d->file_name, sizeof(d->file_name), st, 5);
+	dh__sq_copy_col(d->siren, sizeof(d->siren), st, 1);
+	dh__sq_copy_col(d->layout, sizeof(d->layout), st, 2);
+	dh__sq_copy_col(d->reference_date, sizeof(d->reference_date), st, 3);
+	dh__sq_copy_col(d->received_at, sizeof(d->received_at), st, 4);
+	dh__sq_copy_col(d->file_name, sizeof(d->file_name), st, 5);
 	d->file_size = (uint64_t)sqlite3_column_int64(st, 6);
-	copy_col(d->sha256, sizeof(d->sha256), st, 7);
+	dh__sq_copy_col(d->sha256, sizeof(d->sha256), st, 7);
 	d->rows_read = (uint64_t)sqlite3_column_int64(st, 8);
 	d->rows_accepted = (uint64_t)sqlite3_column_int64(st, 9);
 	d->rows_rejected = (uint64_t)sqlite3_column_int64(st, 10);
@@ -703,18 +627,18 @@ static int sq_delivery_find(void *state, const char *siren, const char *sha256, 
 	char sql[512];
 	snprintf(sql, sizeof(sql), "%s WHERE o.siren = ? AND d.sha256 = ?", SQL_DELIVERY_COLS);
 	sqlite3_stmt *st;
-	int rc = prepare(s->db, sql, &st, err);
+	int rc = dh__sq_prepare(s->db, sql, &st, err);
 	if (rc != DH_OK)
 		return rc;
-	bind_text(st, 1, siren);
-	bind_text(st, 2, sha256);
+	dh__sq_bind_text(st, 1, siren);
+	dh__sq_bind_text(st, 2, sha256);
 	int step = sqlite3_step(st);
 	if (step == SQLITE_ROW)
-		read_delivery(st, out);
+		dh__sq_read_delivery(st, out);
 	else if (step == SQLITE_DONE)
 		rc = dh_error_set(err, DH_NOTFOUND, "aucune livraison de ce fichier");
 	else
-		rc = fail(s->db, err, "recherche d'une livraison");
+		rc = dh__sq_fail(s->db, err, "recherche d'une livraison");
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -726,19 +650,19 @@ static int sq_delivery_list(void *state, const char *siren, dh_delivery_cb cb, v
 	snprintf(sql, sizeof(sql), "%s WHERE ?1 IS NULL OR o.siren = ?1 ORDER BY o.siren, d.reference_date, d.id",
 		 SQL_DELIVERY_COLS);
 	sqlite3_stmt *st;
-	int rc = prepare(s->db, sql, &st, err);
+	int rc = dh__sq_prepare(s->db, sql, &st, err);
 	if (rc != DH_OK)
 		return rc;
 	if (siren)
-		bind_text(st, 1, siren);
+		dh__sq_bind_text(st, 1, siren);
 	int step = SQLITE_DONE;
 	while (rc == DH_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
 		dh_delivery d;
-		read_delivery(st, &d);
+		dh__sq_read_delivery(st, &d);
 		rc = cb(ctx, &d);
 	}
 	if (rc == DH_OK && step != SQLITE_DONE)
-		rc = fail(s->db, err, "liste des livraisons");
+		rc = dh__sq_fail(s->db, err, "liste des livraisons");
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -747,7 +671,7 @@ static int sq_delivery_report(void *state, int64_t id, char **json_out, dh_error
 {
 	sq_store *s = state;
 	sqlite3_stmt *st;
-	int rc = prepare(s->db, "SELECT report FROM delivery WHERE id = ?", &st, err);
+	int rc = dh__sq_prepare(s->db, "SELECT report FROM delivery WHERE id = ?", &st, err);
 	if (rc != DH_OK)
 		return rc;
 	sqlite3_bind_int64(st, 1, id);
@@ -760,838 +684,12 @@ static int sq_delivery_report(void *state, int64_t id, char **json_out, dh_error
 	} else if (step == SQLITE_DONE) {
 		rc = dh_error_set(err, DH_NOTFOUND, "livraison %lld introuvable", (long long)id);
 	} else {
-		rc = fail(s->db, err, "lecture d'un rapport");
+		rc = dh__sq_fail(s->db, err, "lecture d'un rapport");
 	}
 	sqlite3_finalize(st);
 	return rc;
 }
 
-/* ---- Import sessions ------------------------------------------------------------------------------ */
-
-static void session_free(sq_session *ss)
-{
-	sqlite3_exec(ss->store->db, "PRAGMA cache_size = " READ_CACHE_KIB, NULL, NULL, NULL);
-	sqlite3_finalize(ss->insert);
-	sqlite3_finalize(ss->find_prev);
-	sqlite3_finalize(ss->find_next);
-	sqlite3_finalize(ss->extend_next);
-	sqlite3_finalize(ss->keep);
-	sqlite3_finalize(ss->delivered);
-	ss->store->in_session = 0;
-	free(ss);
-}
-
-/* Roll back the transaction a session left open, if any. */
-static void rollback_open(sqlite3 *db)
-{
-	if (!sqlite3_get_autocommit(db))
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-}
-
-static void sq_import_abort(void *session)
-{
-	sq_session *ss = session;
-	if (!ss)
-		return;
-	rollback_open(ss->store->db);
-	session_free(ss);
-}
-
-/* "YYYY-MM-DD" (checked by store.c) as yyyymmdd; 0 for "". */
-static int64_t day_number(const char *date)
-{
-	if (!date[0])
-		return 0;
-	return (int64_t)atoi(date) * 10000 + atoi(date + 5) * 100 + atoi(date + 8);
-}
-
-/* One date bound of the organisation's accepted deliveries around ref ("" if none). */
-static int neighbour_date(sqlite3 *db, const char *sql, int64_t org, const char *ref, char out[DH_DATE_SIZE], dh_error *err)
-{
-	sqlite3_stmt *st;
-	int rc = prepare(db, sql, &st, err);
-	if (rc != DH_OK)
-		return rc;
-	sqlite3_bind_int64(st, 1, org);
-	bind_text(st, 2, ref);
-	out[0] = '\0';
-	int step = sqlite3_step(st);
-	if (step == SQLITE_ROW)
-		copy_col(out, 11, st, 0);
-	else if (step != SQLITE_DONE)
-		rc = fail(db, err, "lecture de l'historique");
-	sqlite3_finalize(st);
-	return rc;
-}
-
-/* Allocate a zeroed session of `size` bytes whose dh_field_kind[DH_RPLS_NFIELDS] array at
- * `kind_at` is filled with the RPLS field kinds, and mark the connection busy. */
-static int session_open(sq_store *s, void **out, size_t size, size_t kind_at, dh_error *err)
-{
-	if (s->in_session)
-		return dh_error_set(err, DH_CONFLICT, "un import est déjà en cours sur cette connexion");
-	unsigned char *p = calloc(1, size);
-	if (!p)
-		return dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
-	dh_field_kind *kind = (dh_field_kind *)(void *)(p + kind_at);
-	for (int f = 0; f < DH_RPLS_NFIELDS; f++)
-		kind[f] = dh_rpls_field(f)->kind;
-	s->in_session = 1;
-	*out = p;
-	return DH_OK;
-}
-
-static int sq_import_begin(void *state, const dh_delivery *meta, void **session, dh_error *err)
-{
-	sq_store *s = state;
-	sqlite3 *db = s->db;
-	sq_session *ss;
-	int orc = session_open(s, (void **)&ss, sizeof(*ss), offsetof(sq_session, kind), err);
-	if (orc != DH_OK)
-		return orc;
-	ss->store = s;
-	dh_strlcpy(ss->ref_new, sizeof(ss->ref_new), meta->reference_date);
-	/* A delivery is written in one transaction: a cache that holds most of it keeps pages
-	 * from being spilled to the WAL and rewritten there (docs/store.md, figures). */
-	int rc = exec(db, "PRAGMA cache_size = " IMPORT_CACHE_KIB "; BEGIN IMMEDIATE", err);
-	if (rc != DH_OK) {
-		session_free(ss);
-		return rc;
-	}
-	dh_org org;
-	rc = sq_org_get(s, meta->siren, &org, err);
-	if (rc != DH_OK)
-		goto fail;
-	ss->org_id = org.id;
-	char same[DH_DATE_SIZE];
-	rc = neighbour_date(db, "SELECT reference_date FROM delivery WHERE organisation_id = ?1 AND status = 'accepted'"
-				" AND reference_date = ?2", org.id, ss->ref_new, same, err);
-	if (rc != DH_OK)
-		goto fail;
-	if (same[0]) {
-		rc = dh_error_set(err, DH_CONFLICT, "l'organisme %s a déjà une livraison acceptée au %s", meta->siren, same);
-		goto fail;
-	}
-	rc = neighbour_date(db, "SELECT max(reference_date) FROM delivery WHERE organisation_id = ?1"
-				" AND status = 'accepted' AND reference_date < ?2", org.id, ss->ref_new, ss->ref_prev, err);
-	if (rc == DH_OK)
-		rc = neighbour_date(db, "SELECT min(reference_date) FROM delivery WHERE organisation_id = ?1"
-					" AND status = 'accepted' AND reference_date > ?2", org.id, ss->ref_new, ss->ref_next, err);
-	if (rc != DH_OK)
-		goto fail;
-	ss->fast = !ss->ref_prev[0] && !ss->ref_next[0];
-	ss->day_new = day_number(ss->ref_new);
-	ss->day_prev = day_number(ss->ref_prev);
-	ss->day_next = day_number(ss->ref_next);
-
-	/* The delivery row exists from the start so that versions can reference it; it is
-	 * completed at the end, and vanishes with the rest on rollback. */
-	sqlite3_stmt *st;
-	rc = prepare(db, "INSERT INTO delivery(organisation_id, layout, reference_date, received_at, file_name,"
-			 " file_size, sha256, rows_read, rows_accepted, rows_rejected, status, report)"
-			 " VALUES (?, ?, ?, '', ?, ?, '', 0, 0, 0, 'accepted', '')", &st, err);
-	if (rc != DH_OK)
-		goto fail;
-	sqlite3_bind_int64(st, 1, org.id);
-	bind_text(st, 2, meta->layout[0] ? meta->layout : "rpls");
-	bind_text(st, 3, ss->ref_new);
-	bind_text(st, 4, meta->file_name);
-	sqlite3_bind_int64(st, 5, (int64_t)meta->file_size);
-	rc = run(db, st, err, "création de la livraison");
-	sqlite3_finalize(st);
-	if (rc != DH_OK)
-		goto fail;
-	ss->delivery_id = sqlite3_last_insert_rowid(db);
-
-	rc = exec(db, "DELETE FROM temp.kept; DELETE FROM temp.delivered", err);
-	if (rc == DH_OK && ss->fast) {
-		int64_t any = 0;
-		rc = pragma_int(db, "SELECT EXISTS (SELECT 1 FROM dwelling)", &any, err);
-		if (rc == DH_OK && !any) {
-			rc = exec(db, "DROP INDEX dwelling_version", err);
-			ss->rebuild_index = rc == DH_OK;
-		}
-	}
-	if (rc == DH_OK)
-		rc = prepare(db, SQL_INSERT_VERSION, &ss->insert, err);
-	if (rc == DH_OK && !ss->fast) {
-		rc = prepare(db, "SELECT id, content_hash FROM dwelling WHERE organisation_id = ?1 AND IDENT_INT = ?2"
-				 " AND valid_from <= ?3 AND valid_to > ?3", &ss->find_prev, err);
-		if (rc == DH_OK)
-			rc = prepare(db, "SELECT id, content_hash FROM dwelling WHERE organisation_id = ?1"
-					 " AND IDENT_INT = ?2 AND valid_from = ?3", &ss->find_next, err);
-		if (rc == DH_OK)
-			rc = prepare(db, "UPDATE dwelling SET valid_from = ?2 WHERE id = ?1", &ss->extend_next, err);
-		if (rc == DH_OK)
-			rc = prepare(db, "INSERT INTO temp.kept(id) VALUES (?)", &ss->keep, err);
-		if (rc == DH_OK)
-			rc = prepare(db, "INSERT INTO temp.delivered(ident) VALUES (?)", &ss->delivered, err);
-	}
-	if (rc != DH_OK)
-		goto fail;
-	*session = ss;
-	return DH_OK;
-fail:
-	sq_import_abort(ss);
-	return rc;
-}
-
-/* Hash of what is stored of a row: field ids, their text or typed value, the commune. */
-static int64_t content_hash(sq_session *ss, const dh_rpls_row *row, const char *commune)
-{
-	static const unsigned char key[crypto_shorthash_KEYBYTES] = "datahabitat-row";
-	unsigned char *p = ss->hashbuf, *end = ss->hashbuf + sizeof(ss->hashbuf);
-	for (int f = 0; f < DH_RPLS_NFIELDS; f++) {
-		if (!DH_RPLS_HAS(row, f))
-			continue;
-		dh_field_kind kind = ss->kind[f];
-		size_t len = kind == DH_KIND_TEXT || kind == DH_KIND_CODE ? row->text[f].len : sizeof(row->value[f]);
-		if ((size_t)(end - p) < len + 2)
-			break; /* cannot happen within the field limits; hash what fits */
-		*p++ = (unsigned char)f;
-		if (kind == DH_KIND_TEXT || kind == DH_KIND_CODE)
-			memcpy(p, row->text[f].ptr, len);
-		else
-			memcpy(p, &row->value[f], len);
-		p += len;
-		*p++ = 0xff; /* never a byte of UTF-8: separates the fields */
-	}
-	size_t clen = commune ? strlen(commune) : 0;
-	if (clen && (size_t)(end - p) >= clen) {
-		memcpy(p, commune, clen);
-		p += clen;
-	}
-	unsigned char out[crypto_shorthash_BYTES];
-	crypto_shorthash(out, ss->hashbuf, (unsigned long long)(p - ss->hashbuf), key);
-	int64_t h;
-	memcpy(&h, out, sizeof(h));
-	return h;
-}
-
-/* Bind the RPLS fields of row to parameters first, first + 1...; dates converted into
- * dates[f]. Returns 0, or -1 for a date that cannot be converted. */
-static int bind_fields(const dh_field_kind *kind, char (*dates)[11], sqlite3_stmt *st, int first,
-		       const dh_rpls_row *row)
-{
-	for (int f = 0; f < DH_RPLS_NFIELDS; f++) {
-		int col = first + f;
-		if (!DH_RPLS_HAS(row, f)) {
-			sqlite3_bind_null(st, col);
-			continue;
-		}
-		switch (kind[f]) {
-		case DH_KIND_TEXT:
-		case DH_KIND_CODE:
-			sqlite3_bind_text(st, col, row->text[f].ptr, (int)row->text[f].len, SQLITE_STATIC);
-			break;
-		case DH_KIND_INT:
-		case DH_KIND_YEAR:
-			sqlite3_bind_int64(st, col, row->value[f].i);
-			break;
-		case DH_KIND_NUMBER:
-			sqlite3_bind_double(st, col, row->value[f].d);
-			break;
-		case DH_KIND_DATE:
-			if (dh__store_date_to_iso(row->value[f].i, dates[f], sizeof(dates[f])) != 0)
-				return -1;
-			sqlite3_bind_text(st, col, dates[f], dates[f][7] ? 10 : 7, SQLITE_STATIC);
-			break;
-		}
-	}
-	return 0;
-}
-
-static int bind_row(sq_session *ss, sqlite3_stmt *st, const dh_rpls_row *row)
-{
-	int col = N_VERSION_COLS + 1 + DH_RPLS_NFIELDS; /* EXTRA_COLS */
-	if (DH_RPLS_HAS(row, DH_RPLS_OLDLOGT))
-		sqlite3_bind_text(st, col, row->text[DH_RPLS_OLDLOGT].ptr, (int)row->text[DH_RPLS_OLDLOGT].len,
-				  SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, col);
-	return bind_fields(ss->kind, ss->dates, st, N_VERSION_COLS + 1, row);
-}
-
-static int insert_version(sq_session *ss, const dh_rpls_row *row, const char *commune, int64_t hash, dh_error *err)
-{
-	sqlite3_stmt *st = ss->insert;
-	sqlite3_bind_int64(st, 1, ss->org_id);
-	sqlite3_bind_int64(st, 2, ss->day_new);
-	sqlite3_bind_int64(st, 3, ss->day_next ? ss->day_next : OPEN_END_DAY);
-	sqlite3_bind_int64(st, 4, hash);
-	sqlite3_bind_int64(st, 5, ss->delivery_id);
-	if (commune)
-		sqlite3_bind_text(st, 6, commune, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, 6);
-	if (bind_row(ss, st, row) != 0)
-		return dh_error_set(err, DH_INVAL, "ligne %llu : date mal formée", (unsigned long long)row->line);
-	int step = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (step == SQLITE_CONSTRAINT)
-		return dh_error_set(err, DH_CONFLICT, "ligne %llu : IDENT_INT « %.*s » en double dans la livraison",
-				    (unsigned long long)row->line, (int)row->text[DH_RPLS_IDENT_INT].len,
-				    row->text[DH_RPLS_IDENT_INT].ptr);
-	if (step != SQLITE_DONE)
-		return fail(ss->store->db, err, "écriture d'un logement");
-	return DH_OK;
-}
-
-/* Find the version of ident selected by st (bound to date); 1 if found with *id, *hash. */
-static int find_version(sq_session *ss, sqlite3_stmt *st, dh_str ident, int64_t day, int64_t *id,
-			int64_t *hash, dh_error *err)
-{
-	sqlite3_bind_int64(st, 1, ss->org_id);
-	sqlite3_bind_text(st, 2, ident.ptr, (int)ident.len, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, day);
-	int step = sqlite3_step(st);
-	int found = 0;
-	if (step == SQLITE_ROW) {
-		*id = sqlite3_column_int64(st, 0);
-		*hash = sqlite3_column_int64(st, 1);
-		found = 1;
-	} else if (step != SQLITE_DONE) {
-		found = fail(ss->store->db, err, "lecture de l'historique") == DH_OK ? 0 : -1;
-	}
-	sqlite3_reset(st);
-	return found;
-}
-
-static int sq_import_row(void *session, const dh_rpls_row *row, const char *commune, dh_error *err)
-{
-	sq_session *ss = session;
-	int64_t hash = content_hash(ss, row, commune);
-	if (ss->fast)
-		return insert_version(ss, row, commune, hash, err);
-
-	sqlite3 *db = ss->store->db;
-	dh_str ident = row->text[DH_RPLS_IDENT_INT];
-	sqlite3_bind_text(ss->delivered, 1, ident.ptr, (int)ident.len, SQLITE_STATIC);
-	int step = sqlite3_step(ss->delivered);
-	sqlite3_reset(ss->delivered);
-	if (step == SQLITE_CONSTRAINT)
-		return dh_error_set(err, DH_CONFLICT, "ligne %llu : IDENT_INT « %.*s » en double dans la livraison",
-				    (unsigned long long)row->line, (int)ident.len, ident.ptr);
-	if (step != SQLITE_DONE)
-		return fail(db, err, "écriture d'un logement");
-
-	int64_t id, old_hash;
-	if (ss->ref_prev[0]) {
-		int found = find_version(ss, ss->find_prev, ident, ss->day_prev, &id, &old_hash, err);
-		if (found < 0)
-			return err ? err->code : DH_STORE;
-		if (found && old_hash == hash) {
-			/* Unchanged since the previous delivery: that version stays valid through this one. */
-			sqlite3_bind_int64(ss->keep, 1, id);
-			return run(db, ss->keep, err, "écriture d'un logement");
-		}
-	}
-	if (ss->ref_next[0]) {
-		int found = find_version(ss, ss->find_next, ident, ss->day_next, &id, &old_hash, err);
-		if (found < 0)
-			return err ? err->code : DH_STORE;
-		if (found && old_hash == hash) {
-			/* Same as in the next delivery: that version now starts here. */
-			sqlite3_bind_int64(ss->extend_next, 1, id);
-			sqlite3_bind_int64(ss->extend_next, 2, ss->day_new);
-			return run(db, ss->extend_next, err, "écriture d'un logement");
-		}
-	}
-	return insert_version(ss, row, commune, hash, err);
-}
-
-static int finish_history(sq_session *ss, dh_error *err)
-{
-	sqlite3 *db = ss->store->db;
-	sqlite3_stmt *st;
-	int rc = DH_OK;
-	if (ss->ref_prev[0] && ss->ref_next[0]) {
-		rc = prepare(db, SQL_COPY_TO_NEXT, &st, err);
-		if (rc != DH_OK)
-			return rc;
-		sqlite3_bind_int64(st, 1, ss->org_id);
-		sqlite3_bind_int64(st, 3, ss->day_prev);
-		sqlite3_bind_int64(st, 4, ss->day_next);
-		rc = run(db, st, err, "insertion dans l'historique");
-		sqlite3_finalize(st);
-		if (rc != DH_OK)
-			return rc;
-	}
-	if (ss->ref_prev[0]) {
-		rc = prepare(db, SQL_CLOSE_PREVIOUS, &st, err);
-		if (rc != DH_OK)
-			return rc;
-		sqlite3_bind_int64(st, 1, ss->org_id);
-		sqlite3_bind_int64(st, 2, ss->day_new);
-		sqlite3_bind_int64(st, 3, ss->day_prev);
-		rc = run(db, st, err, "clôture des versions précédentes");
-		sqlite3_finalize(st);
-	}
-	return rc;
-}
-
-/* The version index, dropped for a bulk load into an empty table, built in one sorted pass
- * (faster than maintaining it row by row, and packed); a duplicate IDENT_INT makes the
- * unique index fail, and is then named. */
-static int build_index(sq_session *ss, dh_error *err)
-{
-	sqlite3 *db = ss->store->db;
-	if (sqlite3_exec(db, SQL_CREATE_VERSION_INDEX, NULL, NULL, NULL) == SQLITE_OK)
-		return DH_OK;
-	if (sqlite3_errcode(db) != SQLITE_CONSTRAINT)
-		return fail(db, err, "construction de l'index des versions");
-	sqlite3_stmt *st;
-	int rc = prepare(db, "SELECT IDENT_INT FROM dwelling WHERE organisation_id = ?1"
-			     " GROUP BY IDENT_INT HAVING count(*) > 1 LIMIT 1", &st, err);
-	if (rc != DH_OK)
-		return rc;
-	sqlite3_bind_int64(st, 1, ss->org_id);
-	char ident[64] = "?";
-	if (sqlite3_step(st) == SQLITE_ROW)
-		copy_col(ident, sizeof(ident), st, 0);
-	sqlite3_finalize(st);
-	return dh_error_set(err, DH_CONFLICT, "IDENT_INT « %s » en double dans la livraison", ident);
-}
-
-static int record_delivery(sq_session *ss, int64_t id, const dh_delivery *final, const char *report, dh_error *err)
-{
-	sqlite3 *db = ss->store->db;
-	sqlite3_stmt *st;
-	const char *sql = id ? "UPDATE delivery SET received_at = ?2, sha256 = ?3, rows_read = ?4, rows_accepted = ?5,"
-			       " rows_rejected = ?6, status = ?7, report = ?8, layout = ?9 WHERE id = ?1"
-			     : "INSERT INTO delivery(organisation_id, received_at, sha256, rows_read, rows_accepted,"
-			       " rows_rejected, status, report, layout, reference_date, file_name, file_size)"
-			       " VALUES (?10, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?11, ?12, ?13)";
-	int rc = prepare(db, sql, &st, err);
-	if (rc != DH_OK)
-		return rc;
-	if (id)
-		sqlite3_bind_int64(st, 1, id);
-	bind_text(st, 2, final->received_at);
-	bind_text(st, 3, final->sha256);
-	sqlite3_bind_int64(st, 4, (int64_t)final->rows_read);
-	sqlite3_bind_int64(st, 5, (int64_t)final->rows_accepted);
-	sqlite3_bind_int64(st, 6, (int64_t)final->rows_rejected);
-	bind_text(st, 7, dh_delivery_status_name(final->status));
-	sqlite3_bind_text(st, 8, report, -1, SQLITE_STATIC);
-	bind_text(st, 9, final->layout[0] ? final->layout : "rpls");
-	if (!id) {
-		sqlite3_bind_int64(st, 10, ss->org_id);
-		bind_text(st, 11, ss->ref_new);
-		bind_text(st, 12, final->file_name);
-		sqlite3_bind_int64(st, 13, (int64_t)final->file_size);
-	}
-	int step = sqlite3_step(st);
-	if (step == SQLITE_CONSTRAINT)
-		rc = dh_error_set(err, DH_EXISTS, "ce fichier a déjà été livré pour cet organisme");
-	else if (step != SQLITE_DONE)
-		rc = fail(db, err, "enregistrement de la livraison");
-	sqlite3_finalize(st);
-	return rc;
-}
-
-static int sq_import_end(void *session, dh_delivery *final, const char *report, dh_error *err)
-{
-	sq_session *ss = session;
-	sqlite3 *db = ss->store->db;
-	dh_store_now_utc(final->received_at, sizeof(final->received_at));
-	int rc;
-	if (final->status == DH_DELIVERY_ACCEPTED) {
-		rc = ss->rebuild_index ? build_index(ss, err) : finish_history(ss, err);
-		if (rc == DH_OK)
-			rc = record_delivery(ss, ss->delivery_id, final, report, err);
-		if (rc == DH_OK)
-			rc = exec(db, "COMMIT", err);
-		if (rc == DH_OK)
-			final->id = ss->delivery_id;
-	} else {
-		/* Refused: none of the rows written stays; only the delivery and its report. */
-		rc = exec(db, "ROLLBACK", err);
-		if (rc == DH_OK)
-			rc = exec(db, "BEGIN IMMEDIATE", err);
-		if (rc == DH_OK)
-			rc = record_delivery(ss, 0, final, report, err);
-		if (rc == DH_OK)
-			rc = exec(db, "COMMIT", err);
-		if (rc == DH_OK)
-			final->id = sqlite3_last_insert_rowid(db);
-	}
-	sq_import_abort(ss); /* rolls back what is left open after a failure, frees */
-	return rc;
-}
-
-/* ---- Reading the stock ------------------------------------------------------------------------------- */
-
-/* Decode column `col` of st into field f of row; nums[f] holds the text of numbers and dates. */
-static int decode_field(sqlite3_stmt *st, int col, int f, dh_rpls_row *row, char nums[][40], dh_error *err)
-{
-	if (sqlite3_column_type(st, col) == SQLITE_NULL)
-		return DH_OK;
-	row->present |= (uint64_t)1 << f;
-	switch (dh_rpls_field(f)->kind) {
-	case DH_KIND_TEXT:
-	case DH_KIND_CODE:
-		row->text[f].ptr = (const char *)sqlite3_column_text(st, col);
-		row->text[f].len = (size_t)sqlite3_column_bytes(st, col);
-		break;
-	case DH_KIND_INT:
-	case DH_KIND_YEAR:
-		row->value[f].i = sqlite3_column_int64(st, col);
-		snprintf(nums[f], 40, "%lld", (long long)row->value[f].i);
-		row->text[f] = (dh_str){ nums[f], strlen(nums[f]) };
-		break;
-	case DH_KIND_NUMBER:
-		row->value[f].d = sqlite3_column_double(st, col);
-		snprintf(nums[f], 40, "%.15g", row->value[f].d);
-		row->text[f] = (dh_str){ nums[f], strlen(nums[f]) };
-		break;
-	case DH_KIND_DATE: {
-		const char *iso = (const char *)sqlite3_column_text(st, col);
-		size_t n = (size_t)sqlite3_column_bytes(st, col);
-		if (!iso || dh__store_date_from_iso(iso, n, nums[f], 40, &row->value[f].i) != 0)
-			return dh_error_set(err, DH_CORRUPT, "date stockée mal formée (champ %s)", dh_rpls_field(f)->name);
-		row->text[f] = (dh_str){ nums[f], strlen(nums[f]) };
-		break;
-	}
-	}
-	return DH_OK;
-}
-
-static int sq_stock_read(void *state, const char *siren, const char *date, dh_delivery *delivery_out,
-			 dh_stock_cb cb, void *ctx, dh_error *err)
-{
-	sq_store *s = state;
-	sqlite3 *db = s->db;
-	dh_org org;
-	/* One read transaction: the delivery chosen and its rows come from the same snapshot. */
-	int rc = exec(db, "BEGIN", err);
-	if (rc != DH_OK)
-		return rc;
-	rc = sq_org_get(s, siren, &org, err);
-	sqlite3_stmt *st = NULL;
-	char sql[768];
-	snprintf(sql, sizeof(sql), "%s WHERE d.organisation_id = ?1 AND d.status = 'accepted' AND d.reference_date <= ?2"
-				   " ORDER BY d.reference_date DESC LIMIT 1", SQL_DELIVERY_COLS);
-	if (rc == DH_OK)
-		rc = prepare(db, sql, &st, err);
-	dh_delivery d;
-	if (rc == DH_OK) {
-		sqlite3_bind_int64(st, 1, org.id);
-		bind_text(st, 2, date ? date : OPEN_END);
-		int step = sqlite3_step(st);
-		if (step == SQLITE_ROW)
-			read_delivery(st, &d);
-		else if (step == SQLITE_DONE)
-			rc = date ? dh_error_set(err, DH_NOTFOUND, "l'organisme %s n'a aucune livraison acceptée au %s", siren, date)
-				  : dh_error_set(err, DH_NOTFOUND, "l'organisme %s n'a aucune livraison acceptée", siren);
-		else
-			rc = fail(db, err, "lecture des livraisons");
-		sqlite3_finalize(st);
-		st = NULL;
-	}
-	if (rc == DH_OK && delivery_out)
-		*delivery_out = d;
-	if (rc == DH_OK)
-		rc = prepare(db, SQL_STOCK, &st, err);
-	if (rc == DH_OK) {
-		sqlite3_bind_int64(st, 1, org.id);
-		sqlite3_bind_int64(st, 2, day_number(d.reference_date));
-		char nums[DH_RPLS_NFIELDS][40];
-		dh_rpls_row row;
-		uint64_t rank = 0;
-		int step = SQLITE_DONE;
-		while (rc == DH_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
-			memset(&row, 0, sizeof(row));
-			row.commune = -1;
-			row.line = ++rank;
-			/* Every field is decoded even after a bad one: the last error is the one kept. */
-			for (int f = 0; f < DH_RPLS_NFIELDS; f++) {
-				int field_rc = decode_field(st, 1 + f, f, &row, nums, err);
-				if (field_rc != DH_OK)
-					rc = field_rc;
-			}
-			if (rc != DH_OK)
-				break;
-			const unsigned char *commune = sqlite3_column_text(st, 0);
-			rc = cb(ctx, &row, commune ? (const char *)commune : NULL);
-		}
-		if (rc == DH_OK && step != SQLITE_DONE)
-			rc = fail(db, err, "lecture du patrimoine");
-	}
-	sqlite3_finalize(st);
-	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-	return rc;
-}
-
-/* ---- Scanning every version (the cube) ------------------------------------------------------ */
-
-/* Decode columns first.. of st (fields f_of_col[0..ncols)) into a fresh row numbered line. */
-static int decode_row(sqlite3_stmt *st, int first, const int *f_of_col, int ncols, dh_rpls_row *row,
-		      uint64_t line, char nums[][40], dh_error *err)
-{
-	memset(row, 0, sizeof(*row));
-	row->commune = -1;
-	row->line = line;
-	int rc = DH_OK;
-	for (int c = 0; c < ncols && rc == DH_OK; c++)
-		rc = decode_field(st, first + c, f_of_col[c], row, nums, err);
-	return rc;
-}
-
-/* "head, d.<field>... tail" with the fields of the mask; f_of_col[c] = field of column c.
- * Returns 0, or -1 when sql is too small. */
-static int scan_sql(char *sql, size_t size, const char *head, const char *tail, uint64_t fields,
-		    int extra, int *f_of_col, int *ncols)
-{
-	size_t len = (size_t)snprintf(sql, size, "%s", head);
-	*ncols = 0;
-	for (int f = 0; f < DH_RPLS_NALL && len < size; f++) {
-		if (!((fields >> f) & 1u) || (f >= DH_RPLS_NFIELDS && !(extra && f == DH_RPLS_OLDLOGT)))
-			continue;
-		len += (size_t)snprintf(sql + len, size - len, ", d.%s", dh_rpls_field(f)->name);
-		f_of_col[(*ncols)++] = f;
-	}
-	if (len < size)
-		len += (size_t)snprintf(sql + len, size - len, "%s", tail);
-	return len < size ? 0 : -1;
-}
-
-static int sq_versions_scan(void *state, uint64_t fields, dh_version_cb cb, void *ctx, dh_error *err)
-{
-	sq_store *s = state;
-	sqlite3 *db = s->db;
-	if (fields == 0)
-		fields = ~(uint64_t)0;
-	/* Only the columns asked for: column names come from the static field table. */
-	char sql[2048];
-	int f_of_col[DH_RPLS_NALL];
-	int ncols = 0;
-	if (scan_sql(sql, sizeof(sql), "SELECT o.siren, d.valid_from, d.valid_to, d.commune_code",
-		     " FROM dwelling d JOIN organisation o ON o.id = d.organisation_id", fields, 1, f_of_col,
-		     &ncols) != 0)
-		return dh_error_set(err, DH_STORE, "requête de parcours trop longue");
-	int rc = exec(db, "BEGIN", err);
-	if (rc != DH_OK)
-		return rc;
-	sqlite3_stmt *st = NULL;
-	rc = prepare(db, sql, &st, err);
-	if (rc == DH_OK) {
-		char nums[DH_RPLS_NALL][40];
-		char siren[DH_SIREN_SIZE];
-		dh_rpls_row row;
-		dh_stock_version v;
-		uint64_t rank = 0;
-		int step = SQLITE_DONE;
-		while (rc == DH_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
-			rc = decode_row(st, 4, f_of_col, ncols, &row, ++rank, nums, err);
-			if (rc != DH_OK)
-				break;
-			copy_col(siren, sizeof(siren), st, 0);
-			int64_t to = sqlite3_column_int64(st, 2);
-			const unsigned char *commune = sqlite3_column_text(st, 3);
-			v.siren = siren;
-			v.valid_from = (int32_t)sqlite3_column_int64(st, 1);
-			v.valid_to = to >= OPEN_END_DAY ? 0 : (int32_t)to;
-			v.commune_code = commune ? (const char *)commune : NULL;
-			v.row = &row;
-			rc = cb(ctx, &v);
-		}
-		if (rc == DH_OK && step != SQLITE_DONE)
-			rc = fail(db, err, "parcours des versions");
-	}
-	sqlite3_finalize(st);
-	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-	return rc;
-}
-
-/* ---- Reference sources ---------------------------------------------------------------------------- */
-
-typedef struct sq_ref_session {
-	sq_store *store;
-	int64_t source_id;
-	sqlite3_stmt *insert;
-	char dates[DH_RPLS_NFIELDS][11];
-	dh_field_kind kind[DH_RPLS_NFIELDS];
-} sq_ref_session;
-
-/* Free a reference session, rolling back what it left open (nothing after a commit). */
-static void sq_ref_abort(void *session)
-{
-	sq_ref_session *rs = session;
-	if (!rs)
-		return;
-	rollback_open(rs->store->db);
-	sqlite3_finalize(rs->insert);
-	rs->store->in_session = 0;
-	free(rs);
-}
-
-static int sq_ref_begin(void *state, const dh_reference_source *meta, void **session, dh_error *err)
-{
-	sq_store *s = state;
-	sqlite3 *db = s->db;
-	sq_ref_session *rs;
-	int rc = session_open(s, (void **)&rs, sizeof(*rs), offsetof(sq_ref_session, kind), err);
-	if (rc != DH_OK)
-		return rc;
-	rs->store = s;
-	rc = exec(db, "BEGIN IMMEDIATE", err);
-	if (rc != DH_OK) {
-		sq_ref_abort(rs);
-		return rc;
-	}
-	/* What the source held at that date goes: its rows, then its record. */
-	static const char *const replace[] = {
-		"DELETE FROM reference_dwelling WHERE source_id IN (SELECT id FROM reference_source"
-		" WHERE name = ?1 AND reference_date = ?2)",
-		"DELETE FROM reference_source WHERE name = ?1 AND reference_date = ?2",
-	};
-	sqlite3_stmt *st = NULL;
-	for (size_t k = 0; k < 2 && rc == DH_OK; k++) {
-		rc = prepare(db, replace[k], &st, err);
-		if (rc != DH_OK)
-			break;
-		bind_text(st, 1, meta->name);
-		bind_text(st, 2, meta->reference_date);
-		rc = run(db, st, err, "remplacement de la source de référence");
-		sqlite3_finalize(st);
-		st = NULL;
-	}
-	if (rc == DH_OK)
-		rc = prepare(db, "INSERT INTO reference_source(name, reference_date, layout, file_name, sha256, rows,"
-				 " imported_at) VALUES (?, ?, ?, ?, '', 0, ?)", &st, err);
-	if (rc == DH_OK) {
-		char now[21];
-		dh_store_now_utc(now, sizeof(now));
-		bind_text(st, 1, meta->name);
-		bind_text(st, 2, meta->reference_date);
-		bind_text(st, 3, meta->layout);
-		bind_text(st, 4, meta->file_name);
-		bind_text(st, 5, now);
-		rc = run(db, st, err, "enregistrement de la source de référence");
-		sqlite3_finalize(st);
-		rs->source_id = sqlite3_last_insert_rowid(db);
-	}
-	if (rc == DH_OK)
-		rc = prepare(db, "INSERT INTO reference_dwelling(source_id, commune_code" RPLS_COLS ") VALUES (?, ?"
-				 DH_RPLS_FIELDS(COL_PARAM) ")", &rs->insert, err);
-	if (rc != DH_OK) {
-		sq_ref_abort(rs);
-		return rc;
-	}
-	*session = rs;
-	return DH_OK;
-}
-
-static int sq_ref_row(void *session, const dh_rpls_row *row, const char *commune_code, dh_error *err)
-{
-	sq_ref_session *rs = session;
-	sqlite3_stmt *st = rs->insert;
-	sqlite3_bind_int64(st, 1, rs->source_id);
-	if (commune_code)
-		bind_text(st, 2, commune_code);
-	else
-		sqlite3_bind_null(st, 2);
-	if (bind_fields(rs->kind, rs->dates, st, 3, row) != 0)
-		return dh_error_set(err, DH_INVAL, "ligne %llu : date invalide", (unsigned long long)row->line);
-	return run(rs->store->db, st, err, "enregistrement d'une ligne de la source de référence");
-}
-
-static int sq_ref_end(void *session, const dh_reference_source *final, dh_error *err)
-{
-	sq_ref_session *rs = session;
-	sqlite3 *db = rs->store->db;
-	sqlite3_stmt *st = NULL;
-	int rc = prepare(db, "UPDATE reference_source SET rows = ?, sha256 = ?, file_name = ?, layout = ? WHERE id = ?",
-			 &st, err);
-	if (rc == DH_OK) {
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)final->rows);
-		bind_text(st, 2, final->sha256);
-		bind_text(st, 3, final->file_name);
-		bind_text(st, 4, final->layout);
-		sqlite3_bind_int64(st, 5, rs->source_id);
-		rc = run(db, st, err, "enregistrement de la source de référence");
-		sqlite3_finalize(st);
-	}
-	if (rc == DH_OK)
-		rc = exec(db, "COMMIT", err);
-	sq_ref_abort(rs); /* committed: frees only */
-	return rc;
-}
-
-static int sq_ref_list(void *state, dh_reference_cb cb, void *ctx, dh_error *err)
-{
-	sq_store *s = state;
-	int exists = 0;
-	int rc = table_exists(s->db, "reference_source", &exists, err);
-	if (rc != DH_OK || !exists)
-		return rc;
-	sqlite3_stmt *st;
-	rc = prepare(s->db, "SELECT name, reference_date, layout, file_name, sha256, rows, imported_at"
-			    " FROM reference_source ORDER BY name, reference_date", &st, err);
-	if (rc != DH_OK)
-		return rc;
-	int step = SQLITE_DONE;
-	while (rc == DH_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
-		dh_reference_source src;
-		memset(&src, 0, sizeof(src));
-		copy_col(src.name, sizeof(src.name), st, 0);
-		copy_col(src.reference_date, sizeof(src.reference_date), st, 1);
-		copy_col(src.layout, sizeof(src.layout), st, 2);
-		copy_col(src.file_name, sizeof(src.file_name), st, 3);
-		copy_col(src.sha256, sizeof(src.sha256), st, 4);
-		src.rows = (uint64_t)sqlite3_column_int64(st, 5);
-		copy_col(src.imported_at, sizeof(src.imported_at), st, 6);
-		rc = cb(ctx, &src);
-	}
-	if (rc == DH_OK && step != SQLITE_DONE)
-		rc = fail(s->db, err, "liste des sources de référence");
-	sqlite3_finalize(st);
-	return rc;
-}
-
-static int sq_ref_scan(void *state, uint64_t fields, dh_reference_row_cb cb, void *ctx, dh_error *err)
-{
-	sq_store *s = state;
-	sqlite3 *db = s->db;
-	int exists = 0;
-	int rc = table_exists(db, "reference_dwelling", &exists, err);
-	if (rc != DH_OK || !exists)
-		return rc;
-	if (fields == 0)
-		fields = ~(uint64_t)0;
-	char sql[2048];
-	int f_of_col[DH_RPLS_NALL];
-	int ncols = 0;
-	if (scan_sql(sql, sizeof(sql), "SELECT s.name, s.reference_date, d.commune_code",
-		     " FROM reference_dwelling d JOIN reference_source s ON s.id = d.source_id ORDER BY d.source_id",
-		     fields, 0, f_of_col, &ncols) != 0)
-		return dh_error_set(err, DH_STORE, "requête de parcours trop longue");
-	sqlite3_stmt *st = NULL;
-	rc = prepare(db, sql, &st, err);
-	if (rc != DH_OK)
-		return rc;
-	char nums[DH_RPLS_NALL][40];
-	char name[64], date[11];
-	dh_rpls_row row;
-	uint64_t rank = 0;
-	int step = SQLITE_DONE;
-	while (rc == DH_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
-		rc = decode_row(st, 3, f_of_col, ncols, &row, ++rank, nums, err);
-		if (rc != DH_OK)
-			break;
-		copy_col(name, sizeof(name), st, 0);
-		copy_col(date, sizeof(date), st, 1);
-		const unsigned char *commune = sqlite3_column_text(st, 2);
-		dh_reference_row r = { name, (int32_t)day_number(date),
-				       commune ? (const char *)commune : NULL, &row };
-		rc = cb(ctx, &r);
-	}
-	if (rc == DH_OK && step != SQLITE_DONE)
-		rc = fail(db, err, "parcours des sources de référence");
-	sqlite3_finalize(st);
-	return rc;
-}
 
 const dh_store_ops dh__store_sqlite_ops = {
 	.name = "sqlite",
@@ -1601,25 +699,25 @@ const dh_store_ops dh__store_sqlite_ops = {
 	.caller_owns = sq_caller_owns,
 	.load_geo = sq_load_geo,
 	.org_add = sq_org_add,
-	.org_get = sq_org_get,
+	.org_get = dh__sq_org_get,
 	.org_list = sq_org_list,
 	.qpv_save = sq_qpv_save,
 	.qpv_list = sq_qpv_list,
-	.ref_begin = sq_ref_begin,
-	.ref_row = sq_ref_row,
-	.ref_end = sq_ref_end,
-	.ref_abort = sq_ref_abort,
-	.ref_list = sq_ref_list,
-	.ref_scan = sq_ref_scan,
+	.ref_begin = dh__sq_ref_begin,
+	.ref_row = dh__sq_ref_row,
+	.ref_end = dh__sq_ref_end,
+	.ref_abort = dh__sq_ref_abort,
+	.ref_list = dh__sq_ref_list,
+	.ref_scan = dh__sq_ref_scan,
 	.delivery_find = sq_delivery_find,
 	.delivery_list = sq_delivery_list,
 	.delivery_report = sq_delivery_report,
-	.import_begin = sq_import_begin,
-	.import_row = sq_import_row,
-	.import_end = sq_import_end,
-	.import_abort = sq_import_abort,
-	.stock_read = sq_stock_read,
-	.versions_scan = sq_versions_scan,
+	.import_begin = dh__sq_import_begin,
+	.import_row = dh__sq_import_row,
+	.import_end = dh__sq_import_end,
+	.import_abort = dh__sq_import_abort,
+	.stock_read = dh__sq_stock_read,
+	.versions_scan = dh__sq_versions_scan,
 	.audit_append = dh__sq_audit_append,
 	.audit_scan = dh__sq_audit_scan,
 	.audit_last = dh__sq_audit_last,
