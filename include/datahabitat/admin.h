@@ -42,9 +42,9 @@ int dh_store_init(const char *location, const dh_geo *geo, const dh_actor *actor
 int dh_org_register(dh_store *store, const dh_actor *actor, dh_org *org, dh_error *err);
 
 /*
- * dh_store_qpv_save (the QPV list loaded in geo replaces the stored one), logged as
+ * dh_geo_qpv_save (the QPV list loaded in geo replaces the stored one), logged as
  * "qpv-load" (object "qpv:N" with N the number of QPV, result ok or error). Returns
- * dh_store_qpv_save's codes, or the audit chain's when the entry cannot be written.
+ * dh_geo_qpv_save's codes, or the audit chain's when the entry cannot be written.
  */
 int dh_qpv_register(dh_store *store, const dh_actor *actor, const dh_geo *geo, dh_error *err);
 

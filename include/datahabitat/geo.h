@@ -118,4 +118,29 @@ int dh_geo_load_qpv(dh_geo *geo, const char *path, dh_error *err);
 int dh_geo_load_qpv_mem(dh_geo *geo, const void *data, size_t len, const char *name,
 			dh_error *err);
 
+/* ---- The geography in the store (store.h) --------------------------------------------- */
+
+typedef struct dh_store dh_store;
+
+/*
+ * Replace the store's reference geography (régions, départements, EPCI, communes, former
+ * communes) by geo's, in one transaction (dh_store_areas_replace()).
+ * Returns DH_OK, DH_INVAL, DH_STORE, DH_NOMEM.
+ */
+int dh_geo_save(const dh_geo *geo, dh_store *store, dh_error *err);
+
+/*
+ * Replace the store's QPV list by the one loaded in geo (dh_geo_load_qpv()): codes, names
+ * and current communes, in one transaction. Returns DH_OK, DH_INVAL, DH_STORE, DH_NOMEM.
+ */
+int dh_geo_qpv_save(const dh_geo *geo, dh_store *store, dh_error *err);
+
+/*
+ * Load the QPV list stored by dh_geo_qpv_save() into geo (replacing geo's list; geo keeps
+ * its list when the store has none), so that the cube names QPV and their communes.
+ * Returns DH_OK, DH_STORE, DH_PARSE (a stored commune unknown to geo), DH_NOMEM.
+ * Not thread-safe: call before sharing geo.
+ */
+int dh_geo_load_qpv_stored(dh_geo *geo, dh_store *store, dh_error *err);
+
 #endif

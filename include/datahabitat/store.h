@@ -24,7 +24,6 @@
 #define DATAHABITAT_STORE_H
 
 #include "datahabitat/base.h"
-#include "datahabitat/geo.h"
 #include "datahabitat/rpls.h"
 
 typedef struct dh_store dh_store;
@@ -72,19 +71,72 @@ int dh_store_info_get(dh_store *store, dh_store_info *info, dh_error *err);
  */
 int dh_store_caller_owns(dh_store *store, dh_error *err);
 
-/*
- * Replace the reference geography (communes, former communes, EPCI, départements, régions)
- * by the content of `geo`, in one transaction. Returns DH_OK, DH_STORE, DH_NOMEM.
- */
-int dh_store_load_geo(dh_store *store, const dh_geo *geo, dh_error *err);
-
-/* ---- QPV list ------------------------------------------------------------------------ */
+/* ---- Reference geography and QPV list ------------------------------------------------- */
 
 /*
- * Replace the stored QPV list by the one loaded in `geo` (dh_geo_load_qpv()): codes, names
- * and current communes, in one transaction. Returns DH_OK, DH_STORE, DH_NOMEM.
+ * The store keeps the reference geography and the QPV list as plain rows and knows nothing
+ * of how they are loaded: the geography (geo.h: dh_geo_save(), dh_geo_qpv_save()) gives
+ * them row by row through dh_store_areas_replace().
  */
-int dh_store_qpv_save(dh_store *store, const dh_geo *geo, dh_error *err);
+
+/* Which tables dh_store_areas_replace() replaces. */
+typedef enum dh_store_area_scope {
+	DH_STORE_SCOPE_GEOGRAPHY = 0, /* régions, départements, EPCI, communes, former communes */
+	DH_STORE_SCOPE_QPV            /* the QPV list */
+} dh_store_area_scope;
+
+typedef enum dh_store_area_kind {
+	DH_STORE_AREA_REGION = 0,  /* scope GEOGRAPHY */
+	DH_STORE_AREA_DEPARTEMENT, /* scope GEOGRAPHY */
+	DH_STORE_AREA_EPCI,        /* scope GEOGRAPHY */
+	DH_STORE_AREA_COMMUNE,     /* scope GEOGRAPHY */
+	DH_STORE_AREA_FORMER,      /* scope GEOGRAPHY: former commune, arrondissement, older code */
+	DH_STORE_AREA_QPV          /* scope QPV */
+} dh_store_area_kind;
+
+/*
+ * One row. Strings are borrowed for the call; NULL reads as "" where a field is optional.
+ * Every text is at most DH_STORE_AREA_FIELD_MAX bytes, the code 1 or more.
+ */
+#define DH_STORE_AREA_FIELD_MAX 255
+typedef struct dh_store_area {
+	dh_store_area_kind kind;
+	const char *code;        /* required */
+	const char *name;
+	const char *category;    /* EPCI: "CC", "CA", "CU", "METRO"...; former commune
+				    (required): "D", "A", "M" or "F" */
+	const char *parent;      /* département: its région (required); former commune: the code
+				    of its current commune ("" if unknown) */
+	const char *departement; /* commune: its département (required) */
+	const char *region;      /* commune: its région (required) */
+	const char *epci;        /* commune: its EPCI's SIREN, NULL or "" if none (stored NULL) */
+	int64_t population;      /* commune: municipal population, >= 0 */
+	const char *communes;    /* QPV: current commune codes separated by single spaces (no
+				    length limit) */
+} dh_store_area;
+
+typedef struct dh_store_area_sink dh_store_area_sink;
+
+/* Gives every row of the scope to dh_store_area_put(sink, ...); returns DH_OK to commit,
+ * anything else (with err set) to roll back. */
+typedef int (*dh_store_area_fill_fn)(void *ctx, dh_store_area_sink *sink, dh_error *err);
+
+/*
+ * Replace the tables of `scope` by the rows `fill` puts, in one write transaction: the
+ * previous rows are deleted first, and nothing changes unless fill and every put succeed.
+ * Returns DH_OK; DH_INVAL (bad argument or row: err says which), DH_CONFLICT (an import
+ * session is open on this handle), DH_STORE, DH_NOMEM, or fill's code.
+ */
+int dh_store_areas_replace(dh_store *store, dh_store_area_scope scope, dh_store_area_fill_fn fill,
+			   void *ctx, dh_error *err);
+
+/*
+ * Store one row (only inside fill). A row with the key of a row already put replaces it
+ * (the key is the code; for a former commune, the code and its current commune). Returns DH_OK; DH_INVAL (a kind outside the scope, a missing or oversized
+ * field), DH_STORE. After a failure the whole replacement is rolled back, whatever fill
+ * returns, and further puts are refused.
+ */
+int dh_store_area_put(dh_store_area_sink *sink, const dh_store_area *area, dh_error *err);
 
 /* One stored QPV: code, name, current commune codes separated by single spaces. */
 typedef int (*dh_qpv_row_cb)(void *ctx, const char *code, const char *name, const char *communes);
@@ -93,14 +145,6 @@ typedef int (*dh_qpv_row_cb)(void *ctx, const char *code, const char *name, cons
  * database older than the QPV table). A non-DH_OK return of cb stops and is returned.
  * Returns DH_OK, DH_STORE, or cb's code. */
 int dh_store_qpv_list(dh_store *store, dh_qpv_row_cb cb, void *ctx, dh_error *err);
-
-/*
- * Load the stored QPV list into geo (replacing geo's list; geo keeps an empty list when
- * the store has none), so that the cube names QPV and their communes are known.
- * Returns DH_OK, DH_STORE, DH_PARSE (a stored commune unknown to geo), DH_NOMEM.
- * Not thread-safe for geo: call before sharing it.
- */
-int dh_store_qpv_apply(dh_store *store, dh_geo *geo, dh_error *err);
 
 /* ---- Reference sources (open data) --------------------------------------------------- */
 

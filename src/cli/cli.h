@@ -44,6 +44,7 @@ int cli_report_error(const dh_error *err);
 int cli_wants_help(int argc, char **argv);
 
 /* Store subcommands' shared helpers (cli_store.c). */
+#include "datahabitat/geo.h"
 #include "datahabitat/store.h"
 #include <jansson.h>
 /* Match argv[*i] against "--name value" or "--name=value": 1 and *value set (and *i moved

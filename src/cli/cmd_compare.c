@@ -230,7 +230,7 @@ static int compare(const char *file, const char *date, const char *code, int onl
 		exitcode = CLI_EXIT_USAGE;
 		goto done;
 	}
-	rc = dh_store_qpv_apply(store, geo, &err);
+	rc = dh_geo_load_qpv_stored(geo, store, &err);
 	sources.date = day;
 	sources.source = source;
 	if (rc == DH_OK)

@@ -558,7 +558,7 @@ int cmd_indicators(int argc, char **argv)
 	exitcode = cli_open_store(db, 0u, &store);
 	if (exitcode != CLI_EXIT_OK)
 		goto done;
-	rc = dh_store_qpv_apply(store, geo, &err); /* names of the QPV (qpv load) */
+	rc = dh_geo_load_qpv_stored(geo, store, &err); /* names of the QPV (qpv load) */
 	if (rc != DH_OK) {
 		exitcode = cli_report_error(&err);
 		goto done;

@@ -30,7 +30,7 @@ int dh_store_init(const char *location, const dh_geo *geo, const dh_actor *actor
 	res->already = rc == DH_OK && !res->info.created;
 	/* A database created by an init that failed before its geography was loaded gets it now. */
 	if (rc == DH_OK && (res->info.created || res->info.communes == 0)) {
-		rc = dh_store_load_geo(store, geo, err);
+		rc = dh_geo_save(geo, store, err);
 		if (rc == DH_OK)
 			rc = dh_store_info_get(store, &res->info, err);
 	}
@@ -88,7 +88,7 @@ int dh_qpv_register(dh_store *store, const dh_actor *actor, const dh_geo *geo, d
 		return dh_error_set(err, DH_INVAL, "argument manquant");
 	if (dh_actor_check(actor, err) != DH_OK)
 		return DH_INVAL;
-	int rc = dh_store_qpv_save(store, geo, err);
+	int rc = dh_geo_qpv_save(geo, store, err);
 	char object[32];
 	snprintf(object, sizeof(object), "qpv:%zu", dh_geo_qpv_count(geo));
 	dh_error aerr;

@@ -24,11 +24,16 @@ typedef struct dh_store_ops {
 	void (*close)(void *state);
 	int (*info)(void *state, dh_store_info *info, dh_error *err);
 	int (*caller_owns)(void *state, dh_error *err); /* see dh_store_caller_owns() */
-	int (*load_geo)(void *state, const dh_geo *geo, dh_error *err);
+	/* Reference geography and QPV list (dh_store_areas_replace): begin opens the write
+	 * transaction and empties the scope's tables; put stores one row that store.c checked
+	 * (kind within the scope, required fields present); end commits (commit != 0) or rolls
+	 * back, and frees the session in all cases. */
+	int (*areas_begin)(void *state, dh_store_area_scope scope, void **session, dh_error *err);
+	int (*areas_put)(void *session, const dh_store_area *area, dh_error *err);
+	int (*areas_end)(void *session, int commit, dh_error *err);
 	int (*org_add)(void *state, dh_org *org, dh_error *err);
 	int (*org_get)(void *state, const char *siren, dh_org *out, dh_error *err);
 	int (*org_list)(void *state, dh_org_cb cb, void *ctx, dh_error *err);
-	int (*qpv_save)(void *state, const dh_geo *geo, dh_error *err);
 	int (*qpv_list)(void *state, dh_qpv_row_cb cb, void *ctx, dh_error *err);
 	/* Reference sources: same session protocol as the deliveries' import. */
 	int (*ref_begin)(void *state, const dh_reference_source *meta, void **session, dh_error *err);

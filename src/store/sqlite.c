@@ -360,88 +360,104 @@ static int sq_info(void *state, dh_store_info *info, dh_error *err)
 	return rc;
 }
 
-/* ---- Reference geography ---------------------------------------------------------------------- */
+/* ---- Reference geography and QPV list ------------------------------------------------------------ */
 
-static int load_areas(sqlite3 *db, sqlite3_stmt *st, const dh_geo *geo, size_t n,
-		      const dh_area *(*get)(const dh_geo *, int32_t), int kind_col, dh_error *err)
+/* One replacement of dh_store_areas_replace(): a statement per kind of row (NULL outside
+ * the scope), the write transaction open. */
+typedef struct sq_areas {
+	sqlite3 *db;
+	sqlite3_stmt *ins[DH_STORE_AREA_QPV + 1];
+} sq_areas;
+
+static const char *const area_insert_sql[DH_STORE_AREA_QPV + 1] = {
+	[DH_STORE_AREA_REGION] = "INSERT OR REPLACE INTO region(code, name) VALUES (?, ?)",
+	[DH_STORE_AREA_DEPARTEMENT] = "INSERT OR REPLACE INTO departement(code, name, region_code) VALUES (?, ?, ?)",
+	[DH_STORE_AREA_EPCI] = "INSERT OR REPLACE INTO epci(code, name, kind) VALUES (?, ?, ?)",
+	[DH_STORE_AREA_COMMUNE] = "INSERT OR REPLACE INTO commune(code, name, departement_code, region_code,"
+				  " epci_code, population) VALUES (?, ?, ?, ?, ?, ?)",
+	[DH_STORE_AREA_FORMER] = "INSERT OR REPLACE INTO former_commune(code, name, current_code, kind)"
+				 " VALUES (?, ?, ?, ?)",
+	[DH_STORE_AREA_QPV] = "INSERT OR REPLACE INTO qpv(code, name, communes) VALUES (?, ?, ?)",
+};
+
+static int sq_areas_end(void *session, int commit, dh_error *err)
 {
-	for (size_t i = 0; i < n; i++) {
-		const dh_area *a = get(geo, (int32_t)i);
-		dh__sq_bind_text(st, 1, a->code);
-		dh__sq_bind_text(st, 2, a->name ? a->name : "");
-		if (kind_col == 1)
-			dh__sq_bind_text(st, 3, a->kind);
-		else if (kind_col == 2)
-			dh__sq_bind_text(st, 3, a->parent);
-		int rc = dh__sq_run(db, st, err, "chargement de la géographie");
-		if (rc != DH_OK)
-			return rc;
+	sq_areas *a = session;
+	for (size_t k = 0; k < sizeof(a->ins) / sizeof(a->ins[0]); k++)
+		sqlite3_finalize(a->ins[k]);
+	int rc = commit ? dh__sq_exec(a->db, "COMMIT", err) : DH_OK;
+	if (!commit || rc != DH_OK)
+		sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
+	free(a);
+	return rc;
+}
+
+static int sq_areas_begin(void *state, dh_store_area_scope scope, void **session, dh_error *err)
+{
+	sq_store *s = state;
+	sq_areas *a = calloc(1, sizeof(*a));
+	if (!a)
+		return dh_error_nomem(err);
+	a->db = s->db;
+	int geo = scope == DH_STORE_SCOPE_GEOGRAPHY;
+	int rc = dh__sq_exec(a->db, "BEGIN IMMEDIATE", err);
+	if (rc != DH_OK) {
+		free(a);
+		return rc;
 	}
+	rc = dh__sq_exec(a->db, geo ? "DELETE FROM commune; DELETE FROM former_commune; DELETE FROM epci;"
+				      " DELETE FROM departement; DELETE FROM region"
+				    : "DELETE FROM qpv", err);
+	for (int k = geo ? DH_STORE_AREA_REGION : DH_STORE_AREA_QPV;
+	     rc == DH_OK && k <= (geo ? DH_STORE_AREA_FORMER : DH_STORE_AREA_QPV); k++)
+		rc = dh__sq_prepare(a->db, area_insert_sql[k], &a->ins[k], err);
+	if (rc != DH_OK) {
+		sq_areas_end(a, 0, NULL);
+		return rc;
+	}
+	*session = a;
 	return DH_OK;
 }
 
-static int sq_load_geo(void *state, const dh_geo *geo, dh_error *err)
+static void bind_opt(sqlite3_stmt *st, int col, const char *text)
 {
-	sq_store *s = state;
-	sqlite3 *db = s->db;
-	sqlite3_stmt *reg = NULL, *dep = NULL, *epci = NULL, *com = NULL, *former = NULL;
-	int rc = dh__sq_exec(db, "BEGIN IMMEDIATE", err);
-	if (rc != DH_OK)
-		return rc;
-	rc = dh__sq_exec(db, "DELETE FROM commune; DELETE FROM former_commune; DELETE FROM epci;"
-		      " DELETE FROM departement; DELETE FROM region", err);
-	if (rc == DH_OK)
-		rc = dh__sq_prepare(db, "INSERT OR REPLACE INTO region(code, name) VALUES (?, ?)", &reg, err);
-	if (rc == DH_OK)
-		rc = dh__sq_prepare(db, "INSERT OR REPLACE INTO departement(code, name, region_code) VALUES (?, ?, ?)", &dep, err);
-	if (rc == DH_OK)
-		rc = dh__sq_prepare(db, "INSERT OR REPLACE INTO epci(code, name, kind) VALUES (?, ?, ?)", &epci, err);
-	if (rc == DH_OK)
-		rc = dh__sq_prepare(db, "INSERT OR REPLACE INTO commune(code, name, departement_code, region_code, epci_code,"
-				 " population) VALUES (?, ?, ?, ?, ?, ?)", &com, err);
-	if (rc == DH_OK)
-		rc = dh__sq_prepare(db, "INSERT OR REPLACE INTO former_commune(code, name, current_code, kind)"
-				 " VALUES (?, ?, ?, ?)", &former, err);
-	if (rc == DH_OK)
-		rc = load_areas(db, reg, geo, dh_geo_region_count(geo), dh_geo_region, 0, err);
-	if (rc == DH_OK)
-		rc = load_areas(db, dep, geo, dh_geo_departement_count(geo), dh_geo_departement, 2, err);
-	if (rc == DH_OK)
-		rc = load_areas(db, epci, geo, dh_geo_epci_count(geo), dh_geo_epci, 1, err);
-	size_t n = dh_geo_commune_count(geo);
-	for (size_t i = 0; rc == DH_OK && i < n; i++) {
-		const dh_commune *c = dh_geo_commune(geo, (int32_t)i);
-		dh__sq_bind_text(com, 1, c->code);
-		dh__sq_bind_text(com, 2, c->name ? c->name : "");
-		dh__sq_bind_text(com, 3, c->departement);
-		dh__sq_bind_text(com, 4, c->region);
-		if (c->epci[0])
-			dh__sq_bind_text(com, 5, c->epci);
+	dh__sq_bind_text(st, col, text ? text : "");
+}
+
+static int sq_areas_put(void *session, const dh_store_area *area, dh_error *err)
+{
+	sq_areas *a = session;
+	sqlite3_stmt *st = a->ins[area->kind];
+	dh__sq_bind_text(st, 1, area->code);
+	bind_opt(st, 2, area->name);
+	switch (area->kind) {
+	case DH_STORE_AREA_DEPARTEMENT:
+		bind_opt(st, 3, area->parent);
+		break;
+	case DH_STORE_AREA_EPCI:
+		bind_opt(st, 3, area->category);
+		break;
+	case DH_STORE_AREA_COMMUNE:
+		bind_opt(st, 3, area->departement);
+		bind_opt(st, 4, area->region);
+		if (area->epci && area->epci[0])
+			dh__sq_bind_text(st, 5, area->epci);
 		else
-			sqlite3_bind_null(com, 5);
-		sqlite3_bind_int64(com, 6, c->population);
-		rc = dh__sq_run(db, com, err, "chargement des communes");
+			sqlite3_bind_null(st, 5);
+		sqlite3_bind_int64(st, 6, area->population);
+		break;
+	case DH_STORE_AREA_FORMER:
+		bind_opt(st, 3, area->parent);
+		bind_opt(st, 4, area->category);
+		break;
+	case DH_STORE_AREA_QPV:
+		bind_opt(st, 3, area->communes);
+		break;
+	case DH_STORE_AREA_REGION:
+		break;
 	}
-	n = dh_geo_former_count(geo);
-	for (size_t i = 0; rc == DH_OK && i < n; i++) {
-		const dh_former_commune *f = dh_geo_former(geo, (int32_t)i);
-		const dh_commune *cur = dh_geo_commune(geo, f->current);
-		char kind[2] = { f->kind, 0 };
-		dh__sq_bind_text(former, 1, f->code);
-		dh__sq_bind_text(former, 2, f->name ? f->name : "");
-		dh__sq_bind_text(former, 3, cur ? cur->code : "");
-		dh__sq_bind_text(former, 4, kind);
-		rc = dh__sq_run(db, former, err, "chargement des communes déléguées");
-	}
-	sqlite3_finalize(reg);
-	sqlite3_finalize(dep);
-	sqlite3_finalize(epci);
-	sqlite3_finalize(com);
-	sqlite3_finalize(former);
-	if (rc == DH_OK)
-		return dh__sq_exec(db, "COMMIT", err);
-	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-	return rc;
+	return dh__sq_run(a->db, st, err, area->kind == DH_STORE_AREA_QPV ? "enregistrement des QPV"
+									   : "chargement de la géographie");
 }
 
 /* ---- Organisations ------------------------------------------------------------------------------ */
@@ -531,46 +547,6 @@ int dh__sq_table_exists(sqlite3 *db, const char *name, int *exists, dh_error *er
 	*exists = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
 	sqlite3_finalize(st);
 	return DH_OK;
-}
-
-static int sq_qpv_save(void *state, const dh_geo *geo, dh_error *err)
-{
-	sq_store *s = state;
-	sqlite3 *db = s->db;
-	sqlite3_stmt *ins = NULL;
-	int rc = dh__sq_exec(db, "BEGIN IMMEDIATE", err);
-	if (rc != DH_OK)
-		return rc;
-	rc = dh__sq_exec(db, "DELETE FROM qpv", err);
-	if (rc == DH_OK)
-		rc = dh__sq_prepare(db, "INSERT INTO qpv(code, name, communes) VALUES (?, ?, ?)", &ins, err);
-	size_t n = dh_geo_qpv_count(geo);
-	char *list = NULL;
-	for (size_t i = 0; rc == DH_OK && i < n; i++) {
-		const dh_qpv *q = dh_geo_qpv(geo, (int32_t)i);
-		char *grown = realloc(list, (size_t)q->ncommunes * 6 + 1);
-		if (!grown) {
-			rc = dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
-			break;
-		}
-		list = grown;
-		size_t o = 0;
-		for (uint32_t k = 0; k < q->ncommunes; k++) {
-			const dh_commune *c = dh_geo_commune(geo, q->communes[k]);
-			o += (size_t)snprintf(list + o, 7, "%s%s", k ? " " : "", c ? c->code : "");
-		}
-		list[o] = '\0';
-		dh__sq_bind_text(ins, 1, q->code);
-		dh__sq_bind_text(ins, 2, q->name ? q->name : "");
-		dh__sq_bind_text(ins, 3, list);
-		rc = dh__sq_run(db, ins, err, "enregistrement des QPV");
-	}
-	free(list);
-	sqlite3_finalize(ins);
-	if (rc == DH_OK)
-		return dh__sq_exec(db, "COMMIT", err);
-	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-	return rc;
 }
 
 static int sq_qpv_list(void *state, dh_qpv_row_cb cb, void *ctx, dh_error *err)
@@ -697,11 +673,12 @@ const dh_store_ops dh__store_sqlite_ops = {
 	.close = sq_close,
 	.info = sq_info,
 	.caller_owns = sq_caller_owns,
-	.load_geo = sq_load_geo,
+	.areas_begin = sq_areas_begin,
+	.areas_put = sq_areas_put,
+	.areas_end = sq_areas_end,
 	.org_add = sq_org_add,
 	.org_get = dh__sq_org_get,
 	.org_list = sq_org_list,
-	.qpv_save = sq_qpv_save,
 	.qpv_list = sq_qpv_list,
 	.ref_begin = dh__sq_ref_begin,
 	.ref_row = dh__sq_ref_row,

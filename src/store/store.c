@@ -213,11 +213,92 @@ int dh_store_caller_owns(dh_store *store, dh_error *err)
 	return store->ops->caller_owns(store->state, err);
 }
 
-int dh_store_load_geo(dh_store *store, const dh_geo *geo, dh_error *err)
+/* ---- Reference geography and QPV list ---------------------------------------------- */
+
+struct dh_store_area_sink {
+	dh_store *store;
+	void *session;             /* backend's */
+	dh_store_area_scope scope;
+	int failed;                /* a put failed: the replacement is rolled back */
+};
+
+static const char *const area_kind_names[] = { "région", "département", "EPCI", "commune",
+					       "commune déléguée", "QPV" };
+
+/* A text field of a row: present (when required) and at most DH_STORE_AREA_FIELD_MAX bytes. */
+static int area_field(const dh_store_area *a, const char *field, const char *value, int required,
+		      dh_error *err)
 {
-	if (!store || !geo)
+	size_t n = value ? strlen(value) : 0;
+	if (n <= DH_STORE_AREA_FIELD_MAX && (n > 0 || !required))
+		return DH_OK;
+	if (err)
+		dh_strlcpy(err->field, sizeof(err->field), field);
+	const char *code = a->code ? a->code : "";
+	if (n)
+		return dh_error_set(err, DH_INVAL, "%s « %.20s » : champ %s de plus de %d octets",
+				    area_kind_names[a->kind], code, field, DH_STORE_AREA_FIELD_MAX);
+	return dh_error_set(err, DH_INVAL, "%s « %.20s » : champ %s manquant", area_kind_names[a->kind],
+			    code, field);
+}
+
+static int area_check(dh_store_area_scope scope, const dh_store_area *a, dh_error *err)
+{
+	int geo = a->kind <= DH_STORE_AREA_FORMER;
+	if ((unsigned)a->kind > DH_STORE_AREA_QPV || geo != (scope == DH_STORE_SCOPE_GEOGRAPHY))
+		return dh_error_set(err, DH_INVAL, "type de ligne %d hors de la table remplacée", (int)a->kind);
+	int rc = area_field(a, "code", a->code, 1, err);
+	if (rc == DH_OK)
+		rc = area_field(a, "name", a->name, 0, err);
+	if (rc == DH_OK)
+		rc = area_field(a, "category", a->category, a->kind == DH_STORE_AREA_FORMER, err);
+	if (rc == DH_OK)
+		rc = area_field(a, "parent", a->parent, a->kind == DH_STORE_AREA_DEPARTEMENT, err);
+	if (rc == DH_OK)
+		rc = area_field(a, "departement", a->departement, a->kind == DH_STORE_AREA_COMMUNE, err);
+	if (rc == DH_OK)
+		rc = area_field(a, "region", a->region, a->kind == DH_STORE_AREA_COMMUNE, err);
+	if (rc == DH_OK)
+		rc = area_field(a, "epci", a->epci, 0, err);
+	if (rc == DH_OK && a->population < 0)
+		rc = dh_error_set(err, DH_INVAL, "commune « %s » : population négative", a->code);
+	return rc;
+}
+
+int dh_store_areas_replace(dh_store *store, dh_store_area_scope scope, dh_store_area_fill_fn fill,
+			   void *ctx, dh_error *err)
+{
+	if (!store || !fill)
 		return dh_error_set(err, DH_INVAL, "argument manquant");
-	return store->ops->load_geo(store->state, geo, err);
+	if (scope != DH_STORE_SCOPE_GEOGRAPHY && scope != DH_STORE_SCOPE_QPV)
+		return dh_error_set(err, DH_INVAL, "table de référence %d inconnue", (int)scope);
+	if (store->session || store->ref_session)
+		return dh_error_set(err, DH_CONFLICT, "un import est déjà en cours sur cette connexion");
+	dh_store_area_sink sink = { store, NULL, scope, 0 };
+	int rc = store->ops->areas_begin(store->state, scope, &sink.session, err);
+	if (rc != DH_OK)
+		return rc;
+	rc = fill(ctx, &sink, err);
+	if (rc == DH_OK && sink.failed)
+		rc = dh_error_set(err, DH_INVAL, "une ligne refusée : rien n'est remplacé");
+	dh_error end_err;
+	dh_error_clear(&end_err);
+	int erc = store->ops->areas_end(sink.session, rc == DH_OK, rc == DH_OK ? err : &end_err);
+	return rc == DH_OK ? erc : rc;
+}
+
+int dh_store_area_put(dh_store_area_sink *sink, const dh_store_area *area, dh_error *err)
+{
+	if (!sink || !area)
+		return dh_error_set(err, DH_INVAL, "argument manquant");
+	if (sink->failed)
+		return dh_error_set(err, DH_INVAL, "remplacement interrompu par une erreur précédente");
+	int rc = area_check(sink->scope, area, err);
+	if (rc == DH_OK)
+		rc = sink->store->ops->areas_put(sink->session, area, err);
+	if (rc != DH_OK)
+		sink->failed = 1;
+	return rc;
 }
 
 /* ---- Organisations ------------------------------------------------------------------ */
@@ -547,13 +628,6 @@ int dh_store_agreement_set_end(dh_store *store, int64_t agreement_id, const char
 }
 
 /* ---- QPV list ------------------------------------------------------------------------ */
-
-int dh_store_qpv_save(dh_store *store, const dh_geo *geo, dh_error *err)
-{
-	if (!store || !geo)
-		return dh_error_set(err, DH_INVAL, "argument manquant");
-	return store->ops->qpv_save(store->state, geo, err);
-}
 
 int dh_store_qpv_list(dh_store *store, dh_qpv_row_cb cb, void *ctx, dh_error *err)
 {

@@ -484,7 +484,7 @@ static int setup(void **state)
 	char loc[4200];
 	snprintf(loc, sizeof(loc), "%s/t.db", dir);
 	if (dh_store_open(&store, loc, DH_STORE_CREATE, &err) != DH_OK ||
-	    dh_store_load_geo(store, geo, &err) != DH_OK) {
+	    dh_geo_save(geo, store, &err) != DH_OK) {
 		fprintf(stderr, "store: %s\n", err.message);
 		return -1;
 	}

@@ -237,7 +237,7 @@ static int setup(void **state)
 	char loc[4200], path[4200], od[4200];
 	snprintf(loc, sizeof(loc), "%s/t.db", dir);
 	if (dh_store_open(&store, loc, DH_STORE_CREATE, &err) != DH_OK ||
-	    dh_store_load_geo(store, geo, &err) != DH_OK)
+	    dh_geo_save(geo, store, &err) != DH_OK)
 		return -1;
 	/* Every landlord's rows go to the open-data file; the first one also delivers. */
 	snprintf(path, sizeof(path), "%s/landlords.csv", dir);

@@ -88,9 +88,9 @@ static void sqlite_loads_geography(void **state)
 	char *loc = contract_location();
 	dh_store *st;
 	assert_int_equal(dh_store_open(&st, loc, DH_STORE_CREATE, &err), DH_OK);
-	assert_int_equal(dh_store_load_geo(st, geo, &err), DH_OK);
+	assert_int_equal(dh_geo_save(geo, st, &err), DH_OK);
 	/* Loading twice replaces, it does not add. */
-	assert_int_equal(dh_store_load_geo(st, geo, &err), DH_OK);
+	assert_int_equal(dh_geo_save(geo, st, &err), DH_OK);
 	dh_store_info info;
 	assert_int_equal(dh_store_info_get(st, &info, &err), DH_OK);
 	assert_int_equal(info.communes, dh_geo_commune_count(geo));
