@@ -10,6 +10,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* cmocka.h uses what the four headers above declare: a block of its own, so that sorting the
+ * includes (.clang-format: SortIncludes) keeps it after them. */
 #include <cmocka.h>
 
 #include <stdio.h>
