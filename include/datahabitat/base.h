@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* Version of the library and its CLI: semantic versioning, history in CHANGELOG.md. The
  * Makefile reads DH_VERSION from here for datahabitat.pc. */
@@ -166,5 +167,18 @@ size_t dh_text_sanitize(char *text);
 /* Bytes of the valid UTF-8 sequence at s (at most n bytes available): 1 to 4, or 0 when
  * s does not start a valid sequence (overlong, surrogate, above U+10FFFF, truncated). */
 size_t dh_utf8_seq(const char *s, size_t n);
+
+/*
+ * CSV outputs (reports, tables, exports) write each text field with dh_csv_field_write():
+ * - RFC 4180: the field is quoted when it holds the delimiter, a double quote, CR or LF;
+ *   its double quotes are doubled;
+ * - spreadsheet formulas: a field that starts with '=', '+', '-', '@', TAB or CR and is not
+ *   a plain decimal number ("-12", "+3.5", "-0,5" stay as they are) is written with a
+ *   leading apostrophe (inside the quotes when quoted), so that a spreadsheet shows it as
+ *   text instead of running it (OWASP "CSV injection"). The value read back then starts
+ *   with that apostrophe: JSON outputs keep every value exact.
+ * Numbers printed by the writers themselves do not go through it.
+ */
+void dh_csv_field_write(FILE *out, const char *s, size_t len, char delimiter);
 
 #endif

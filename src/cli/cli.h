@@ -92,7 +92,7 @@ json_t *cli_json_text(const char *text);
 /* Print json indented on stdout with a newline: CLI_EXIT_OK, or CLI_EXIT_FAILURE with a
  * diagnostic when json is NULL (a value could not be built) or writing failed. */
 int cli_json_print(json_t *json);
-/* Write one CSV field, quoted (RFC 4180) when it holds the delimiter, a quote or a newline. */
+/* Write one CSV field: dh_csv_field_write() (RFC 4180 quoting, formulas neutralised). */
 void cli_print_csv_field(FILE *out, const char *s, size_t len, char delimiter);
 
 /* Subcommands (one file each: cmd_<name>.c). */

@@ -141,19 +141,5 @@ int cli_list_end(dh_store *store, int rc, const dh_error *err, json_t *list)
 
 void cli_print_csv_field(FILE *out, const char *s, size_t len, char delimiter)
 {
-	int quote = 0;
-	for (size_t i = 0; i < len; i++)
-		if (s[i] == delimiter || s[i] == '"' || s[i] == '\n' || s[i] == '\r')
-			quote = 1;
-	if (!quote) {
-		fwrite(s, 1, len, out);
-		return;
-	}
-	fputc('"', out);
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] == '"')
-			fputc('"', out);
-		fputc(s[i], out);
-	}
-	fputc('"', out);
+	dh_csv_field_write(out, s, len, delimiter);
 }

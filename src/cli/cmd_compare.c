@@ -128,7 +128,8 @@ static void print_cells(enum fmt fmt, const dh_cube_table *t, const cell *cells,
 			raw_number(a, sizeof(a), cells[i].ours);
 			raw_number(b, sizeof(b), cells[i].theirs);
 			raw_number(d, sizeof(d), cells[i].ours - cells[i].theirs);
-			printf("%s,", t->codes[cells[i].row]);
+			cli_print_csv_field(stdout, t->codes[cells[i].row], strlen(t->codes[cells[i].row]), ',');
+			putchar(',');
 			cli_print_csv_field(stdout, t->names[cells[i].row], strlen(t->names[cells[i].row]), ',');
 			printf(",%s,%s,%s,%s,%s,%d\n", v->name, v->indicator, a, b, d, cells[i].differ);
 		}

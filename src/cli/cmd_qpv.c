@@ -92,9 +92,12 @@ static int print_qpv_row(void *ctx, const char *code, const char *name, const ch
 		return o && json_array_append_new(l->json, o) == 0 ? DH_OK : DH_NOMEM;
 	}
 	if (l->csv) {
-		printf("%s,", code);
+		cli_print_csv_field(stdout, code, strlen(code), ',');
+		putchar(',');
 		cli_print_csv_field(stdout, name, strlen(name), ',');
-		printf(",%s\n", communes);
+		putchar(',');
+		cli_print_csv_field(stdout, communes, strlen(communes), ',');
+		putchar('\n');
 		return DH_OK;
 	}
 	printf("%-8s  %-17s  %s\n", code, communes, name);

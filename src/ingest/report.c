@@ -332,20 +332,11 @@ int dh_report_to_json_string(const dh_report *r, char **out)
 	return *out ? DH_OK : DH_NOMEM;
 }
 
-/* One CSV field, quoted when it holds the delimiter, a quote or a line break. */
+/* One CSV field (dh_csv_field_write: quoted when needed, formulas neutralised), then ';' or
+ * the end of the line. */
 static void csv_field(FILE *out, const char *s, int last)
 {
-	if (strpbrk(s, ";\"\r\n")) {
-		fputc('"', out);
-		for (; *s; s++) {
-			if (*s == '"')
-				fputc('"', out);
-			fputc(*s, out);
-		}
-		fputc('"', out);
-	} else {
-		fputs(s, out);
-	}
+	dh_csv_field_write(out, s, strlen(s), ';');
 	fputc(last ? '\n' : ';', out);
 }
 
