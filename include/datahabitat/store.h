@@ -39,6 +39,8 @@ typedef struct dh_store dh_store;
  * that is not a datahabitat store: it is left untouched), DH_INVAL (unknown scheme),
  * DH_CORRUPT (schema newer than this program, or damaged file), DH_STORE, DH_NOMEM.
  * *out is set on success only; close it with dh_store_close().
+ * Files: a database is created 0600 whatever the umask; an existing one (and its -wal, -shm,
+ * -journal) opened by its owner loses any group or other right, silently (SQLite backend).
  */
 int dh_store_open(dh_store **out, const char *location, unsigned flags, dh_error *err);
 

@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <sqlite3.h>
@@ -217,6 +218,29 @@ static int create_private(const char *path, dh_error *err)
 	return DH_OK;
 }
 
+/*
+ * A database created before databases were made 0600 kept its mode, often 0644: when its
+ * owner opens it, group and other rights are taken away from it and from its -wal, -shm and
+ * -journal, silently (the library prints nothing; docs/governance.md). Files of another
+ * user, symbolic links and special files are left alone; a failed chmod is ignored (the
+ * database stays usable as before). chmod by path, never open()/close(): closing a
+ * descriptor of the database would drop SQLite's POSIX locks held by other handles.
+ */
+static void tighten_private(sqlite3 *db)
+{
+	static const char *const suffix[] = { "", "-wal", "-shm", "-journal" };
+	const char *path = sqlite3_db_filename(db, "main");
+	if (!path || !path[0])
+		return;
+	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		char p[PATH_MAX];
+		struct stat sb;
+		if ((size_t)snprintf(p, sizeof(p), "%s%s", path, suffix[i]) < sizeof(p) && lstat(p, &sb) == 0 &&
+		    S_ISREG(sb.st_mode) && sb.st_uid == geteuid() && (sb.st_mode & 077))
+			(void)chmod(p, sb.st_mode & 0700); /* on failure the mode stays as it was */
+	}
+}
+
 static int sq_open(void **state, const char *path, unsigned flags, int *created, dh_error *err)
 {
 	*created = 0;
@@ -277,6 +301,8 @@ static int sq_open(void **state, const char *path, unsigned flags, int *created,
 	rc = version == 0 && tables == 0 && !(flags & DH_STORE_READONLY) ? dh__sq_exec(db, "PRAGMA page_size = 16384", err) : DH_OK;
 	if (rc == DH_OK)
 		rc = dh__sq_exec(db, setup, err);
+	if (rc == DH_OK)
+		tighten_private(db); /* a datahabitat database, its WAL and SHM there by now */
 	if (rc == DH_OK && version < SCHEMA_VERSION && !(flags & DH_STORE_READONLY)) {
 		rc = migrate(db, (int)version, err);
 		*created = version == 0;
