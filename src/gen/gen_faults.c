@@ -20,7 +20,7 @@ static const char *const fault_codes[F_COUNT] = {
 	"remlocdate-missing", "dpe-inconsistent", "surface-implausible", "commune-unknown",
 	"commune-former", "postcode-mismatch", "duplicate-ident-rep", "duplicate-ident-int",
 	"too-many-fields", "too-few-fields", "invalid-utf8", "remlocdate-after-bail", "loyerprinc-missing",
-	"exit-mode", "conv-missing", "oldlogt-exit", "surfmode-missing", "rent-above-max", "qualacq-missing",
+	"exit-mode", "conv-missing", "bad-quote", "nul-byte", "oldlogt-exit", "surfmode-missing", "rent-above-max", "qualacq-missing",
 };
 
 size_t dh_gen_fault_kind_count(void)
@@ -252,6 +252,15 @@ int dh__gen_inject(fault_ctx *fc, int kind, row *r)
 		}
 		f[DH_RPLS_NUMCONV] = empty_str;
 		return DH_RPLS_NUMCONV;
+	case F_BAD_QUOTE: { /* the reader's record problems: a quote inside an unquoted field, or
+			       text after the closing quote of a quoted one */
+		static const char *const v[2] = { "RUE DU \"PORT\"", "\"RUE\" DU PORT" };
+		f[DH_RPLS_NOMVOIE] = put_cstr(r, v[pick(fc, 2)]);
+		return DH_RPLS_NOMVOIE;
+	}
+	case F_NUL_BYTE:
+		f[DH_RPLS_NOMVOIE] = put_bytes(r, "RUE\0DU PORT", 11);
+		return DH_RPLS_NOMVOIE;
 	case F_OLDLOGT_EXIT: /* demolished (or left otherwise) and also gone by change of use or fusion */
 		make_exit(r, 4 + pick(fc, 2));
 		f[DH_RPLS_OLDLOGT] = digit_str(1 + pick(fc, 2));
