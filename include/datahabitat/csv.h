@@ -10,8 +10,9 @@
  * at the first 64 KiB (or max_record + 1 bytes): UTF-8 when its valid multi-byte
  * sequences are at least as many as the stray bytes (which then give DH_CSV_BAD_UTF8),
  * Windows-1252 otherwise; without non-ASCII bytes there, the first non-ASCII field decides.
- * A file opened by path that starts with a UTF-16 BOM (LE or BE) is read whole and
- * transcoded to UTF-8 first. Trailing blank lines ignored. Memory is constant whatever the file
+ * An input (file, standard input, descriptor or memory) that starts with a UTF-16 BOM (LE or
+ * BE) is read whole (at most 4 GiB) and transcoded to UTF-8 at the first record; offsets
+ * and dh_csv_bytes() then count bytes of that UTF-8 text. Trailing blank lines ignored. Memory is constant whatever the file
  * size: the reader holds one buffer of bounded size, and a record too long for
  * it is reported and skipped, never grown without limit.
  *

@@ -63,8 +63,10 @@ typedef struct dh_gen_options {
 	int from_year;        /* 0: a first vintage; else the next vintage of the stock at this */
 	int from_month;       /* date, which must be the reference date one year earlier (same */
 	int from_day;         /* month and day); rows at most 9,000,000,000 */
-	int layout;           /* dh_layout of the landlord files: DH_LAYOUT_AUTO or DH_LAYOUT_RPLS
-				 (a header line of the 46 stored fields), DH_LAYOUT_RPLS_ARRETE (the
+	int layout;           /* dh_layout of the landlord files: DH_LAYOUT_AUTO (a header line of
+				 the 46 stored fields), DH_LAYOUT_RPLS (SDES's full column list: the
+				 63 fields the validator checks, then SDES's unchecked columns,
+				 a missing value written NA), DH_LAYOUT_RPLS_ARRETE (the
 				 arrêté's header line, then its 64 positions), DH_LAYOUT_RPLS_OPENDATA_DIDO
 				 (the public columns with DiDo's names, no landlord identity; no faults) */
 } dh_gen_options;

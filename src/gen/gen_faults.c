@@ -20,7 +20,7 @@ static const char *const fault_codes[F_COUNT] = {
 	"remlocdate-missing", "dpe-inconsistent", "surface-implausible", "commune-unknown",
 	"commune-former", "postcode-mismatch", "duplicate-ident-rep", "duplicate-ident-int",
 	"too-many-fields", "too-few-fields", "invalid-utf8", "remlocdate-after-bail", "loyerprinc-missing",
-	"exit-mode", "conv-missing",
+	"exit-mode", "conv-missing", "bad-quote", "nul-byte", "oldlogt-exit", "surfmode-missing", "rent-above-max", "qualacq-missing",
 };
 
 size_t dh_gen_fault_kind_count(void)
@@ -40,6 +40,21 @@ const char *dh_gen_fault_kind(size_t i)
 static int pick(fault_ctx *fc, int n)
 {
 	return (int)dh_rng_below(&fc->rng, (uint64_t)n);
+}
+
+/* The dwelling left the stock during N-1 (SORTIEPATRIM `sortie`): MODE 9 and no lease, rent
+ * or rent surface, as render_row writes an exit; QUALACQ stays for a sale (1-3). */
+static void make_exit(row *r, int sortie)
+{
+	dh_str *f = r->f;
+	static const char *const qualacq[4] = { "", "01", "06", "05" };
+	f[DH_RPLS_MODE] = digit_str(9);
+	f[DH_RPLS_SORTIEPATRIM] = digit_str(sortie);
+	f[DH_RPLS_BAIL] = f[DH_RPLS_REMLOCDATE] = f[DH_RPLS_LOYERPRINC] = f[DH_RPLS_LOYERACC] = empty_str;
+	f[DH_RPLS_MODESURF] = digit_str(9);
+	f[DH_RPLS_SURFMODE] = f[DH_RPLS_LOYERMAXAPL] = f[DH_RPLS_LOYERMAXCUS] = empty_str;
+	f[DH_RPLS_QUALACQ] = sortie <= 3 ? (dh_str){ qualacq[sortie], 2 } : empty_str;
+	f[DH_RPLS_MISCOMMERCIAL] = digit_str(sortie <= 3 ? 1 : 2);
 }
 
 /*
@@ -237,6 +252,35 @@ int dh__gen_inject(fault_ctx *fc, int kind, row *r)
 		}
 		f[DH_RPLS_NUMCONV] = empty_str;
 		return DH_RPLS_NUMCONV;
+	case F_BAD_QUOTE: { /* the reader's record problems: a quote inside an unquoted field, or
+			       text after the closing quote of a quoted one */
+		static const char *const v[2] = { "RUE DU \"PORT\"", "\"RUE\" DU PORT" };
+		f[DH_RPLS_NOMVOIE] = put_cstr(r, v[pick(fc, 2)]);
+		return DH_RPLS_NOMVOIE;
+	}
+	case F_NUL_BYTE:
+		f[DH_RPLS_NOMVOIE] = put_bytes(r, "RUE\0DU PORT", 11);
+		return DH_RPLS_NOMVOIE;
+	case F_OLDLOGT_EXIT: /* demolished (or left otherwise) and also gone by change of use or fusion */
+		make_exit(r, 4 + pick(fc, 2));
+		f[DH_RPLS_OLDLOGT] = digit_str(1 + pick(fc, 2));
+		return DH_RPLS_OLDLOGT;
+	case F_SURFMODE_MISSING: /* rent on the surface utile or corrigée, without that surface */
+		f[DH_RPLS_MODESURF] = digit_str(1 + pick(fc, 2));
+		f[DH_RPLS_SURFMODE] = empty_str;
+		return DH_RPLS_SURFMODE;
+	case F_RENT_ABOVE_MAX: { /* the maximum the rule compares with, 2 to 11 € under the rent */
+		if (dw->mode != 1 || dw->rent_na || dw->rent < 2000)
+			return -1;
+		int max = f[DH_RPLS_LOYERMAXCUS].len || !f[DH_RPLS_LOYERMAXAPL].len ? DH_RPLS_LOYERMAXCUS
+										       : DH_RPLS_LOYERMAXAPL;
+		f[max] = put_uint(r, dw->rent / 100 - 2 - (uint64_t)pick(fc, 10), 1);
+		return DH_RPLS_LOYERPRINC;
+	}
+	case F_QUALACQ_MISSING: /* sold during N-1 without the type of sale */
+		make_exit(r, 1 + pick(fc, 3));
+		f[DH_RPLS_QUALACQ] = empty_str;
+		return DH_RPLS_QUALACQ;
 	}
 	return -1;
 }

@@ -518,6 +518,54 @@ static void settle_new_dwelling(const dh_gen_plan *plan, const program *p, uint6
 
 /* ---- Rendering ---- */
 
+/* Rent in whole euros, hundredths rounded up. */
+static uint64_t euros_up(uint64_t hundredths)
+{
+	return (hundredths + 99) / 100;
+}
+
+/* The fields the stored 46 leave out (written by the rpls and rpls-arrete layouts) and SDES's
+ * unchecked columns (rpls). Drawn without the random streams, so that the stored fields stay
+ * the same bytes in every layout. */
+static void render_extra(const gen_landlord *ll, const program *p, uint64_t g, const dwelling *dw, row *r)
+{
+	dh_str *f = r->f;
+	for (int e = DH_RPLS_NFIELDS; e < DH_RPLS_NALL; e++)
+		f[e] = empty_str;
+	for (int e = 0; e < GEN_SDES_COUNT; e++)
+		r->sdes[e] = empty_str;
+	int left = dw->sortie >= 1 && dw->sortie <= 5;
+	/* A sale needs its type (annex, 58): to the tenant, to an HLM body, to another person. */
+	static const char *const qualacq[4] = { "", "01", "06", "05" };
+	if (dw->sortie >= 1 && dw->sortie <= 3)
+		f[DH_RPLS_QUALACQ] = (dh_str){ qualacq[dw->sortie], 2 };
+	f[DH_RPLS_MISCOMMERCIAL] = digit_str(dw->sortie >= 1 && dw->sortie <= 3 ? 1 : 2);
+	/* The surface the rent is computed on (annex, 42-43): each landlord its own habit; 9
+	 * (sans objet) for a dwelling that is not let. */
+	int modesurf = dw->mode != 1 ? 9 : (int)(ll->index % 3) + 1;
+	f[DH_RPLS_MODESURF] = digit_str(modesurf);
+	if (modesurf != 9) {
+		static const uint64_t percent[4] = { 0, 104, 135, 100 }; /* utile, corrigée, habitable */
+		f[DH_RPLS_SURFMODE] = put_uint(r, (dw->surface * percent[modesurf] / 100 + 50) / 100, 1);
+	}
+	/* Maximum rents (annex, 56-57): the APL agreement's for a conventioned dwelling, the
+	 * CUS's for landlords that fill it; both above the rent practised. */
+	if (!left) {
+		uint64_t margin = 108 + g % 8;
+		if (p->conv == 1)
+			f[DH_RPLS_LOYERMAXAPL] = put_uint(r, euros_up(dw->rent * margin / 100), 1);
+		if (ll->index % 2 == 0)
+			f[DH_RPLS_LOYERMAXCUS] = put_uint(r, euros_up(dw->rent * (margin + 4) / 100), 1);
+	}
+	r->sdes[GEN_SDES_IDENT_ORG] = (dh_str){ ll->pub.siren, 9 };
+	if (dw->has_dpe) { /* consumption in the middle of its class (DPE 2021 thresholds) */
+		static const unsigned ener[7] = { 50, 90, 145, 215, 290, 375, 480 };
+		static const unsigned ges[7] = { 4, 9, 21, 40, 60, 85, 120 };
+		r->sdes[GEN_SDES_DPE_CONSO_ENER] = put_uint(r, ener[dw->dpe_energy], 1);
+		r->sdes[GEN_SDES_DPE_CONSO_GES] = put_uint(r, ges[dw->dpe_ghg], 1);
+	}
+}
+
 /* The fields of dwelling k of program p: j is its rank among the landlord's dwellings
  * (IDENT_INT), g its global number (IDENT_REP). */
 static void render_row(const dh_gen_plan *plan, const gen_landlord *ll, const program *p,
@@ -632,12 +680,7 @@ static void render_row(const dh_gen_plan *plan, const gen_landlord *ll, const pr
 	f[DH_RPLS_SORTIEPATRIM] = digit_str(dw->sortie);
 	f[DH_RPLS_NEWLOGT] = p->newlogt ? digit_str(1) : empty_str;
 	f[DH_RPLS_CONTRESLOG] = digit_str(dw->contreslog);
-	for (int e = DH_RPLS_NFIELDS; e < DH_RPLS_NALL; e++)
-		f[e] = empty_str;
-	/* A sale needs its type (annex, 58): to the tenant, to an HLM body, to another person. */
-	static const char *const qualacq[4] = { "", "01", "06", "05" };
-	if (dw->sortie >= 1 && dw->sortie <= 3)
-		f[DH_RPLS_QUALACQ] = (dh_str){ qualacq[dw->sortie], 2 };
+	render_extra(ll, p, g, dw, r);
 }
 
 /* ---- Output ---- */
@@ -687,6 +730,28 @@ static const struct {
 	{ "ORIGINE_CODE", DH_RPLS_ORIGINE },  { "FINAN_CODE", DH_RPLS_FINAN },	    { "CONV_CODE", DH_RPLS_CONV },
 	{ "DPEDATE", DH_RPLS_DPEDATE },	    { "DPEENERGIE", DH_RPLS_DPEENERGIE },   { "DPESERRE", DH_RPLS_DPESERRE },
 };
+
+/* SDES's unchecked columns, in enum gen_sdes_column order, after the 63 fields (rpls). */
+static const char *const sdes_columns[GEN_SDES_COUNT] = {
+	"IDENT_ORG", "PMR", "DATMISEVENTE", "DATVEFFECT", "DATE_DEP_DERLOCAT", "DPE_CONSO_ENER", "DPE_CONSO_GES",
+	"DPE_NUM_REF", "IDENT_FISCAL",
+};
+
+/* Columns of the rpls layout: every field the validator knows, then SDES's unchecked ones. */
+#define FULL_COLUMNS (DH_RPLS_NALL + GEN_SDES_COUNT)
+
+/* Append value v, or SDES's `NA` when it is empty, and a delimiter. */
+static char *put_na(char *p, dh_str v)
+{
+	if (v.len == 0) {
+		memcpy(p, "NA;", 3);
+		return p + 3;
+	}
+	copy_field(p, v.ptr, v.len);
+	p += v.len;
+	*p++ = ';';
+	return p;
+}
 
 /* Position (1-64) of field f in the arrêté's record, 0 if none. */
 static int arrete_position(int f)
@@ -742,6 +807,9 @@ static void out_row(out *o, const row *r, int crlf, int layout, const char *dep)
 				p = put_field(p, r, f);
 			}
 		}
+	} else if (layout == DH_LAYOUT_RPLS) {
+		for (int c = 0; c < FULL_COLUMNS + (extra < 0 ? -1 : 0); c++)
+			p = put_na(p, c < DH_RPLS_NALL ? r->f[c] : r->sdes[c - DH_RPLS_NALL]);
 	} else {
 		int n = extra < 0 ? r->nfields : DH_RPLS_NFIELDS;
 		for (int i = 0; i < n; i++)
@@ -787,9 +855,13 @@ static void emit(emitter *em, const program *p, uint32_t k, uint64_t j, uint64_t
 		fc->rng = dh_rng_derive(plan->opt.seed, gen_key(GEN_STREAM_FAULT, ll->index, gf));
 		fc->prog = p;
 		fc->dw = dw;
-		int kind = (int)(gf % F_COUNT), field = -1;
-		for (int t = 0; t < F_COUNT && field == -1; t++) {
-			kind = (int)((gf + (uint64_t)t) % F_COUNT);
+		/* kinds cycle over those the layout can carry */
+		uint64_t nkinds = plan->opt.layout == DH_LAYOUT_RPLS || plan->opt.layout == DH_LAYOUT_RPLS_ARRETE
+					  ? F_COUNT
+					  : F_COUNT_STORED;
+		int kind = (int)(gf % nkinds), field = -1;
+		for (uint64_t t = 0; t < nkinds && field == -1; t++) {
+			kind = (int)((gf + t) % nkinds);
 			field = dh__gen_inject(fc, kind, r);
 		}
 		if (field != -1 && sink->fault) {
@@ -897,10 +969,12 @@ int dh_gen_landlord_write(const dh_gen_plan *plan, size_t i, const dh_gen_sink *
 		line++;
 	}
 	if (layout != DH_LAYOUT_RPLS_ARRETE && layout != DH_LAYOUT_RPLS_OPENDATA_DIDO) {
-		for (int f = 0; f < DH_RPLS_NFIELDS; f++) {
-			const char *name = dh_rpls_field(f)->name;
+		/* rpls: SDES's full list; otherwise the 46 stored fields */
+		int ncols = layout == DH_LAYOUT_RPLS ? FULL_COLUMNS : DH_RPLS_NFIELDS;
+		for (int c = 0; c < ncols; c++) {
+			const char *name = c < DH_RPLS_NALL ? dh_rpls_field(c)->name : sdes_columns[c - DH_RPLS_NALL];
 			out_bytes(&o, name, strlen(name));
-			if (f + 1 < DH_RPLS_NFIELDS)
+			if (c + 1 < ncols)
 				out_bytes(&o, ";", 1);
 		}
 		out_bytes(&o, crlf ? "\r\n" : "\n", crlf ? 2 : 1);

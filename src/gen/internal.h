@@ -172,8 +172,16 @@ static inline void copy_field(char *dst, const char *src, size_t n)
 	}
 }
 
+/* Columns of SDES's full dwelling file that the validator accepts unchecked, written after
+ * the fields by the rpls layout (gen_stock.c names them). */
+enum gen_sdes_column {
+	GEN_SDES_IDENT_ORG, GEN_SDES_PMR, GEN_SDES_DATMISEVENTE, GEN_SDES_DATVEFFECT, GEN_SDES_DATE_DEP_DERLOCAT,
+	GEN_SDES_DPE_CONSO_ENER, GEN_SDES_DPE_CONSO_GES, GEN_SDES_DPE_NUM_REF, GEN_SDES_IDENT_FISCAL, GEN_SDES_COUNT
+};
+
 typedef struct row {
-	dh_str f[DH_RPLS_NALL];    /* field values, in the output encoding (extra fields: rpls-arrete) */
+	dh_str f[DH_RPLS_NALL];    /* field values, in the output encoding (extra fields: rpls, rpls-arrete) */
+	dh_str sdes[GEN_SDES_COUNT]; /* SDES's unchecked columns (rpls layout) */
 	int nfields;               /* fields to write (DH_RPLS_NFIELDS, one less or one more) */
 	size_t used;               /* bytes of scratch in use */
 	char scratch[1024];
@@ -324,7 +332,10 @@ enum fault_kind {
 	F_LOCAT_BEFORE, F_PATRIMOINE_BEFORE, F_BAIL_MISSING, F_REMLOC_MISSING, F_DPE,
 	F_SURFACE, F_COMMUNE_UNKNOWN, F_COMMUNE_FORMER, F_POSTCODE, F_DUP_REP, F_DUP_INT,
 	F_TOO_MANY, F_TOO_FEW, F_INVALID_UTF8, F_REMLOC_AFTER_BAIL, F_LOYERPRINC_MISSING, F_EXIT_MODE,
-	F_CONV_MISSING, F_COUNT
+	F_CONV_MISSING, F_BAD_QUOTE, F_NUL_BYTE,
+	F_COUNT_STORED, /* the kinds above fit the 46 stored fields; those below read extra fields
+			   (rpls with the full SDES list, rpls-arrete) */
+	F_OLDLOGT_EXIT = F_COUNT_STORED, F_SURFMODE_MISSING, F_RENT_ABOVE_MAX, F_QUALACQ_MISSING, F_COUNT
 };
 
 typedef struct fault_ctx {

@@ -261,6 +261,15 @@ static int fail(dh_csv *csv, dh_error *err, int code, const char *msg)
 	return dh_error_set(err, code, "%s", msg);
 }
 
+/* A read() that failed with errno: the reader's fatal DH_IO. */
+static int read_failed(dh_csv *csv, dh_error *err)
+{
+	char msg[320];
+	snprintf(msg, sizeof(msg), "lecture de « %s » impossible : %s (errno %d)", csv->name, sys_message(errno),
+	         errno);
+	return fail(csv, err, DH_IO, msg);
+}
+
 /* Move the unconsumed bytes to the front of the buffer and read more. Sets eof when the
  * input is exhausted. Returns DH_OK or DH_IO. */
 static int refill(dh_csv *csv, dh_error *err)
@@ -293,12 +302,8 @@ static int refill(dh_csv *csv, dh_error *err)
 		                           : read(csv->fd, csv->end, want);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0) {
-			char msg[320];
-			snprintf(msg, sizeof(msg), "lecture de « %s » impossible : %s (errno %d)", csv->name,
-			         sys_message(errno), errno);
-			return fail(csv, err, DH_IO, msg);
-		}
+		if (n < 0)
+			return read_failed(csv, err);
 		if (n == 0)
 			csv->eof = 1;
 		csv->file_off += (uint64_t)n;
@@ -308,12 +313,94 @@ static int refill(dh_csv *csv, dh_error *err)
 	}
 }
 
+/* Switch the reader to the UTF-8 transcoding of UTF-16 text raw[0, len) (its BOM excluded):
+ * it then reads from memory it owns, as UTF-8 whatever encoding was asked. */
+static int adopt_utf16(dh_csv *csv, const unsigned char *raw, size_t len, int le, dh_error *err)
+{
+	unsigned char *utf8 = malloc(len / 2 * 3 + 4);
+	if (!utf8)
+		return fail(csv, err, DH_NOMEM, "mémoire insuffisante pour transcoder l'entrée UTF-16");
+	size_t n = dh__csv_utf16_to_utf8(raw, len, le, utf8);
+	if (csv->own_fd && csv->fd >= 0)
+		close(csv->fd);
+	csv->fd = -1;
+	csv->own_fd = 0;
+	free(csv->owned);
+	csv->owned = utf8;
+	csv->mem = utf8;
+	csv->mem_len = n;
+	csv->mem_pos = 0;
+	csv->pos = csv->end = csv->buf;
+	*csv->end = '\n';
+	csv->base_off = 0;
+	csv->eof = n == 0;
+	csv->enc = DH_ENC_UTF8;
+	csv->utf16 = 1;
+	return DH_OK;
+}
+
+/* A stream (standard input, a pipe, a descriptor) that starts with a UTF-16 BOM: the bytes
+ * already in the buffer and the rest of the stream, read whole (at most LIMIT_UTF16 bytes),
+ * transcoded. */
+#define LIMIT_UTF16 (LIMIT_MAX_RECORD * (uint64_t)16)
+static int adopt_utf16_stream(dh_csv *csv, int le, dh_error *err)
+{
+	size_t len = (size_t)(csv->end - csv->pos) - 2, cap = len + csv->read_size + 4096;
+	unsigned char *raw = malloc(cap);
+	if (!raw)
+		return fail(csv, err, DH_NOMEM, "mémoire insuffisante pour lire l'entrée UTF-16");
+	memcpy(raw, csv->pos + 2, len);
+	int rc = DH_OK;
+	while (!csv->eof) {
+		if (len == cap) {
+			size_t grown = cap * 2;
+			unsigned char *p = (uint64_t)cap >= LIMIT_UTF16 ? NULL : realloc(raw, grown);
+			if (!p) {
+				char msg[320];
+				snprintf(msg, sizeof(msg), "« %s » : entrée UTF-16 trop grande ou mémoire insuffisante "
+				         "(au plus 4 Gio)", csv->name);
+				rc = fail(csv, err, (uint64_t)cap >= LIMIT_UTF16 ? DH_IO : DH_NOMEM, msg);
+				break;
+			}
+			raw = p;
+			cap = grown;
+		}
+		ssize_t n = read(csv->fd, raw + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = read_failed(csv, err);
+			break;
+		}
+		if (n == 0)
+			csv->eof = 1;
+		len += (size_t)n;
+	}
+	if (rc == DH_OK)
+		rc = adopt_utf16(csv, raw, len, le, err);
+	free(raw);
+	return rc;
+}
+
 static int start(dh_csv *csv, dh_error *err)
 {
 	int rc;
 	while (!csv->eof && csv->end - csv->pos < 3)
 		if ((rc = refill(csv, err)) != DH_OK)
 			return rc;
+	/* A UTF-16 BOM on a stream or in memory ("texte Unicode" of spreadsheets; a file opened
+	 * by path was transcoded at open): transcoded to UTF-8 whole, then read from memory. */
+	if (!csv->utf16 && csv->base_off == 0 && csv->pos == csv->buf && csv->end - csv->pos >= 2 &&
+	    ((csv->pos[0] == 0xFF && csv->pos[1] == 0xFE) || (csv->pos[0] == 0xFE && csv->pos[1] == 0xFF))) {
+		int le = csv->pos[0] == 0xFF;
+		rc = csv->mem ? adopt_utf16(csv, csv->mem + 2, csv->mem_len - 2, le, err)
+		              : adopt_utf16_stream(csv, le, err);
+		if (rc != DH_OK)
+			return rc;
+		while (!csv->eof && csv->end - csv->pos < 3)
+			if ((rc = refill(csv, err)) != DH_OK)
+				return rc;
+	}
 	/* A UTF-8 BOM is never data: skipped even when an encoding was forced. */
 	if (csv->end - csv->pos >= 3 && csv->pos[0] == 0xEF && csv->pos[1] == 0xBB && csv->pos[2] == 0xBF) {
 		csv->pos += 3;
@@ -805,55 +892,6 @@ int dh_csv_open_fd(dh_csv **out, int fd, const char *name, const dh_csv_options 
 	return dh__csv_open_fd_sized(out, fd, name, opt, 0, err);
 }
 
-/* A file starting with a UTF-16 byte order mark ("texte Unicode" of spreadsheets): read
- * whole, transcoded to UTF-8, then read from memory. */
-static int open_utf16(dh_csv **out, int fd, const char *path, int le, const dh_csv_options *opt, dh_error *err)
-{
-	struct stat st;
-	unsigned char *raw = NULL, *utf8 = NULL;
-	size_t len = 0;
-	int rc = DH_OK;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > LIMIT_MAX_RECORD * (uint64_t)16) {
-		rc = dh_error_set(err, DH_IO, "« %s » : fichier UTF-16 illisible ou trop grand (%s)", path,
-		                  "au plus 4 Gio");
-	} else if (!(raw = malloc((size_t)st.st_size + 1))) {
-		rc = dh_error_set(err, DH_NOMEM, "mémoire insuffisante pour lire « %s »", path);
-	} else {
-		while (len < (size_t)st.st_size) {
-			ssize_t n = pread(fd, raw + len, (size_t)st.st_size - len, (off_t)len);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0) {
-				rc = dh_error_set(err, DH_IO, "lecture de « %s » impossible : %s", path,
-				                  n < 0 ? sys_message(errno) : "fichier raccourci");
-				break;
-			}
-			len += (size_t)n;
-		}
-	}
-	if (rc == DH_OK && !(utf8 = malloc(len / 2 * 3 + 4)))
-		rc = dh_error_set(err, DH_NOMEM, "mémoire insuffisante pour lire « %s »", path);
-	size_t n = rc == DH_OK ? dh__csv_utf16_to_utf8(raw + 2, len - 2, le, utf8) : 0;
-	free(raw);
-	close(fd);
-	if (rc != DH_OK) {
-		free(utf8);
-		return rc;
-	}
-	dh_csv_options o = {0, DH_ENC_AUTO, 0, 0, 0};
-	if (opt)
-		o = *opt;
-	o.encoding = DH_ENC_UTF8; /* whatever was asked: the bytes are now UTF-8 */
-	rc = open_common(out, -1, 0, utf8, n, path, &o, 0, err);
-	if (rc != DH_OK) {
-		free(utf8);
-		return rc;
-	}
-	(*out)->owned = utf8;
-	(*out)->utf16 = 1;
-	return DH_OK;
-}
-
 int dh__csv_was_utf16(const dh_csv *csv)
 {
 	return csv->utf16;
@@ -874,9 +912,6 @@ int dh_csv_open_path(dh_csv **out, const char *path, const dh_csv_options *opt, 
 		return dh_error_set(err, e == ENOENT ? DH_NOTFOUND : DH_IO,
 		                    "ouverture de « %s » impossible : %s", path, sys_message(e));
 	}
-	unsigned char bom[2];
-	if (pread(fd, bom, 2, 0) == 2 && ((bom[0] == 0xFF && bom[1] == 0xFE) || (bom[0] == 0xFE && bom[1] == 0xFF)))
-		return open_utf16(out, fd, path, bom[0] == 0xFF, opt, err);
 	return open_common(out, fd, 1, NULL, 0, path, opt, 0, err);
 }
 

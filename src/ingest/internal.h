@@ -25,7 +25,7 @@ int dh__csv_open_mem_sized(dh_csv **out, const void *data, size_t len, const cha
 int dh__csv_open_fd_sized(dh_csv **out, int fd, const char *name, const dh_csv_options *opt,
                          size_t read_size, dh_error *err);
 
-/* 1 when the file started with a UTF-16 BOM and was transcoded to UTF-8 at open. */
+/* 1 when the input started with a UTF-16 BOM and was transcoded to UTF-8 (first record on). */
 int dh__csv_was_utf16(const dh_csv *csv);
 
 /* ---- The reader's state, shared by csv.c (the reader) and csv_detect.c (detection and

@@ -5,7 +5,8 @@
  * The first byte chooses the options (delimiter, encoding, small limits, read size);
  * the rest is the CSV input. Every record is checked against the reader's contract
  * (fields within the limits and valid UTF-8, lines and offsets increasing, problems
- * consistent, all bytes consumed), and the input is read twice, with the default buffer
+ * consistent, all bytes consumed; offsets of the UTF-8 transcoding for an input with a UTF-16
+ * BOM), and the input is read twice, with the default buffer
  * and with a tiny one, which must give the same records.
  */
 #include "ingest/internal.h"
@@ -78,6 +79,15 @@ static uint64_t read_all(const uint8_t *data, size_t size, const dh_csv_options 
 	CHECK(dh__csv_open_mem_sized(&csv, data, size, "fuzz", opt, read_size, &err) == DH_OK);
 	size_t max_field = opt->max_field ? opt->max_field : 64 * 1024;
 	size_t max_fields = opt->max_fields ? opt->max_fields : 1024;
+	/* A UTF-16 BOM: the reader reads the UTF-8 transcoding, offsets count its bytes. */
+	size_t text_size = size;
+	int utf16 = size >= 2 && ((data[0] == 0xFF && data[1] == 0xFE) || (data[0] == 0xFE && data[1] == 0xFF));
+	if (utf16) {
+		unsigned char *utf8 = malloc(size / 2 * 3 + 4);
+		CHECK(utf8 != NULL);
+		text_size = dh__csv_utf16_to_utf8(data + 2, size - 2, data[0] == 0xFF, utf8);
+		free(utf8);
+	}
 	uint64_t h = UINT64_C(0xcbf29ce484222325), last_line = 0, last_offset = 0;
 	int first = 1, rc;
 	dh_csv_record rec;
@@ -91,7 +101,7 @@ static uint64_t read_all(const uint8_t *data, size_t size, const dh_csv_options 
 			CHECK((rec.problem == DH_CSV_FINE) == (rec.problem_column == 0));
 			CHECK(rec.problem_column <= rec.nfields);
 		}
-		CHECK(rec.line >= 1 && rec.offset < size);
+		CHECK(rec.line >= 1 && rec.offset < text_size);
 		if (!first)
 			CHECK(rec.line > last_line && rec.offset > last_offset);
 		first = 0;
@@ -113,7 +123,10 @@ static uint64_t read_all(const uint8_t *data, size_t size, const dh_csv_options 
 	}
 	CHECK(rc == DH_EOF);
 	CHECK(dh_csv_next(csv, &rec, &err) == DH_EOF);
-	CHECK(dh_csv_bytes(csv) == size);
+	CHECK(dh_csv_bytes(csv) == text_size);
+	CHECK(dh__csv_was_utf16(csv) == utf16);
+	if (utf16)
+		CHECK(dh_csv_encoding(csv) == DH_ENC_UTF8);
 	char d = dh_csv_delimiter(csv);
 	CHECK(opt->delimiter ? d == opt->delimiter
 	                     : (d == ';' || d == ',' || d == '\t' || d == '|'));

@@ -590,20 +590,19 @@ static void test_long_input_small_buffer(void **state)
 	free(text);
 }
 
-static void test_stdin_pipe(void **state)
+/* Read standard input replaced by a pipe a child feeds with raw[0, len), 5 bytes at a time;
+ * returns 1 when the reader took it for UTF-16. */
+static int read_stdin_fed(const unsigned char *raw, size_t len, parsed *p)
 {
-	(void)state;
 	int fds[2];
 	assert_int_equal(pipe(fds), 0);
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		close(fds[0]);
-		/* Write slowly in small pieces so that reads return partial data. */
-		for (int i = 0; i < 2000; i++) {
-			char line[64];
-			int k = snprintf(line, sizeof(line), "%d,\"a,b\",z\r\n", i);
-			if (write(fds[1], line, (size_t)k) != k)
+		for (size_t i = 0; i < len; i += 5) {
+			size_t n = len - i < 5 ? len - i : 5;
+			if (write(fds[1], raw + i, n) != (ssize_t)n)
 				_exit(1);
 		}
 		_exit(0);
@@ -613,24 +612,160 @@ static void test_stdin_pipe(void **state)
 	assert_true(saved >= 0);
 	assert_int_equal(dup2(fds[0], 0), 0);
 	close(fds[0]);
-
 	dh_csv *csv = NULL;
 	dh_error err;
 	assert_int_equal(dh_csv_open_path(&csv, "-", NULL, &err), DH_OK);
 	assert_string_equal(dh_csv_name(csv), "<stdin>");
-	parsed p;
-	read_all(csv, &p);
+	read_all(csv, p);
+	int utf16 = dh__csv_was_utf16(csv);
 	dh_csv_free(csv);
 	assert_int_equal(dup2(saved, 0), 0);
 	close(saved);
 	int status;
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	return utf16;
+}
 
+static void test_stdin_pipe(void **state)
+{
+	(void)state;
+	/* Written slowly in small pieces so that reads return partial data. */
+	size_t cap = 2000 * 32, len = 0;
+	unsigned char *text = malloc(cap);
+	assert_non_null(text);
+	for (int i = 0; i < 2000; i++)
+		len += (size_t)snprintf((char *)text + len, cap - len, "%d,\"a,b\",z\r\n", i);
+	parsed p;
+	assert_int_equal(read_stdin_fed(text, len, &p), 0);
+	free(text);
 	assert_int_equal(p.n, 2000);
 	assert_int_equal(p.delim, ',');
 	expect_fields(&p, 1999, FIELDS("1999", "a,b", "z"));
 	assert_int_equal(p.recs[1999].line, 2000);
+	parsed_release(&p);
+}
+
+/* UTF-16 text (BOM first) of a UTF-8 string: little-endian when le. Returns its length. */
+static size_t to_utf16(const char *utf8, int le, unsigned char *out)
+{
+	size_t n = 0;
+	out[n++] = le ? 0xFF : 0xFE;
+	out[n++] = le ? 0xFE : 0xFF;
+	const unsigned char *p = (const unsigned char *)utf8;
+	while (*p) {
+		uint32_t cp;
+		if (*p < 0x80) {
+			cp = *p++;
+		} else if ((*p & 0xE0) == 0xC0) {
+			cp = (uint32_t)(p[0] & 0x1F) << 6 | (p[1] & 0x3F);
+			p += 2;
+		} else if ((*p & 0xF0) == 0xE0) {
+			cp = (uint32_t)(p[0] & 0x0F) << 12 | (uint32_t)(p[1] & 0x3F) << 6 | (p[2] & 0x3F);
+			p += 3;
+		} else {
+			cp = (uint32_t)(p[0] & 0x07) << 18 | (uint32_t)(p[1] & 0x3F) << 12 |
+			     (uint32_t)(p[2] & 0x3F) << 6 | (p[3] & 0x3F);
+			p += 4;
+		}
+		uint32_t units[2] = { cp, 0 };
+		int nu = 1;
+		if (cp >= 0x10000) {
+			units[0] = 0xD800 + ((cp - 0x10000) >> 10);
+			units[1] = 0xDC00 + ((cp - 0x10000) & 0x3FF);
+			nu = 2;
+		}
+		for (int k = 0; k < nu; k++) {
+			out[n++] = (unsigned char)(le ? units[k] & 0xFF : units[k] >> 8);
+			out[n++] = (unsigned char)(le ? units[k] >> 8 : units[k] & 0xFF);
+		}
+	}
+	return n;
+}
+
+static const char utf16_text[] = "NOM\tVILLE\tNOTE\r\n"
+				 "Résidence Œillets\tSaint-Étienne\t\xF0\x9F\x8F\xA0\r\n"
+				 "\"a\tb\"\tx\ty\r\n";
+
+static void expect_utf16_records(const parsed *p)
+{
+	assert_int_equal(p->n, 3);
+	assert_int_equal(p->delim, '\t');
+	assert_int_equal(p->enc, DH_ENC_UTF8);
+	assert_int_equal(p->bytes, strlen(utf16_text));
+	expect_fields(p, 1, FIELDS("Résidence Œillets", "Saint-Étienne", "\xF0\x9F\x8F\xA0"));
+	expect_fields(p, 2, FIELDS("a\tb", "x", "y"));
+	assert_int_equal(p->recs[2].line, 3);
+	assert_int_equal(p->recs[0].problem, DH_CSV_FINE);
+	assert_int_equal(p->recs[1].problem, DH_CSV_FINE);
+}
+
+/* A UTF-16 BOM is detected in memory, on a pipe read as standard input, and on a file opened
+ * by path, whatever the read size and a forced Windows-1252 encoding: the records are those of
+ * the UTF-8 text. */
+static void test_utf16_everywhere(void **state)
+{
+	(void)state;
+	unsigned char raw[512];
+	for (int le = 0; le < 2; le++) {
+		size_t len = to_utf16(utf16_text, le, raw);
+		static const size_t sizes[] = { 0, 1, 3, 7 };
+		for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+			dh_csv_options opt = { 0, k == 3 ? DH_ENC_WINDOWS1252 : DH_ENC_AUTO, 0, 0, 0 };
+			dh_csv *csv = NULL;
+			dh_error err;
+			assert_int_equal(dh__csv_open_mem_sized(&csv, raw, len, "m", &opt, sizes[k], &err), DH_OK);
+			parsed p;
+			read_all(csv, &p);
+			assert_true(dh__csv_was_utf16(csv));
+			dh_csv_free(csv);
+			expect_utf16_records(&p);
+			parsed_release(&p);
+		}
+
+		/* Standard input: a pipe fed a few bytes at a time. */
+		parsed p;
+		assert_int_equal(read_stdin_fed(raw, len, &p), 1);
+		expect_utf16_records(&p);
+		parsed_release(&p);
+
+		/* A file by path, and the same file as a descriptor. */
+		dh_csv *csv = NULL;
+		dh_error err;
+		char *dir = dh_tmpdir();
+		char path[4200];
+		snprintf(path, sizeof(path), "%s/u16.csv", dir);
+		FILE *f = fopen(path, "wb");
+		assert_non_null(f);
+		assert_int_equal(fwrite(raw, 1, len, f), len);
+		fclose(f);
+		assert_int_equal(dh_csv_open_path(&csv, path, NULL, &err), DH_OK);
+		read_all(csv, &p);
+		dh_csv_free(csv);
+		expect_utf16_records(&p);
+		parsed_release(&p);
+		int fd = open(path, O_RDONLY);
+		assert_true(fd >= 0);
+		assert_int_equal(dh__csv_open_fd_sized(&csv, fd, path, NULL, 2, &err), DH_OK);
+		read_all(csv, &p);
+		dh_csv_free(csv);
+		close(fd);
+		expect_utf16_records(&p);
+		parsed_release(&p);
+		dh_rmtree(dir);
+	}
+	/* A BOM alone is an empty input; a BOM after the first bytes is data. */
+	dh_csv *csv = NULL;
+	dh_error err;
+	assert_int_equal(dh_csv_open_mem(&csv, "\xFF\xFE", 2, "m", NULL, &err), DH_OK);
+	parsed p;
+	read_all(csv, &p);
+	assert_int_equal(p.n, 0);
+	dh_csv_free(csv);
+	parsed_release(&p);
+	parse("a;b\n\xFF\xFE;c\n", NULL, &p);
+	assert_int_equal(p.n, 2);
+	assert_int_equal(p.enc, DH_ENC_WINDOWS1252);
 	parsed_release(&p);
 }
 
@@ -762,6 +897,7 @@ int main(void)
 	    cmocka_unit_test(test_quotes_across_scan_blocks),
 	    cmocka_unit_test(test_long_input_small_buffer),
 	    cmocka_unit_test(test_stdin_pipe),
+	    cmocka_unit_test(test_utf16_everywhere),
 	    cmocka_unit_test(test_open_path_and_errors),
 	    cmocka_unit_test(test_messages),
 	    cmocka_unit_test(test_large_input_constant_memory),

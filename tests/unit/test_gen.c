@@ -484,18 +484,20 @@ static void test_latin1(void **state)
 	dh_gen_plan_free(p8);
 }
 
-/* faults: one per faulty row, every kind in turn, and only those rows differ from the clean file. */
-static void test_fault_list(void **state)
+/* faults: one per faulty row, every kind the layout carries in turn (the 27 that fit the 46
+ * stored fields by default, 31 with the extra fields of rpls and rpls-arrete), and only those
+ * rows differ from the clean file. */
+static void check_fault_list(int layout, size_t nlayout_kinds)
 {
-	(void)state;
 	dh_gen_options opt = bretagne(21000, 3, 99);
+	opt.layout = layout;
 	mem_out clean, dirty;
 	dh_gen_plan_free(generate(&opt, &clean));
 	opt.fault_rate = 0.1;
 	dh_gen_plan *plan = generate(&opt, &dirty);
 	assert_int_equal(dirty.nfaults, 2100);
 	size_t nkinds = dh_gen_fault_kind_count();
-	assert_int_equal(nkinds, 25);
+	assert_int_equal(nkinds, 31);
 	size_t per_kind[32] = { 0 };
 	lines fl = split_lines(&dirty.faults);
 	assert_int_equal(fl.n, 2100);
@@ -515,14 +517,17 @@ static void test_fault_list(void **state)
 		if (atoi(col) == 0)
 			assert_string_equal(field, "");
 		else
-			assert_string_equal(field, dh_rpls_field(atoi(col) - 1)->name);
+			assert_string_equal(field, dh_rpls_field(layout == DH_LAYOUT_RPLS_ARRETE
+								    ? dh_rpls_arrete_field(atoi(col))
+								    : atoi(col) - 1)->name);
 		uint64_t r = strtoull(row, NULL, 10);
 		assert_true(r != last_row); /* one fault per row */
 		last_row = r;
 	}
+	size_t each = 2100 / nlayout_kinds;
 	for (size_t k = 0; k < nkinds; k++)
 		/* a kind that does not fit a row (a lease fault on a vacant dwelling) passes to the next */
-		if (per_kind[k] < 2100 / 25 - 8 || per_kind[k] > 2100 / 25 + 8)
+		if (k < nlayout_kinds ? per_kind[k] < each - 8 || per_kind[k] > each + 8 : per_kind[k] != 0)
 			fail_msg("%s: %zu anomalies", dh_gen_fault_kind(k), per_kind[k]);
 
 	/* Row by row: the faulty rows, and only them, differ from the clean generation. */
@@ -538,6 +543,14 @@ static void test_fault_list(void **state)
 	dh_gen_plan_free(plan);
 	mem_free(&clean);
 	mem_free(&dirty);
+}
+
+static void test_fault_list(void **state)
+{
+	(void)state;
+	check_fault_list(DH_LAYOUT_AUTO, 27);
+	check_fault_list(DH_LAYOUT_RPLS, 31);
+	check_fault_list(DH_LAYOUT_RPLS_ARRETE, 31);
 }
 
 /* ---- The validator finds exactly the injected faults ---- */
@@ -685,6 +698,8 @@ static void test_validator_finds_exactly_the_faults_utf8(void **state)
 	(void)state;
 	check_validator(DH_ENC_UTF8, 1);
 	check_validator(DH_ENC_UTF8, 2);
+	/* the default layout: the 46 stored fields, the faults they can carry */
+	check_validator_with(DH_ENC_UTF8, 10, 0, 0.15, DH_LAYOUT_AUTO);
 	/* the block-parallel validator, with blocks of a few KB so that every file is cut */
 	dh__validate_set_parallel(1, 3000, 1);
 	check_validator(DH_ENC_UTF8, 5);
