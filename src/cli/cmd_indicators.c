@@ -65,9 +65,26 @@ enum out_format { FMT_TABLE, FMT_CSV, FMT_JSON };
 
 /* ---- numbers ---- */
 
-/* Shortest "%.Ng" text that reads back to exactly v (full precision, no noise digits). */
+/* Shortest "%.Ng" text that reads back to exactly v (full precision, no noise digits).
+ * Whole numbers below 10^15 (every count) are what "%.15g" prints, written directly: a
+ * national commune table holds about a million of them. */
 static void format_raw(char *buf, size_t size, double v)
 {
+	if (v == floor(v) && fabs(v) < 1e15 && size >= 18 && !(v == 0 && signbit(v))) {
+		char tmp[24];
+		size_t n = 0, o = 0;
+		uint64_t u = (uint64_t)fabs(v);
+		do {
+			tmp[n++] = (char)('0' + u % 10);
+			u /= 10;
+		} while (u);
+		if (v < 0)
+			buf[o++] = '-';
+		while (n)
+			buf[o++] = tmp[--n];
+		buf[o] = '\0';
+		return;
+	}
 	for (int prec = 15; prec <= 17; prec++) {
 		snprintf(buf, size, "%.*g", prec, v);
 		if (strtod(buf, NULL) == v)
@@ -584,8 +601,10 @@ int cmd_indicators(int argc, char **argv)
 	 * (open data) fills the communes no member covers at the date (or those --source takes). */
 	sources.date = day;
 	sources.source = source;
-	rc = as ? dh_cube_build_from_store(store, geo, &cube, NULL, &err)
-		: dh_cube_build_with_sources(store, geo, &sources, &cube, NULL, &err);
+	/* The cube comes from its snapshot (<db>.cube) when that reflects the store, else it is
+	 * built and the snapshot rewritten for the next call. */
+	rc = as ? dh_cube_open_snapshot(store, geo, NULL, &cube, NULL, &err)
+		: dh_cube_open_with_sources(store, geo, NULL, &sources, &cube, NULL, &err);
 	if (rc != DH_OK) {
 		exitcode = rc == DH_NOTFOUND ? (cli_report_error(&err), CLI_EXIT_USAGE) : cli_report_error(&err);
 		goto done;
