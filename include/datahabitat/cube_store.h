@@ -122,6 +122,15 @@ int dh_cube_open_snapshot(dh_store *store, const dh_geo *geo, const char *path, 
 			  dh_cube_snapshot_info *info, dh_error *err);
 
 /*
+ * dh_cube_open_snapshot() and, on success, dh_cube_holder_swap() of the result into h: what a
+ * server calls at start and after each accepted delivery (dh_import_file has rewritten the
+ * file by then). Readers holding the previous cube keep it (and its mapping) until they
+ * release it. Returns as dh_cube_open_snapshot(); on failure h keeps its cube.
+ */
+int dh_cube_holder_open_snapshot(dh_cube_holder *h, dh_store *store, const dh_geo *geo,
+				 const char *path, dh_cube_snapshot_info *info, dh_error *err);
+
+/*
  * The operator's cube at src->date (dh_cube_build_with_sources()): when src->source is NULL
  * and no reference source applies at the date, that cube is the members' one, opened from
  * the snapshot as dh_cube_open_snapshot() (src filled as dh_cube_build_with_sources() fills

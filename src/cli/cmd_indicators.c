@@ -100,7 +100,10 @@ static void format_fr(char *buf, size_t size, double v, int decimals)
 		return;
 	}
 	char raw[64];
-	snprintf(raw, sizeof(raw), "%.*f", decimals, v);
+	if (v == floor(v) && fabs(v) < 1e15 && !decimals)
+		format_raw(raw, sizeof(raw), v); /* a whole number: what "%.0f" prints */
+	else
+		snprintf(raw, sizeof(raw), "%.*f", decimals, v);
 	const char *p = raw;
 	size_t o = 0;
 	if (*p == '-')

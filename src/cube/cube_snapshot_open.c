@@ -200,3 +200,15 @@ int dh_cube_snapshot_refresh(dh_store *store, const dh_geo *geo, const char *pat
 		dh_cube_release(cube);
 	return rc;
 }
+
+int dh_cube_holder_open_snapshot(dh_cube_holder *h, dh_store *store, const dh_geo *geo,
+				 const char *path, dh_cube_snapshot_info *info, dh_error *err)
+{
+	if (!h)
+		return dh_error_set(err, DH_INVAL, "argument manquant");
+	dh_cube *cube = NULL;
+	int rc = dh_cube_open_snapshot(store, geo, path, &cube, info, err);
+	if (rc == DH_OK)
+		dh_cube_holder_swap(h, cube); /* takes the reference */
+	return rc;
+}

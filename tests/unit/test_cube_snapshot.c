@@ -360,11 +360,15 @@ static void test_replace_while_open(void **state)
 	dh_cube *reader = dh_cube_holder_acquire(h);
 	assert_ptr_equal(reader, old);
 	assert_int_equal(dh_cube_snapshot_refresh(fx->store, fx->geo, NULL, NULL, &err), DH_OK);
-	assert_int_equal(dh_cube_open_snapshot(fx->store, fx->geo, NULL, &cur, NULL, &err), DH_OK);
+	dh_cube_snapshot_info info;
+	assert_int_equal(dh_cube_holder_open_snapshot(h, fx->store, fx->geo, NULL, &info, &err), DH_OK);
+	assert_int_equal(info.opened, 1);
+	cur = dh_cube_holder_acquire(h);
+	assert_ptr_not_equal(cur, old);
 	assert_true(dh_cube_is_snapshot(cur));
-	dh_cube_holder_swap(h, cur);
 	assert_same_figures(reader, cur, 2); /* the old mapping still reads */
 	dh_cube_release(reader);
+	dh_cube_release(cur);
 	/* a snapshot cube is not written again (the file is the copy) */
 	uint8_t stamp[DH_CUBE_STAMP_SIZE] = { 0 };
 	assert_int_equal(dh_cube_snapshot_write(old, stamp, fx->snap, &err), DH_INVAL);
