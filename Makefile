@@ -100,7 +100,7 @@ $(OUT)/%.o: %.c
 # ~30 % less CPU for a first query at a new date (bench/cube). Every file of the query engine
 # keeps it, not only the two scan engines: with the plan, cache, per-date, split and driver
 # files at -O2, bench/cube measured the département and one-territory queries 10-30 % slower.
-CUBE_O3 = cube_scan cube_bitmap cube_dateplan cube_split cube_plan cube_cache cube_query
+CUBE_O3 = cube_scan cube_bitmap cube_dateplan cube_split cube_plan cube_cache cube_query cube_snapshot
 $(CUBE_O3:%=$(BUILD)/rel/src/cube/%.o): OPT = -O3 -g
 
 $(LIB): $(CORE_OBJ)

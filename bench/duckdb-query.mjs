@@ -4,10 +4,11 @@
 // process's user + system time, all DuckDB threads, spent in the statement), "rows", "first"}.
 // CPU time is reported because the benchmark machine may be shared and wall times mislead.
 // Usage: node duckdb-query.mjs LABEL=SQL [LABEL=SQL ...]
+// DUCKDB_DATABASE=FILE opens (or creates) that persisted database instead of an in-memory one.
 import { DuckDBInstance } from '@duckdb/node-api';
 
 const threads = process.env.DUCKDB_THREADS || '2';
-const instance = await DuckDBInstance.create(':memory:', { threads });
+const instance = await DuckDBInstance.create(process.env.DUCKDB_DATABASE || ':memory:', { threads });
 const conn = await instance.connect();
 for (const arg of process.argv.slice(2)) {
   const eq = arg.indexOf('=');

@@ -10,7 +10,8 @@
  * sorts the rows by région, département, commune and landlord (so every territory of these
  * levels, and every landlord inside a commune, is one contiguous range of rows) and returns the immutable dh_cube. A dh_cube_holder keeps the
  * current cube and swaps it atomically when a new one is built: readers acquire a reference
- * and are never blocked by a build nor see a half-built cube.
+ * and are never blocked by a build nor see a half-built cube. A cube opened from a snapshot
+ * file (dh_cube_open_snapshot(), cube_store.h) is swapped in the same way.
  *
  * Dates are integers yyyymmdd. A version is valid on [valid_from, valid_to).
  */
@@ -151,6 +152,37 @@ dh_cube *dh_cube_holder_acquire(dh_cube_holder *h);
  * reference to the previous cube (freed once its last reader releases it). Thread-safe.
  */
 void dh_cube_holder_swap(dh_cube_holder *h, dh_cube *cube);
+
+/* --- Snapshot files ---
+ *
+ * A built cube can be saved as a file (by convention <database>.cube, see cube_store.h
+ * for dh_cube_open_snapshot(), the one call a reader needs) and opened again with mmap: no
+ * parse, no copy of the columns. The file is versioned, checksummed section by section and
+ * carries the stamp of the store state the cube reflects; a file that does not hold is
+ * refused, never used.
+ */
+#define DH_CUBE_STAMP_SIZE 32
+#define DH_CUBE_SNAPSHOT_SUFFIX ".cube"
+
+/*
+ * Write cube to path atomically (temporary file 0600 in the same directory, fsync, rename,
+ * fsync of the directory), tagged with `stamp`. The cube is only read. Returns DH_OK,
+ * DH_INVAL (cube itself opened from a snapshot: copy the file instead), DH_IO, DH_NOMEM.
+ */
+int dh_cube_snapshot_write(const dh_cube *cube, const uint8_t stamp[DH_CUBE_STAMP_SIZE],
+			   const char *path, dh_error *err);
+/*
+ * Open the snapshot at path read-only (mmap); *out receives a cube like any other (one
+ * reference; dh_cube_release() of the last one unmaps it). With a non-NULL `stamp`, a file
+ * of another store state is refused. Every section's checksum is verified before use.
+ * Returns DH_OK, DH_NOTFOUND (no file), DH_CONFLICT (stale: other stamp), DH_CORRUPT
+ * (truncated, wrong magic, version or byte order, checksum, inconsistent sizes or indexes),
+ * DH_IO, DH_NOMEM.
+ */
+int dh_cube_snapshot_load(const char *path, const uint8_t stamp[DH_CUBE_STAMP_SIZE], dh_cube **out,
+			  dh_error *err);
+/* 1 if cube was opened from a snapshot file, 0 if it was built in memory. */
+int dh_cube_is_snapshot(const dh_cube *cube);
 
 /* --- Queries --- */
 

@@ -86,6 +86,69 @@ int dh_cube_table_apply_sources(const dh_cube *cube, const dh_cube_query *q,
 				dh_error *err);
 void dh_cube_source_labels_free(char **labels, size_t n);
 
+/* ---- Persisted cube (snapshot file next to the database) ------------------------------- */
+
+/*
+ * The stamp of the store state a cube of dh_cube_build_from_store() reflects: a BLAKE2b
+ * digest of every delivery (id, organisation, date, reception time, file hash, rows, status),
+ * every organisation (SIREN, name, kind) and of geo as the builder reads it (communes and
+ * their parents with names, QPV codes and names). Any accepted import, new organisation or
+ * geography change gives another stamp. Cheap: no dwelling row is read.
+ * Returns DH_OK, DH_STORE, DH_NOMEM.
+ */
+int dh_cube_store_stamp(dh_store *store, const dh_geo *geo, uint8_t stamp[DH_CUBE_STAMP_SIZE],
+			dh_error *err);
+
+/* What dh_cube_open_snapshot() did (may be ignored). */
+typedef struct dh_cube_snapshot_info {
+	int opened;      /* 1: the snapshot file was used as it was */
+	int rebuilt;     /* 1: the cube was built from the store (file missing, stale or refused) */
+	int why;         /* when rebuilt: the load's result (DH_NOTFOUND, DH_CONFLICT, DH_CORRUPT...) */
+	int written;     /* 1: the rebuilt cube was saved as the new snapshot */
+	int write_error; /* when rebuilt but not written: the write's result (the cube is still good) */
+} dh_cube_snapshot_info;
+
+/*
+ * The cube of the whole versioned stock, from the snapshot file at path (NULL: the database
+ * file's path + DH_CUBE_SNAPSHOT_SUFFIX) when it reflects the store's current state, else
+ * built from the store (dh_cube_build_from_store) and saved there for the next reader. geo
+ * must be the one the cube is built over, QPV names applied (dh_store_qpv_apply) as every
+ * caller does, or the stamps never match. *out: one reference, dh_cube_release() (unmaps).
+ * A server keeps the result in a dh_cube_holder and swaps after each accepted delivery.
+ * Returns DH_OK or a result of dh_cube_build_from_store(); a snapshot that cannot be read or
+ * written never fails the call (see info). Uses the store: one thread at a time per store.
+ */
+int dh_cube_open_snapshot(dh_store *store, const dh_geo *geo, const char *path, dh_cube **out,
+			  dh_cube_snapshot_info *info, dh_error *err);
+
+/*
+ * dh_cube_open_snapshot() and, on success, dh_cube_holder_swap() of the result into h: what a
+ * server calls at start and after each accepted delivery (dh_import_file has rewritten the
+ * file by then). Readers holding the previous cube keep it (and its mapping) until they
+ * release it. Returns as dh_cube_open_snapshot(); on failure h keeps its cube.
+ */
+int dh_cube_holder_open_snapshot(dh_cube_holder *h, dh_store *store, const dh_geo *geo,
+				 const char *path, dh_cube_snapshot_info *info, dh_error *err);
+
+/*
+ * The operator's cube at src->date (dh_cube_build_with_sources()): when src->source is NULL
+ * and no reference source applies at the date, that cube is the members' one, opened from
+ * the snapshot as dh_cube_open_snapshot() (src filled as dh_cube_build_with_sources() fills
+ * it: no source used); otherwise built. Returns as dh_cube_build_with_sources().
+ */
+int dh_cube_open_with_sources(dh_store *store, const dh_geo *geo, const char *path,
+			      dh_cube_sources *src, dh_cube **out, dh_cube_snapshot_info *info,
+			      dh_error *err);
+
+/*
+ * Build the cube from the store and save it as the snapshot at path (NULL: as above),
+ * whatever the file holds: what an accepted delivery calls (dh_import_file does). *out may
+ * be NULL (cube released), else receives the built cube. Returns DH_OK, a build error, or
+ * the write's DH_IO / DH_NOMEM.
+ */
+int dh_cube_snapshot_refresh(dh_store *store, const dh_geo *geo, const char *path, dh_cube **out,
+			     dh_error *err);
+
 /*
  * The latest reference date of the accepted deliveries of the store, as yyyymmdd in *date
  * (0 when there is none). Returns DH_OK, DH_STORE.

@@ -235,7 +235,7 @@ static int compare(const char *file, const char *date, const char *code, int onl
 	sources.date = day;
 	sources.source = source;
 	if (rc == DH_OK)
-		rc = dh_cube_build_with_sources(store, geo, &sources, &cube, NULL, &err);
+		rc = dh_cube_open_with_sources(store, geo, NULL, &sources, &cube, NULL, &err);
 	dh_cube_query q = { .level = DH_LEVEL_COMMUNE, .reference_date = day, .territory = code };
 	if (rc == DH_OK)
 		rc = dh_cube_query_run(cube, &q, &ours, &err);

@@ -227,6 +227,10 @@ int cmd_import(int argc, char **argv)
 	if (exitcode != CLI_EXIT_OK)
 		return exitcode;
 	dh_import_result result;
+	/* The stored QPV names, as every reader of the cube applies them: the snapshot the
+	 * import writes (dh_import_file) is then the one `indicators` opens. */
+	if (dh_store_qpv_apply(store, geo, &err) != DH_OK)
+		dh_error_clear(&err);
 	int rc = dh_import_file(store, geo, file, &opt, &result, &err);
 	if (rc == DH_OK || rc == DH_REFUSED) {
 		int printed = CLI_EXIT_OK;

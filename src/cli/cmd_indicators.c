@@ -65,9 +65,26 @@ enum out_format { FMT_TABLE, FMT_CSV, FMT_JSON };
 
 /* ---- numbers ---- */
 
-/* Shortest "%.Ng" text that reads back to exactly v (full precision, no noise digits). */
+/* Shortest "%.Ng" text that reads back to exactly v (full precision, no noise digits).
+ * Whole numbers below 10^15 (every count) are what "%.15g" prints, written directly: a
+ * national commune table holds about a million of them. */
 static void format_raw(char *buf, size_t size, double v)
 {
+	if (v == floor(v) && fabs(v) < 1e15 && size >= 18 && !(v == 0 && signbit(v))) {
+		char tmp[24];
+		size_t n = 0, o = 0;
+		uint64_t u = (uint64_t)fabs(v);
+		do {
+			tmp[n++] = (char)('0' + u % 10);
+			u /= 10;
+		} while (u);
+		if (v < 0)
+			buf[o++] = '-';
+		while (n)
+			buf[o++] = tmp[--n];
+		buf[o] = '\0';
+		return;
+	}
 	for (int prec = 15; prec <= 17; prec++) {
 		snprintf(buf, size, "%.*g", prec, v);
 		if (strtod(buf, NULL) == v)
@@ -83,7 +100,10 @@ static void format_fr(char *buf, size_t size, double v, int decimals)
 		return;
 	}
 	char raw[64];
-	snprintf(raw, sizeof(raw), "%.*f", decimals, v);
+	if (v == floor(v) && fabs(v) < 1e15 && !decimals)
+		format_raw(raw, sizeof(raw), v); /* a whole number: what "%.0f" prints */
+	else
+		snprintf(raw, sizeof(raw), "%.*f", decimals, v);
 	const char *p = raw;
 	size_t o = 0;
 	if (*p == '-')
@@ -214,23 +234,64 @@ static int print_json(const dh_cube_table *t, const uint8_t *status, char *const
 	return rc;
 }
 
+/* The cells of a table as text, in one arena (a national commune table has 1.8 M cells). */
+typedef struct cell_text {
+	char *arena;
+	size_t len, cap;
+	size_t *off;     /* per cell: offset of its text in arena */
+	uint32_t *width; /* per cell: characters shown */
+} cell_text;
+
+static int cell_put(cell_text *ct, size_t cell, const char *text)
+{
+	size_t n = strlen(text) + 1;
+	if (ct->len + n > ct->cap) {
+		size_t cap = ct->cap ? ct->cap * 2 : 1u << 20;
+		while (cap < ct->len + n)
+			cap *= 2;
+		char *a = realloc(ct->arena, cap);
+		if (!a)
+			return DH_NOMEM;
+		ct->arena = a;
+		ct->cap = cap;
+	}
+	memcpy(ct->arena + ct->len, text, n);
+	ct->off[cell] = ct->len;
+	ct->width[cell] = (uint32_t)display_width(text);
+	ct->len += n;
+	return DH_OK;
+}
+
+/* Append s, padded with spaces to `width` characters (on the left when right), to line. */
+static char *pad_into(char *line, const char *s, size_t len, size_t shown, size_t width, int right)
+{
+	size_t pad = width > shown ? width - shown : 0;
+	if (right) {
+		memset(line, ' ', pad);
+		line += pad;
+	}
+	memcpy(line, s, len);
+	line += len;
+	if (!right) {
+		memset(line, ' ', pad);
+		line += pad;
+	}
+	return line;
+}
+
 static int print_table(const dh_cube_table *t, const uint8_t *status, char *const *sources,
 		       dh_level level, int32_t date)
 {
 	/* Columns: code, name, the source when one was used, then the indicators. */
-	size_t lead = sources ? 3 : 2;
-	size_t ncells = (t->nrows + 1) * (t->ncols + lead);
-	char **cells = calloc(ncells, sizeof(*cells));
-	size_t *width = calloc(t->ncols + lead, sizeof(*width));
-	if (!cells || !width) {
-		free(cells);
-		free(width);
-		return DH_NOMEM;
-	}
-	int rc = DH_OK;
+	size_t lead = sources ? 3 : 2, ncols = t->ncols + lead;
+	size_t ncells = (t->nrows + 1) * ncols;
+	cell_text ct = { .off = malloc(ncells * sizeof(size_t)),
+			 .width = malloc(ncells * sizeof(uint32_t)) };
+	size_t *width = calloc(ncols, sizeof(*width));
+	int rc = ct.off && ct.width && width ? DH_OK : DH_NOMEM;
 	/* Header then rows, every cell as text, to size the columns. */
 	for (size_t r = 0; r <= t->nrows && rc == DH_OK; r++) {
-		for (size_t c = 0; c < t->ncols + lead; c++) {
+		for (size_t c = 0; c < ncols && rc == DH_OK; c++) {
 			char buf[128];
 			const char *text;
 			if (r == 0)
@@ -251,17 +312,18 @@ static int print_table(const dh_cube_table *t, const uint8_t *status, char *cons
 						  display_decimals(ind));
 				text = buf;
 			}
-			char *copy = strdup(text);
-			if (!copy) {
-				rc = DH_NOMEM;
-				break;
-			}
-			cells[r * (t->ncols + lead) + c] = copy;
-			size_t w = display_width(copy);
-			if (w > width[c])
-				width[c] = w;
+			size_t cell = r * ncols + c;
+			rc = cell_put(&ct, cell, text);
+			if (rc == DH_OK && ct.width[cell] > width[c])
+				width[c] = ct.width[cell];
 		}
 	}
+	size_t line_cap = 2;
+	for (size_t c = 0; c < ncols; c++)
+		line_cap += 2 + width[c] * 4; /* a shown character is at most 4 bytes */
+	char *line = rc == DH_OK ? malloc(line_cap) : NULL;
+	if (rc == DH_OK && !line)
+		rc = DH_NOMEM;
 	if (rc == DH_OK) {
 		static const char *const level_fr[] = { "ensemble", "commune", "EPCI", "département",
 							"région", "QPV", "bailleur" };
@@ -269,12 +331,18 @@ static int print_table(const dh_cube_table *t, const uint8_t *status, char *cons
 		printf("Indicateurs par %s au %02d/%02d/%04d\n\n", by, (int)(date % 100),
 		       (int)(date / 100 % 100), (int)(date / 10000));
 		for (size_t r = 0; r <= t->nrows; r++) {
-			for (size_t c = 0; c < t->ncols + lead; c++) {
-				if (c)
-					fputs("  ", stdout);
-				print_padded(cells[r * (t->ncols + lead) + c], width[c], c >= lead);
+			char *o = line;
+			for (size_t c = 0; c < ncols; c++) {
+				size_t cell = r * ncols + c;
+				const char *text = ct.arena + ct.off[cell];
+				if (c) {
+					*o++ = ' ';
+					*o++ = ' ';
+				}
+				o = pad_into(o, text, strlen(text), ct.width[cell], width[c], c >= lead);
 			}
-			putchar('\n');
+			*o++ = '\n';
+			fwrite(line, 1, (size_t)(o - line), stdout);
 		}
 		fputs("\n", stdout);
 		for (size_t c = 0; c < t->ncols; c++)
@@ -288,9 +356,10 @@ static int print_table(const dh_cube_table *t, const uint8_t *status, char *cons
 			      "identité de bailleur) ; là où la source intervient, les indicateurs d'activité\n"
 			      "sont n.d.\n", stdout);
 	}
-	for (size_t i = 0; i < ncells; i++)
-		free(cells[i]);
-	free(cells);
+	free(line);
+	free(ct.arena);
+	free(ct.off);
+	free(ct.width);
 	free(width);
 	return rc;
 }
@@ -584,8 +653,10 @@ int cmd_indicators(int argc, char **argv)
 	 * (open data) fills the communes no member covers at the date (or those --source takes). */
 	sources.date = day;
 	sources.source = source;
-	rc = as ? dh_cube_build_from_store(store, geo, &cube, NULL, &err)
-		: dh_cube_build_with_sources(store, geo, &sources, &cube, NULL, &err);
+	/* The cube comes from its snapshot (<db>.cube) when that reflects the store, else it is
+	 * built and the snapshot rewritten for the next call. */
+	rc = as ? dh_cube_open_snapshot(store, geo, NULL, &cube, NULL, &err)
+		: dh_cube_open_with_sources(store, geo, NULL, &sources, &cube, NULL, &err);
 	if (rc != DH_OK) {
 		exitcode = rc == DH_NOTFOUND ? (cli_report_error(&err), CLI_EXIT_USAGE) : cli_report_error(&err);
 		goto done;

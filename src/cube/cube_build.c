@@ -867,6 +867,10 @@ static void areas_free(cube_area *a, size_t n)
 
 static void cube_free(dh_cube *cube)
 {
+	if (cube->map) {
+		dh__cube_snapshot_unmap(cube);
+		return;
+	}
 	free(cube->valid_lo);
 	free(cube->valid_span);
 	free(cube->landlord);

@@ -21,6 +21,7 @@ struct cube_dateplan {
 	int64_t *blocks;      /* (ncommunes + 1) blocks of `block` counters, by commune rank in
 	                         cube order; the last one holds the rows without commune */
 	uint32_t *rank;       /* commune index -> rank in cube order */
+	int borrowed;         /* blocks belong to a snapshot mapping (not freed here) */
 	size_t memory;        /* bytes held */
 };
 
@@ -30,7 +31,8 @@ void dh__dateplan_release(cube_dateplan *dp)
 		return;
 	dh__plan_free(dp->p);
 	dh__bitplan_free(dp->bp);
-	free(dp->blocks);
+	if (!dp->borrowed)
+		free(dp->blocks);
 	free(dp->rank);
 	free(dp);
 }
@@ -48,8 +50,9 @@ static void *run_block_job(void *arg)
 	return NULL;
 }
 
-/* One pass over the rows: the default plan's counters of every commune at `date`. */
-static int dateplan_build(const dh_cube *c, int32_t date, int threads, cube_dateplan **out)
+/* The default plan of `date` and its bitmap program, with the commune ranks; counters not
+ * computed (blocks NULL). */
+static int dateplan_new(const dh_cube *c, int32_t date, cube_dateplan **out)
 {
 	cube_dateplan *dp = calloc(1, sizeof(*dp));
 	if (!dp)
@@ -60,25 +63,40 @@ static int dateplan_build(const dh_cube *c, int32_t date, int threads, cube_date
 	int rc = dh__plan_build(c, &q, 0, &dp->p, NULL);
 	if (rc == DH_OK)
 		rc = dh__bitplan_build(c, dp->p, &q, &dp->bp);
+	size_t nc = c->ncommunes;
+	if (rc == DH_OK && !(dp->rank = malloc((nc ? nc : 1) * sizeof(uint32_t))))
+		rc = DH_NOMEM;
 	if (rc != DH_OK) {
 		dh__dateplan_release(dp);
 		return rc;
 	}
+	dp->block = dp->bp->nterms ? (size_t)dp->bp->nterms : 1;
+	for (size_t k = 0; k < nc; k++)
+		dp->rank[c->commune_order[k]] = (uint32_t)k;
+	dp->memory = sizeof(*dp) + (nc + 1) * dp->block * sizeof(int64_t) + nc * sizeof(uint32_t);
+	*out = dp;
+	return DH_OK;
+}
+
+/* One pass over the rows: the default plan's counters of every commune at `date`. */
+static int dateplan_build(const dh_cube *c, int32_t date, int threads, cube_dateplan **out)
+{
+	cube_dateplan *dp;
+	int rc = dateplan_new(c, date, &dp);
+	if (rc != DH_OK)
+		return rc;
 	size_t nc = c->ncommunes;
-	size_t block = dp->block = dp->bp->nterms ? (size_t)dp->bp->nterms : 1;
+	size_t block = dp->block;
 	dp->blocks = calloc((nc + 1) * block, sizeof(int64_t));
-	dp->rank = malloc((nc ? nc : 1) * sizeof(uint32_t));
 	brange *ranges = malloc((nc + 1) * sizeof(*ranges));
-	if (!dp->blocks || !dp->rank || !ranges) {
+	if (!dp->blocks || !ranges) {
 		free(ranges);
 		dh__dateplan_release(dp);
 		return DH_NOMEM;
 	}
-	dp->memory = sizeof(*dp) + (nc + 1) * block * sizeof(int64_t) + nc * sizeof(uint32_t);
 	uint32_t tail = 0;
 	for (size_t k = 0; k < nc; k++) {
 		const cube_commune *cc = &c->communes[c->commune_order[k]];
-		dp->rank[c->commune_order[k]] = (uint32_t)k;
 		ranges[k] = (brange){ cc->row_begin, cc->row_end, dp->blocks + k * block };
 		if (cc->row_end > tail)
 			tail = cc->row_end;
@@ -130,6 +148,41 @@ int dh__cube_dateplan_warm(dh_cube *cube, int32_t date)
 	dateplan_insert(cube, dp);
 	pthread_mutex_unlock(&cube->date_lock);
 	return DH_OK;
+}
+
+int dh__cube_dateplan_adopt(dh_cube *cube, int32_t date, const int64_t *blocks, size_t block)
+{
+	if (!valid_ref_date(date))
+		return DH_CORRUPT;
+	cube_dateplan *dp;
+	int rc = dateplan_new(cube, date, &dp);
+	if (rc != DH_OK)
+		return rc;
+	if (dp->block != block) {
+		dh__dateplan_release(dp);
+		return DH_CORRUPT;
+	}
+	dp->blocks = (int64_t *)(uintptr_t)blocks;
+	dp->borrowed = 1;
+	dp->memory -= (cube->ncommunes + 1) * block * sizeof(int64_t);
+	pthread_mutex_lock(&cube->date_lock);
+	dateplan_insert(cube, dp);
+	pthread_mutex_unlock(&cube->date_lock);
+	return DH_OK;
+}
+
+const int64_t *dh__cube_dateplan_blocks(const dh_cube *cube, int32_t date, size_t *block)
+{
+	dh_cube *c = (dh_cube *)(uintptr_t)cube; /* the lock is not part of the value */
+	const int64_t *blocks = NULL;
+	pthread_mutex_lock(&c->date_lock);
+	for (unsigned i = 0; i < CUBE_DATE_SLOTS && !blocks; i++)
+		if (c->dateplans[i] && c->dateplans[i]->date == date) {
+			blocks = c->dateplans[i]->blocks;
+			*block = c->dateplans[i]->block;
+		}
+	pthread_mutex_unlock(&c->date_lock);
+	return blocks;
 }
 
 void dh__cube_dateplans_free(dh_cube *cube)

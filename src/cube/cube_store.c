@@ -351,6 +351,40 @@ int dh_cube_build_with_sources(dh_store *store, const dh_geo *geo, dh_cube_sourc
 	return rc;
 }
 
+int dh_cube_open_with_sources(dh_store *store, const dh_geo *geo, const char *path,
+			      dh_cube_sources *src, dh_cube **out, dh_cube_snapshot_info *info,
+			      dh_error *err)
+{
+	if (!store || !geo || !src || !out)
+		return dh_error_set(err, DH_INVAL, "argument manquant");
+	if (info)
+		memset(info, 0, sizeof(*info));
+	if (src->source)
+		return dh_cube_build_with_sources(store, geo, src, out, NULL, err);
+	dh_cube_sources probe = *src;
+	probe.used[0] = '\0';
+	probe.used_date = 0;
+	pick_ctx pick = { &probe };
+	int rc = dh_store_ref_list(store, on_source, &pick, err);
+	if (rc != DH_OK)
+		return rc;
+	if (probe.used[0])
+		return dh_cube_build_with_sources(store, geo, src, out, NULL, err);
+	/* No source applies: every row is a member's, the cube is the members' one. */
+	src->used[0] = '\0';
+	src->used_date = 0;
+	src->landlord[0] = '\0';
+	free(src->commune_from);
+	src->ncommunes = dh_geo_commune_count(geo);
+	src->commune_from = calloc(src->ncommunes ? src->ncommunes : 1, 1); /* DH_FROM_NONE */
+	if (!src->commune_from)
+		return dh_error_set(err, DH_NOMEM, "mémoire insuffisante");
+	rc = dh_cube_open_snapshot(store, geo, path, out, info, err);
+	if (rc != DH_OK)
+		dh_cube_sources_release(src);
+	return rc;
+}
+
 int dh_indicator_from_reference(const dh_indicator *ind)
 {
 	/* a source describes one date: nothing a year before (nb_ls_prec) */

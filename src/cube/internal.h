@@ -147,6 +147,10 @@ struct dh_cube {
 	cube_cache cache;
 	cube_bits bits;
 
+	void *map;            /* opened from a snapshot (cube_snapshot.c): the read-only mapping
+	                         that columns, cache, bitmaps and names point into; NULL when built */
+	size_t map_size;
+
 	pthread_mutex_t date_lock;                   /* guards dateplans and date_next */
 	cube_dateplan *dateplans[CUBE_DATE_SLOTS];   /* per-date commune counters, or NULL */
 	unsigned date_next;                          /* slot replaced next (round robin) */
@@ -172,6 +176,19 @@ int dh__cube_dateplan_warm(dh_cube *cube, int32_t date);
 void dh__cube_dateplans_free(dh_cube *cube);
 /* Bytes held by the per-date entries. Thread-safe. */
 size_t dh__cube_dateplans_memory(const dh_cube *cube);
+
+/* Snapshot files (cube_snapshot.c). Bump the version whenever the layout of the cube or of a
+ * section changes: an older file is then rebuilt, never misread. */
+#define DH__SNAP_VERSION 1u
+/* Free a cube opened from a snapshot: its heap tables, its per-date entries, the mapping. */
+void dh__cube_snapshot_unmap(dh_cube *cube);
+/* The commune counters of `date` if the cube holds them (not computed), with their counters
+ * per commune in *block; NULL otherwise. Valid as long as the cube. */
+const int64_t *dh__cube_dateplan_blocks(const dh_cube *cube, int32_t date, size_t *block);
+/* Take the commune counters of `date` from a snapshot (borrowed: (ncommunes + 1) * block
+ * counters that outlive the cube). DH_OK, DH_CORRUPT (block is not the default plan's),
+ * DH_NOMEM. Cube not yet shared. */
+int dh__cube_dateplan_adopt(dh_cube *cube, int32_t date, const int64_t *blocks, size_t block);
 
 /* Epoch of a date: number of distinct validity bounds <= date. */
 uint16_t dh__cube_epoch(const dh_cube *cube, int32_t date);

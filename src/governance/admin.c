@@ -4,6 +4,7 @@
  * keys), organisation registration and stock export, each writing one audit entry.
  */
 #include "datahabitat/admin.h"
+#include "datahabitat/cube_store.h"
 
 #include "datahabitat/audit.h"
 #include "datahabitat/import.h"
@@ -182,6 +183,15 @@ int dh_import_file(dh_store *store, const dh_geo *geo, const char *path, const d
 		return dh_error_set(err, log_err.code,
 				    "livraison enregistrée, mais le journal d'audit n'a pas pu être écrit : %s",
 				    log_err.message);
+	}
+	/* An accepted delivery changes the stock: the persisted cube (<db>.cube) is rebuilt and
+	 * rewritten now, so that the next reader (CLI or server) opens it instead of rebuilding.
+	 * Its failure does not undo the delivery: a stale or missing snapshot is rebuilt by the
+	 * next dh_cube_open_snapshot(). */
+	if (rc == DH_OK && !result->duplicate && result->delivery.status == DH_DELIVERY_ACCEPTED) {
+		dh_error snap_err;
+		dh_error_clear(&snap_err);
+		(void)dh_cube_snapshot_refresh(store, geo, NULL, NULL, &snap_err);
 	}
 	return rc;
 }
