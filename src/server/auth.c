@@ -79,7 +79,7 @@ static int find_session(srv_sessions *s, const unsigned char h[32], time_t now)
 /* ---- throttling of failed logins ---- */
 
 #define THROTTLE_MAX 4096
-#define THROTTLE_FREE 5       /* failures allowed before slowing down */
+#define THROTTLE_FREE 5       /* failures before slowing down: then 2 s, 4 s, 8 s... */
 #define THROTTLE_CAP 300      /* longest wait, seconds */
 #define THROTTLE_FORGET 3600  /* an entry without failure for this long is forgotten */
 
@@ -155,9 +155,9 @@ static void throttle_fail(srv_throttle *t, const char *key, time_t now)
 	throttle_entry *e = throttle_find(t, key, 1, now);
 	e->failures++;
 	e->last = now;
-	if (e->failures > THROTTLE_FREE) {
-		unsigned shift = e->failures - THROTTLE_FREE - 1;
-		long delay = shift >= 9 ? THROTTLE_CAP : 1L << shift;
+	if (e->failures >= THROTTLE_FREE) {
+		unsigned shift = e->failures - THROTTLE_FREE;
+		long delay = shift >= 8 ? THROTTLE_CAP : 2L << shift;
 		e->until = now + (delay > THROTTLE_CAP ? THROTTLE_CAP : delay);
 	}
 	pthread_mutex_unlock(&t->lock);

@@ -384,27 +384,34 @@ static void fold(const char *in, char *out, size_t size)
 	out[o] = '\0';
 }
 
+/* Matches in three ranks: the code or the whole name equal to the query, a prefix of
+ * either, the query inside the name; each rank keeps the first 50 met. */
 typedef struct search {
 	char q[128];
-	json_t *exact, *other;
-	size_t n, max;
+	json_t *rank[3];
 } search;
+
+#define SEARCH_MAX 50
 
 static void consider(search *s, const char *level, const char *code, const char *name)
 {
-	if (s->n >= s->max)
-		return;
 	char f[256];
 	fold(name ? name : "", f, sizeof(f));
-	int code_prefix = strncasecmp(code, s->q, strlen(s->q)) == 0;
-	int name_prefix = strncmp(f, s->q, strlen(s->q)) == 0;
-	if (!code_prefix && !name_prefix && !strstr(f, s->q))
+	size_t n = strlen(s->q);
+	int r;
+	if (strcasecmp(code, s->q) == 0 || strcmp(f, s->q) == 0)
+		r = 0;
+	else if (strncasecmp(code, s->q, n) == 0 || strncmp(f, s->q, n) == 0)
+		r = 1;
+	else if (strstr(f, s->q))
+		r = 2;
+	else
+		return;
+	if (json_array_size(s->rank[r]) >= SEARCH_MAX)
 		return;
 	json_t *o = json_pack("{s:s, s:s, s:o}", "level", level, "code", code, "name", srv_json_text(name ? name : ""));
-	if (!o)
-		return;
-	json_array_append_new(code_prefix || name_prefix ? s->exact : s->other, o);
-	s->n++;
+	if (o)
+		json_array_append_new(s->rank[r], o);
 }
 
 struct MHD_Response *srv_h_territories(srv_state *st, srv_request *req)
@@ -412,13 +419,13 @@ struct MHD_Response *srv_h_territories(srv_state *st, srv_request *req)
 	const char *q = srv_arg(req, "q");
 	if (!q || strlen(q) < 2 || strlen(q) > 100 || !srv_text_clean(q))
 		return srv_problem(req, 400, "« q » : de 2 à 100 caractères attendus");
-	search s = { .max = 50 };
+	search s;
 	fold(q, s.q, sizeof(s.q));
-	s.exact = json_array();
-	s.other = json_array();
-	if (!s.exact || !s.other) {
-		json_decref(s.exact);
-		json_decref(s.other);
+	for (int r = 0; r < 3; r++)
+		s.rank[r] = json_array();
+	if (!s.rank[0] || !s.rank[1] || !s.rank[2]) {
+		for (int r = 0; r < 3; r++)
+			json_decref(s.rank[r]);
 		return NULL;
 	}
 	const dh_geo *g = st->geo;
@@ -433,9 +440,13 @@ struct MHD_Response *srv_h_territories(srv_state *st, srv_request *req)
 		consider(&s, "commune", dh_geo_commune(g, (int32_t)i)->code, dh_geo_commune(g, (int32_t)i)->name);
 	for (size_t i = 0; i < dh_geo_qpv_count(g); i++)
 		consider(&s, "qpv", dh_geo_qpv(g, (int32_t)i)->code, dh_geo_qpv(g, (int32_t)i)->name);
-	json_array_extend(s.exact, s.other);
-	json_decref(s.other);
-	return srv_json(req, 200, s.exact);
+	json_array_extend(s.rank[0], s.rank[1]);
+	json_array_extend(s.rank[0], s.rank[2]);
+	json_decref(s.rank[1]);
+	json_decref(s.rank[2]);
+	while (json_array_size(s.rank[0]) > SEARCH_MAX)
+		json_array_remove(s.rank[0], SEARCH_MAX);
+	return srv_json(req, 200, s.rank[0]);
 }
 
 /* ---- dates ---- */

@@ -10,6 +10,7 @@
 #include "server/internal.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -280,6 +281,25 @@ static enum MHD_Result queue(srv_request *req, struct MHD_Response *r)
 	return ret;
 }
 
+/* The client's address as a throttling key: IPv4 address, or the /64 of an IPv6 one
+ * (the port is left out: it changes with every connection). Never logged. */
+static void client_key(const struct sockaddr *sa, char *out, size_t size)
+{
+	const unsigned char *a = NULL;
+	size_t n = 0;
+	if (sa->sa_family == AF_INET) {
+		a = (const unsigned char *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+		n = 4;
+	} else if (sa->sa_family == AF_INET6) {
+		a = (const unsigned char *)&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+		n = 8;
+	}
+	size_t o = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < n && o + 3 <= size; i++)
+		o += (size_t)snprintf(out + o, size - o, "%02x", a[i]);
+}
+
 static int unsafe_method(const char *m)
 {
 	return strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0;
@@ -403,12 +423,8 @@ enum MHD_Result srv_access(void *cls, struct MHD_Connection *conn, const char *u
 		dh_strlcpy(req->method, sizeof(req->method), method);
 		dh_identity_public(&req->who);
 		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-		if (ci && ci->client_addr) {
-			const unsigned char *a = (const unsigned char *)ci->client_addr;
-			/* the address only keys the throttle table (IPv4 bytes or the IPv6 prefix) */
-			snprintf(req->client, sizeof(req->client), "%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x",
-				 a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-		}
+		if (ci && ci->client_addr)
+			client_key(ci->client_addr, req->client, sizeof(req->client));
 		*con_cls = req;
 		struct MHD_Response *early = admit(st, req, url);
 		if (early || req->status)
@@ -420,15 +436,22 @@ enum MHD_Result srv_access(void *cls, struct MHD_Connection *conn, const char *u
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
-		if (take_body(req, upload_data, *upload_data_size) != 0) {
-			*upload_data_size = 0;
-			if (req->too_big)
-				return queue(req, srv_problem(req, 413, "corps de requête trop grand pour cette ressource"));
-			return queue(req, srv_problem(req, 503, "réception du corps impossible"));
-		}
+		size_t n = *upload_data_size;
 		*upload_data_size = 0;
+		if (req->too_big) {
+			/* past the limit: read and drop up to SRV_DISCARD_MAX more so that the client
+			 * gets its 413; past that, answer now and let the connection close */
+			req->discarded += n;
+			if (req->discarded > SRV_DISCARD_MAX)
+				return queue(req, srv_problem(req, 413, "corps de requête trop grand pour cette ressource"));
+			return MHD_YES;
+		}
+		if (take_body(req, upload_data, n) != 0 && !req->too_big)
+			return queue(req, srv_problem(req, 503, "réception du corps impossible"));
 		return MHD_YES;
 	}
+	if (req->too_big)
+		return queue(req, srv_problem(req, 413, "corps de requête trop grand pour cette ressource"));
 	if (req->upload_fd >= 0) {
 		if (fsync(req->upload_fd) != 0 || close(req->upload_fd) != 0)
 			req->upload_failed = 1;

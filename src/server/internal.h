@@ -26,6 +26,7 @@
 #include "server/serve.h"
 
 #define SRV_MAX_PATH_PARAM 64
+#define SRV_DISCARD_MAX ((uint64_t)1 << 20) /* body bytes read and dropped past a limit */
 
 typedef struct srv_sessions srv_sessions;
 typedef struct srv_throttle srv_throttle;
@@ -79,6 +80,7 @@ typedef struct srv_request {
 	char *body;              /* buffered body (NUL-terminated) */
 	size_t body_len, body_cap;
 	int too_big;             /* the body passed the route's limit */
+	uint64_t discarded;      /* bytes dropped since (see SRV_DISCARD_MAX) */
 	int upload_fd;           /* spool file of an upload, -1 otherwise */
 	char upload_path[512];
 	uint64_t upload_len;

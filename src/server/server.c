@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,23 @@ static const char usage_text[] =
 	"  --timeout S          secondes d'inactivité avant de couper une connexion (défaut 30)\n"
 	"  --max-upload MO      taille maximale d'une livraison en Mo (défaut 4096)\n"
 	"  -h, --help           cette aide\n";
+
+/* libmicrohttpd's own messages, as JSON lines like the access log. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	char msg[512];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	size_t n = strlen(msg);
+	while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+		msg[--n] = '\0';
+	json_t *o = json_pack("{s:s, s:o}", "event", "http-library", "message", srv_json_text(msg));
+	char *text = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	if (text)
+		fprintf(stderr, "%s\n", text);
+	free(text);
+	json_decref(o);
+}
 
 static int parse_listen(const char *text, struct sockaddr_in *sa)
 {
@@ -223,6 +241,7 @@ int srv_main(int argc, char **argv)
 		{ MHD_OPTION_END, 0, NULL },
 	};
 	d = MHD_start_daemon(flags, 0, NULL, NULL, srv_access, &st,
+			     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 			     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 			     MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
 			     MHD_OPTION_CONNECTION_LIMIT, (unsigned)max_conn,
