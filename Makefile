@@ -142,6 +142,12 @@ $(OUT)/tests/replay_fuzz_cli_args: tests/fuzz/fuzz_cli_args.c tests/fuzz/replay.
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -DDH_SOURCE_DIR='"$(CURDIR)"' -o $@ $< tests/fuzz/replay.c $(CLI_NOMAIN_OBJ) $(LIB) $(LDOPT) $(SERVER_LIBS) $(LDLIBS_ALL)
 
+# The server's request layer: a daemon in process (src/server/ objects, no main()).
+SERVER_OBJ = $(SERVER_SRC:%.c=$(OUT)/%.o)
+$(OUT)/tests/replay_fuzz_server_request: tests/fuzz/fuzz_server_request.c tests/fuzz/replay.c $(SERVER_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(SERVER_CFLAGS) -DDH_SOURCE_DIR='"$(CURDIR)"' -o $@ $< tests/fuzz/replay.c $(SERVER_OBJ) $(LIB) $(LDOPT) $(SERVER_LIBS) $(LDLIBS_ALL)
+
 # The suite: unit tests, golden CLI cases and fuzz corpora replay, all sanitized; then the
 # layout rules of the tree (scripts/check-layout) on the release objects.
 check asan: deps
@@ -186,6 +192,11 @@ $(BUILD)/fuzz/fuzz_cli_args: tests/fuzz/fuzz_cli_args.c $(CORE_SRC) $(CLI_SRC) $
 	@mkdir -p $(dir $@)
 	$(CLANG) -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined $(DEPS_CFLAGS) $(CPPFLAGS_ALL) \
 	  -DDH_SOURCE_DIR='"$(CURDIR)"' -DDH_CLI_NO_MAIN -o $@ $< $(CORE_SRC) $(CLI_SRC) $(SERVER_SRC) $(SERVER_LIBS) $(LDLIBS_ALL)
+
+$(BUILD)/fuzz/fuzz_server_request: tests/fuzz/fuzz_server_request.c $(CORE_SRC) $(SERVER_SRC)
+	@mkdir -p $(dir $@)
+	$(CLANG) -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined $(DEPS_CFLAGS) $(SERVER_CFLAGS) $(CPPFLAGS_ALL) \
+	  -DDH_SOURCE_DIR='"$(CURDIR)"' -o $@ $< $(CORE_SRC) $(SERVER_SRC) $(SERVER_LIBS) $(LDLIBS_ALL)
 
 fuzz: deps $(FUZZ_BIN)
 	@for t in $(FUZZ_BIN); do n=$$(basename $$t); mkdir -p $(BUILD)/fuzz/corpus-$$n; \

@@ -235,7 +235,7 @@ static int match(const char *pattern, const char *path, char *param, size_t size
 
 static const char *route_name(const srv_request *req)
 {
-	return req->route ? req->route->pattern : "(aucune)";
+	return req->route ? req->route->pattern : "none";
 }
 
 static void access_log(const srv_request *req)
@@ -343,6 +343,7 @@ static struct MHD_Response *admit(srv_state *st, srv_request *req, const char *u
 		return srv_problem(req, 403, "la portée de ce jeton ne couvre pas cette ressource");
 	if (unsafe_method(req->method) && req->via_cookie && !srv_csrf_ok(st, req))
 		return srv_problem(req, 403, "jeton CSRF absent ou invalide (en-tête X-CSRF-Token)");
+	req->limit = rt->upload ? st->max_upload : rt->max_body;
 	const char *clen = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Content-Length");
 	if (clen) {
 		char *end;
@@ -350,11 +351,11 @@ static struct MHD_Response *admit(srv_state *st, srv_request *req, const char *u
 		unsigned long long n = strtoull(clen, &end, 10);
 		if (errno || *end || end == clen)
 			return srv_problem(req, 400, "en-tête Content-Length invalide");
-		if (n > rt->max_body)
+		if (n > req->limit)
 			return srv_problem(req, 413, "corps de requête trop grand pour cette ressource");
 	}
 	if (rt->upload) {
-		snprintf(req->upload_path, sizeof(req->upload_path), "%s/upload-XXXXXX", st->spool_dir);
+		snprintf(req->upload_path, sizeof(req->upload_path), "%s/upload-XXXXXX", st->spool);
 		req->upload_fd = mkstemp(req->upload_path);
 		if (req->upload_fd < 0) {
 			req->upload_path[0] = '\0';
@@ -369,7 +370,7 @@ static int take_body(srv_request *req, const char *data, size_t n)
 {
 	const srv_route *rt = req->route;
 	uint64_t have = rt->upload ? req->upload_len : req->body_len;
-	if (have + n > rt->max_body) {
+	if (have + n > req->limit) {
 		req->too_big = 1;
 		return -1;
 	}

@@ -17,6 +17,7 @@
 #include "datahabitat/store.h"
 
 #include <jansson.h>
+#include <netinet/in.h>
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -37,7 +38,7 @@ typedef struct srv_state {
 	dh_geo *geo;                /* read only once loaded */
 	dh_cube_holder *cubes;      /* the current cube (swapped after an accepted delivery) */
 	_Atomic int64_t cube_built; /* time() of the current cube */
-	const char *spool_dir;      /* uploads arrive here before their import */
+	char spool[1024];           /* uploads arrive in this folder before their import */
 	int tls;                    /* 1: cookies are Secure */
 	atomic_int ready;           /* 1 once the cube is built */
 	atomic_int stopping;        /* 1 after SIGTERM: /readyz answers 503 */
@@ -46,6 +47,24 @@ typedef struct srv_state {
 	uint64_t max_upload;        /* bytes of one delivery */
 	atomic_uint_fast64_t deliveries_accepted, deliveries_refused;
 } srv_state;
+
+/* Limits of the daemon. */
+typedef struct srv_limits {
+	unsigned threads;         /* thread pool */
+	unsigned max_connections; /* connections at once; more wait in the kernel's backlog */
+	unsigned timeout;         /* seconds of inactivity before a connection is closed */
+} srv_limits;
+
+/* ---- server.c ---- */
+/* Open the state: geography, store, spool folder (emptied), holder, sessions, the cube.
+ * Returns a dh_result code (err set); srv_close() in every case. */
+int srv_open(srv_state *st, const char *db, const char *ref, dh_error *err);
+/* Start the daemon on sa (TLS when both PEM texts are given); NULL on failure. */
+struct MHD_Daemon *srv_start(srv_state *st, const struct sockaddr_in *sa, const srv_limits *lim,
+			     const char *cert_pem, const char *key_pem);
+/* Stop accepting, let running requests finish (up to grace_seconds), stop the daemon. */
+void srv_stop(srv_state *st, struct MHD_Daemon *d, unsigned grace_seconds);
+void srv_close(srv_state *st);
 
 struct srv_request;
 /* A handler fills req->status and returns the response (NULL: out of memory -> 503). */
@@ -79,10 +98,11 @@ typedef struct srv_request {
 	char param[SRV_MAX_PATH_PARAM]; /* the {x} segment of the path, if any */
 	char *body;              /* buffered body (NUL-terminated) */
 	size_t body_len, body_cap;
-	int too_big;             /* the body passed the route's limit */
+	uint64_t limit;          /* body bytes accepted (the route's, or the upload limit) */
+	int too_big;             /* the body passed the limit */
 	uint64_t discarded;      /* bytes dropped since (see SRV_DISCARD_MAX) */
 	int upload_fd;           /* spool file of an upload, -1 otherwise */
-	char upload_path[512];
+	char upload_path[1100];
 	uint64_t upload_len;
 	int upload_failed;       /* writing the spool file failed */
 	dh_identity who;         /* the caller (public when not authenticated) */

@@ -3,8 +3,8 @@
  * routes.c - the route table of `datahabitat serve` (method, path template, who may call
  * it, token scope, body limit) and the operational routes: /healthz, /readyz, /metrics,
  * /openapi.json (src/server/openapi.json, embedded in the binary at build time).
- * The authorisation matrix of tests/server/ is read from docs/api.md's table and checked
- * against this one.
+ * tests/server/run asserts every route x role cell against a running server, and that
+ * openapi.json describes exactly these routes.
  */
 #include "server/internal.h"
 

@@ -42,6 +42,9 @@ static const char usage_text[] =
 	"  -h, --help           cette aide\n";
 
 /* libmicrohttpd's own messages, as JSON lines like the access log. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 0)))
+#endif
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	(void)cls;
@@ -133,6 +136,80 @@ static int prepare_spool(const char *db, char *out, size_t size)
 	return 0;
 }
 
+int srv_open(srv_state *st, const char *db, const char *ref, dh_error *err)
+{
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_init(&st->store_lock, NULL);
+	st->max_upload = (uint64_t)4096 << 20;
+	int rc = dh_identity_init(err);
+	if (rc == DH_OK)
+		rc = dh_geo_load(&st->geo, ref ? ref : dh_geo_default_dir(), err);
+	if (rc == DH_OK)
+		rc = dh_store_open(&st->store, db, 0u, err);
+	if (rc == DH_OK)
+		rc = dh_store_qpv_apply(st->store, st->geo, err);
+	if (rc != DH_OK)
+		return rc;
+	if (prepare_spool(db, st->spool, sizeof(st->spool)) != 0)
+		return dh_error_set(err, DH_IO, "dossier de réception %s.uploads inutilisable", db);
+	if (dh_cube_holder_new(&st->cubes) != DH_OK || srv_sessions_new(&st->sessions) != DH_OK ||
+	    srv_throttle_new(&st->throttle) != DH_OK)
+		return dh_error_nomem(err);
+	rc = srv_cube_refresh(st, err);
+	return rc;
+}
+
+struct MHD_Daemon *srv_start(srv_state *st, const struct sockaddr_in *sa, const srv_limits *lim,
+			     const char *cert_pem, const char *key_pem)
+{
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	st->tls = cert_pem && key_pem;
+	if (st->tls)
+		flags |= MHD_USE_TLS;
+	struct MHD_OptionItem tls_opts[] = {
+		{ st->tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, (void *)(uintptr_t)cert_pem },
+		{ MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)(uintptr_t)key_pem },
+		{ MHD_OPTION_END, 0, NULL },
+	};
+	return MHD_start_daemon(flags, 0, NULL, NULL, srv_access, st,
+				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+				MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)sa,
+				MHD_OPTION_THREAD_POOL_SIZE, lim->threads,
+				MHD_OPTION_CONNECTION_LIMIT, lim->max_connections,
+				MHD_OPTION_CONNECTION_TIMEOUT, lim->timeout,
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+				MHD_OPTION_NOTIFY_COMPLETED, srv_completed, st,
+				MHD_OPTION_ARRAY, tls_opts,
+				MHD_OPTION_END);
+}
+
+void srv_stop(srv_state *st, struct MHD_Daemon *d, unsigned grace_seconds)
+{
+	atomic_store(&st->stopping, 1);
+	MHD_socket ls = MHD_quiesce_daemon(d);
+	if (ls != MHD_INVALID_SOCKET)
+		close(ls);
+	for (unsigned waited = 0; waited < grace_seconds * 20; waited++) {
+		const union MHD_DaemonInfo *ci = MHD_get_daemon_info(d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+		if (!ci || ci->num_connections == 0)
+			break;
+		struct timespec ts = { 0, 50 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	MHD_stop_daemon(d);
+}
+
+void srv_close(srv_state *st)
+{
+	srv_throttle_free(st->throttle);
+	srv_sessions_free(st->sessions);
+	dh_cube_holder_free(st->cubes);
+	dh_store_close(st->store);
+	dh_geo_free(st->geo);
+	pthread_mutex_destroy(&st->store_lock);
+	memset(st, 0, sizeof(*st));
+}
+
 int srv_main(int argc, char **argv)
 {
 	const char *db = NULL, *listen = "127.0.0.1:8080", *cert = NULL, *key = NULL, *ref = NULL;
@@ -182,34 +259,16 @@ int srv_main(int argc, char **argv)
 	}
 
 	srv_state st;
-	memset(&st, 0, sizeof(st));
-	pthread_mutex_init(&st.store_lock, NULL);
-	st.max_upload = (uint64_t)max_upload_mb << 20;
 	int exitcode = 3;
 	char *cert_pem = NULL, *key_pem = NULL;
 	struct MHD_Daemon *d = NULL;
-	char spool[1024];
 	dh_error err;
 	dh_error_clear(&err);
-	if (dh_identity_init(&err) != DH_OK || dh_geo_load(&st.geo, ref ? ref : dh_geo_default_dir(), &err) != DH_OK ||
-	    dh_store_open(&st.store, db, 0u, &err) != DH_OK || dh_store_qpv_apply(st.store, st.geo, &err) != DH_OK) {
+	if (srv_open(&st, db, ref, &err) != DH_OK) {
 		fprintf(stderr, "datahabitat: serve : %s\n", err.message[0] ? err.message : dh_result_message(err.code));
 		goto done;
 	}
-	if (prepare_spool(db, spool, sizeof(spool)) != 0) {
-		fprintf(stderr, "datahabitat: serve : dossier de réception %s.uploads inutilisable\n", db);
-		goto done;
-	}
-	st.spool_dir = spool;
-	if (dh_cube_holder_new(&st.cubes) != DH_OK || srv_sessions_new(&st.sessions) != DH_OK ||
-	    srv_throttle_new(&st.throttle) != DH_OK) {
-		fprintf(stderr, "datahabitat: serve : mémoire insuffisante\n");
-		goto done;
-	}
-	if (srv_cube_refresh(&st, &err) != DH_OK) {
-		fprintf(stderr, "datahabitat: serve : construction du cube impossible : %s\n", err.message);
-		goto done;
-	}
+	st.max_upload = (uint64_t)max_upload_mb << 20;
 	if (cert) {
 		cert_pem = read_all(cert);
 		key_pem = read_all(key);
@@ -221,7 +280,6 @@ int srv_main(int argc, char **argv)
 			fprintf(stderr, "datahabitat: serve : cette libmicrohttpd n'a pas TLS\n");
 			goto done;
 		}
-		st.tls = 1;
 	}
 
 	/* signals: waited for by this thread only (the daemon's threads inherit the mask) */
@@ -232,24 +290,8 @@ int srv_main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
-	if (st.tls)
-		flags |= MHD_USE_TLS;
-	struct MHD_OptionItem tls_opts[] = {
-		{ st.tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, cert_pem },
-		{ MHD_OPTION_HTTPS_MEM_KEY, 0, key_pem },
-		{ MHD_OPTION_END, 0, NULL },
-	};
-	d = MHD_start_daemon(flags, 0, NULL, NULL, srv_access, &st,
-			     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-			     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-			     MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
-			     MHD_OPTION_CONNECTION_LIMIT, (unsigned)max_conn,
-			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)timeout,
-			     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
-			     MHD_OPTION_NOTIFY_COMPLETED, srv_completed, &st,
-			     MHD_OPTION_ARRAY, tls_opts,
-			     MHD_OPTION_END);
+	srv_limits lim = { (unsigned)threads, (unsigned)max_conn, (unsigned)timeout };
+	d = srv_start(&st, &sa, &lim, cert_pem, key_pem);
 	if (!d) {
 		fprintf(stderr, "datahabitat: serve : démarrage du serveur impossible sur %s\n", listen);
 		goto done;
@@ -264,29 +306,13 @@ int srv_main(int argc, char **argv)
 	int sig = 0;
 	while (sigwait(&set, &sig) != 0)
 		;
-	atomic_store(&st.stopping, 1);
 	fprintf(stderr, "datahabitat: arrêt demandé : fin des requêtes en cours\n");
-	MHD_socket ls = MHD_quiesce_daemon(d);
-	if (ls != MHD_INVALID_SOCKET)
-		close(ls);
-	for (int waited = 0; waited < 30 * 20; waited++) {
-		const union MHD_DaemonInfo *ci = MHD_get_daemon_info(d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
-		if (!ci || ci->num_connections == 0)
-			break;
-		struct timespec ts = { 0, 50 * 1000 * 1000 };
-		nanosleep(&ts, NULL);
-	}
-	MHD_stop_daemon(d);
+	srv_stop(&st, d, 30);
 	fprintf(stderr, "datahabitat: serveur arrêté\n");
 	exitcode = 0;
 done:
-	srv_throttle_free(st.throttle);
-	srv_sessions_free(st.sessions);
-	dh_cube_holder_free(st.cubes);
-	dh_store_close(st.store);
-	dh_geo_free(st.geo);
+	srv_close(&st);
 	free(cert_pem);
 	free(key_pem);
-	pthread_mutex_destroy(&st.store_lock);
 	return exitcode;
 }
