@@ -39,6 +39,7 @@ typedef struct srv_state {
 	dh_cube_holder *cubes;      /* the current cube (swapped after an accepted delivery) */
 	_Atomic int64_t cube_built; /* time() of the current cube */
 	char spool[1024];           /* uploads arrive in this folder before their import */
+	char db[1024];              /* the database, for the connections of long streamed reads */
 	int tls;                    /* 1: cookies are Secure */
 	atomic_int ready;           /* 1 once the cube is built */
 	atomic_int stopping;        /* 1 after SIGTERM: /readyz answers 503 */

@@ -170,6 +170,7 @@ typedef struct stock_job {
 	pthread_cond_t cond;
 	int started;           /* 1: the first row (or the end) came: the answer is 200 */
 	int finished;
+	int refs;              /* the worker and the request thread: the last one frees */
 	int rc;
 	dh_error err;
 	int header;
@@ -254,14 +255,30 @@ static int job_row(void *cls, const dh_rpls_row *row, const char *commune)
 	return job_put(j, "\r\n", 2);
 }
 
+static void job_release(stock_job *j)
+{
+	pthread_mutex_lock(&j->lock);
+	int last = --j->refs == 0;
+	pthread_mutex_unlock(&j->lock);
+	if (last) {
+		pthread_mutex_destroy(&j->lock);
+		pthread_cond_destroy(&j->cond);
+		free(j);
+	}
+}
+
 static void *stock_worker(void *cls)
 {
 	stock_job *j = cls;
 	dh_actor actor = dh_identity_actor(&j->who);
-	pthread_mutex_lock(&j->st->store_lock);
-	int rc = dh_stock_export(j->st->store, &actor, j->who.org_siren, j->has_date ? j->date : NULL, NULL, job_row,
-				 j, &j->err);
-	pthread_mutex_unlock(&j->st->store_lock);
+	/* its own connection: a client that reads slowly holds this read transaction (WAL:
+	 * writers go on), never the server's shared connection */
+	dh_store *store = NULL;
+	int rc = dh_store_open(&store, j->st->db, 0u, &j->err);
+	if (rc == DH_OK)
+		rc = dh_stock_export(store, &actor, j->who.org_siren, j->has_date ? j->date : NULL, NULL, job_row, j,
+				     &j->err);
+	dh_store_close(store);
 	if (rc == DH_OK && !j->header) {
 		job_start(j);
 		rc = job_header(j);
@@ -273,13 +290,8 @@ static void *stock_worker(void *cls)
 	j->rc = rc;
 	j->finished = 1;
 	pthread_cond_signal(&j->cond);
-	int started = j->started;
 	pthread_mutex_unlock(&j->lock);
-	if (started) { /* the request thread has gone on: the job is this thread's to free */
-		pthread_mutex_destroy(&j->lock);
-		pthread_cond_destroy(&j->cond);
-		free(j);
-	}
+	job_release(j);
 	return NULL;
 }
 
@@ -306,6 +318,7 @@ struct MHD_Response *srv_h_stock(srv_state *st, srv_request *req)
 	}
 	pthread_mutex_init(&j->lock, NULL);
 	pthread_cond_init(&j->cond, NULL);
+	j->refs = 2;
 	pthread_t t;
 	if (pthread_create(&t, NULL, stock_worker, j) != 0) {
 		close(fds[0]);
@@ -319,16 +332,16 @@ struct MHD_Response *srv_h_stock(srv_state *st, srv_request *req)
 	pthread_mutex_lock(&j->lock);
 	while (!j->started && !j->finished)
 		pthread_cond_wait(&j->cond, &j->lock);
-	int started = j->started;
+	int started = j->started, rc = j->rc;
+	dh_error err;
+	if (!started) /* finished: the worker no longer writes j->err */
+		err = j->err;
 	pthread_mutex_unlock(&j->lock);
+	job_release(j);
 	if (!started) { /* the export failed before its first byte: an error answer */
 		close(fds[0]);
-		struct MHD_Response *r = j->rc == DH_NOTFOUND ? srv_problem(req, 404, "aucun patrimoine à cette date")
-							      : srv_problem_error(req, &j->err);
-		pthread_mutex_destroy(&j->lock);
-		pthread_cond_destroy(&j->cond);
-		free(j);
-		return r;
+		return rc == DH_NOTFOUND ? srv_problem(req, 404, "aucun patrimoine à cette date")
+					 : srv_problem_error(req, &err);
 	}
 	struct MHD_Response *r = MHD_create_response_from_pipe(fds[0]);
 	if (!r) {

@@ -141,6 +141,7 @@ int srv_open(srv_state *st, const char *db, const char *ref, dh_error *err)
 	memset(st, 0, sizeof(*st));
 	pthread_mutex_init(&st->store_lock, NULL);
 	st->max_upload = (uint64_t)4096 << 20;
+	dh_strlcpy(st->db, sizeof(st->db), db);
 	int rc = dh_identity_init(err);
 	if (rc == DH_OK)
 		rc = dh_geo_load(&st->geo, ref ? ref : dh_geo_default_dir(), err);
