@@ -128,14 +128,68 @@ static int find_delivery(void *cls, const dh_delivery *d)
 	return DH_OK;
 }
 
+static void csv_cell(FILE *f, json_t *v, char end)
+{
+	char num[32];
+	const char *t = json_is_string(v) ? json_string_value(v) : "";
+	if (json_is_integer(v)) {
+		snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(v));
+		t = num;
+	}
+	if (strpbrk(t, ";\"\r\n")) {
+		fputc('"', f);
+		for (; *t; t++) {
+			if (*t == '"')
+				fputc('"', f);
+			fputc(*t, f);
+		}
+		fputc('"', f);
+	} else {
+		fputs(t, f);
+	}
+	fputc(end, f);
+}
+
+/* The issues of a stored JSON report as CSV (the columns of `validate --format csv`). */
+static struct MHD_Response *report_csv(srv_request *req, const char *report)
+{
+	json_t *j = json_loads(report, 0, NULL);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = j ? open_memstream(&buf, &len) : NULL;
+	if (!f) {
+		json_decref(j);
+		return NULL;
+	}
+	static const char *const cols[] = { "row", "column", "field", "value", "code", "severity", "message" };
+	fputs("row;column;field;value;code;severity;message\r\n", f);
+	const char *lists[] = { "errors", "warnings" };
+	for (int l = 0; l < 2; l++) {
+		size_t i;
+		json_t *issue;
+		json_array_foreach(json_object_get(j, lists[l]), i, issue)
+			for (int c = 0; c < 7; c++) {
+				csv_cell(f, json_object_get(issue, cols[c]), c < 6 ? ';' : '\r');
+				if (c == 6)
+					fputc('\n', f);
+			}
+	}
+	json_decref(j);
+	fclose(f);
+	struct MHD_Response *r = srv_bytes(req, 200, "text/csv; charset=utf-8", buf, len);
+	free(buf);
+	return r;
+}
+
 struct MHD_Response *srv_h_delivery_report(srv_state *st, srv_request *req)
 {
 	int64_t id;
 	if (parse_id(req->param, &id) != 0)
 		return srv_problem(req, 404, "livraison introuvable");
 	const char *format = srv_arg(req, "format");
-	if (format && strcmp(format, "json") != 0)
-		return srv_problem(req, 400, "format inconnu (json)");
+	int csv = format && strcmp(format, "csv") == 0;
+	if (format && !csv && strcmp(format, "json") != 0)
+		return srv_problem(req, 400, "format inconnu (json ou csv)");
 	dh_error err;
 	dh_error_clear(&err);
 	char *report = NULL;
@@ -153,7 +207,8 @@ struct MHD_Response *srv_h_delivery_report(srv_state *st, srv_request *req)
 		return srv_problem(req, 404, "livraison introuvable");
 	if (rc != DH_OK)
 		return srv_problem_error(req, &err);
-	struct MHD_Response *r = srv_bytes(req, 200, "application/json; charset=utf-8", report, strlen(report));
+	struct MHD_Response *r = csv ? report_csv(req, report)
+				     : srv_bytes(req, 200, "application/json; charset=utf-8", report, strlen(report));
 	free(report);
 	return r;
 }
