@@ -54,9 +54,9 @@ struct MHD_Response *srv_h_users(srv_state *st, srv_request *req)
 	json_t *list = json_array();
 	dh_error err;
 	dh_error_clear(&err);
-	pthread_mutex_lock(&st->store_lock);
-	int rc = list ? dh_user_list(st->store, user_row, list, &err) : DH_NOMEM;
-	pthread_mutex_unlock(&st->store_lock);
+	srv_conn *conn = srv_store_get(st);
+	int rc = list ? dh_user_list(conn->store, user_row, list, &err) : DH_NOMEM;
+	srv_store_put(conn);
 	return listed(req, rc, &err, list);
 }
 
@@ -95,9 +95,9 @@ struct MHD_Response *srv_h_user_post(srv_state *st, srv_request *req)
 		goto out;
 	}
 	dh_actor actor = dh_identity_actor(&req->who);
-	pthread_mutex_lock(&st->store_lock);
-	int rc = dh_user_add(st->store, &u, json_string_value(pw), json_string_length(pw), &actor, &err);
-	pthread_mutex_unlock(&st->store_lock);
+	srv_conn *conn = srv_store_get(st);
+	int rc = dh_user_add(conn->store, &u, json_string_value(pw), json_string_length(pw), &actor, &err);
+	srv_store_put(conn);
 	if (rc != DH_OK) {
 		r = srv_problem_error(req, &err);
 		goto out;
@@ -120,9 +120,9 @@ struct MHD_Response *srv_h_user_delete(srv_state *st, srv_request *req)
 	if (!dh_login_valid(req->param))
 		return srv_problem(req, 404, "utilisateur introuvable");
 	dh_actor actor = dh_identity_actor(&req->who);
-	pthread_mutex_lock(&st->store_lock);
-	int rc = dh_user_disable(st->store, req->param, &actor, &err);
-	pthread_mutex_unlock(&st->store_lock);
+	srv_conn *conn = srv_store_get(st);
+	int rc = dh_user_disable(conn->store, req->param, &actor, &err);
+	srv_store_put(conn);
 	if (rc != DH_OK)
 		return srv_problem_error(req, &err);
 	return srv_bytes(req, 204, "text/plain; charset=utf-8", "", 0);
@@ -143,9 +143,9 @@ struct MHD_Response *srv_h_tokens(srv_state *st, srv_request *req)
 	dh_error err;
 	dh_error_clear(&err);
 	const char *login = req->who.role == DH_ROLE_ADMIN ? NULL : req->who.login;
-	pthread_mutex_lock(&st->store_lock);
-	int rc = list ? dh_token_list(st->store, login, token_row, list, &err) : DH_NOMEM;
-	pthread_mutex_unlock(&st->store_lock);
+	srv_conn *conn = srv_store_get(st);
+	int rc = list ? dh_token_list(conn->store, login, token_row, list, &err) : DH_NOMEM;
+	srv_store_put(conn);
 	return listed(req, rc, &err, list);
 }
 
@@ -177,9 +177,9 @@ struct MHD_Response *srv_h_token_post(srv_state *st, srv_request *req)
 		dh_actor actor = dh_identity_actor(&req->who);
 		int rc = DH_INVAL;
 		if (nd >= 1 && nd <= 3650) {
-			pthread_mutex_lock(&st->store_lock);
-			rc = dh_token_create(st->store, login, scope, (int)nd, text, &meta, &actor, &err);
-			pthread_mutex_unlock(&st->store_lock);
+			srv_conn *conn = srv_store_get(st);
+			rc = dh_token_create(conn->store, login, scope, (int)nd, text, &meta, &actor, &err);
+			srv_store_put(conn);
 		} else {
 			dh_error_set(&err, DH_INVAL, "« days » : de 1 à 3650 jours");
 		}
@@ -224,15 +224,15 @@ struct MHD_Response *srv_h_token_delete(srv_state *st, srv_request *req)
 	dh_error_clear(&err);
 	owner_ctx o = { id, req->who.login, 0 };
 	dh_actor actor = dh_identity_actor(&req->who);
-	pthread_mutex_lock(&st->store_lock);
+	srv_conn *conn = srv_store_get(st);
 	int rc = DH_OK;
 	if (req->who.role != DH_ROLE_ADMIN) /* another user's token does not exist for the caller */
-		rc = dh_token_list(st->store, req->who.login, token_owned, &o, &err);
+		rc = dh_token_list(conn->store, req->who.login, token_owned, &o, &err);
 	else
 		o.found = 1;
 	if (rc == DH_OK && o.found)
-		rc = dh_token_revoke(st->store, id, &actor, &err);
-	pthread_mutex_unlock(&st->store_lock);
+		rc = dh_token_revoke(conn->store, id, &actor, &err);
+	srv_store_put(conn);
 	if (rc == DH_NOTFOUND || (rc == DH_OK && !o.found))
 		return srv_problem(req, 404, "jeton introuvable");
 	if (rc != DH_OK)
@@ -254,9 +254,9 @@ struct MHD_Response *srv_h_orgs(srv_state *st, srv_request *req)
 	json_t *list = json_array();
 	dh_error err;
 	dh_error_clear(&err);
-	pthread_mutex_lock(&st->store_lock);
-	int rc = list ? dh_store_org_list(st->store, org_row, list, &err) : DH_NOMEM;
-	pthread_mutex_unlock(&st->store_lock);
+	srv_conn *conn = srv_store_get(st);
+	int rc = list ? dh_store_org_list(conn->store, org_row, list, &err) : DH_NOMEM;
+	srv_store_put(conn);
 	return listed(req, rc, &err, list);
 }
 
@@ -282,9 +282,9 @@ struct MHD_Response *srv_h_org_post(srv_state *st, srv_request *req)
 		dh_error err;
 		dh_error_clear(&err);
 		dh_actor actor = dh_identity_actor(&req->who);
-		pthread_mutex_lock(&st->store_lock);
-		int rc = dh_org_register(st->store, &actor, &o, &err);
-		pthread_mutex_unlock(&st->store_lock);
+		srv_conn *conn = srv_store_get(st);
+		int rc = dh_org_register(conn->store, &actor, &o, &err);
+		srv_store_put(conn);
 		if (rc != DH_OK) {
 			r = srv_problem_error(req, &err);
 		} else {
@@ -321,9 +321,9 @@ struct MHD_Response *srv_h_agreements(srv_state *st, srv_request *req)
 	json_t *list = json_array();
 	dh_error err;
 	dh_error_clear(&err);
-	pthread_mutex_lock(&st->store_lock);
-	int rc = list ? dh_agreement_list(st->store, agreement_row, list, &err) : DH_NOMEM;
-	pthread_mutex_unlock(&st->store_lock);
+	srv_conn *conn = srv_store_get(st);
+	int rc = list ? dh_agreement_list(conn->store, agreement_row, list, &err) : DH_NOMEM;
+	srv_store_put(conn);
 	return listed(req, rc, &err, list);
 }
 
@@ -365,9 +365,9 @@ struct MHD_Response *srv_h_agreement_post(srv_state *st, srv_request *req)
 	if (!territory)
 		a.territory.level = DH_LEVEL_ALL;
 	dh_actor actor = dh_identity_actor(&req->who);
-	pthread_mutex_lock(&st->store_lock);
-	int rc = dh_agreement_add(st->store, &a, &actor, &err);
-	pthread_mutex_unlock(&st->store_lock);
+	srv_conn *conn = srv_store_get(st);
+	int rc = dh_agreement_add(conn->store, &a, &actor, &err);
+	srv_store_put(conn);
 	if (rc != DH_OK) {
 		r = srv_problem_error(req, &err);
 		goto out;
@@ -391,9 +391,9 @@ struct MHD_Response *srv_h_agreement_delete(srv_state *st, srv_request *req)
 	dh_error err;
 	dh_error_clear(&err);
 	dh_actor actor = dh_identity_actor(&req->who);
-	pthread_mutex_lock(&st->store_lock);
-	int rc = dh_agreement_end(st->store, id, NULL, &actor, &err);
-	pthread_mutex_unlock(&st->store_lock);
+	srv_conn *conn = srv_store_get(st);
+	int rc = dh_agreement_end(conn->store, id, NULL, &actor, &err);
+	srv_store_put(conn);
 	if (rc != DH_OK)
 		return srv_problem_error(req, &err);
 	return srv_bytes(req, 204, "text/plain; charset=utf-8", "", 0);
@@ -423,9 +423,9 @@ struct MHD_Response *srv_h_audit(srv_state *st, srv_request *req)
 	json_t *list = json_array();
 	dh_error err;
 	dh_error_clear(&err);
-	pthread_mutex_lock(&st->store_lock);
-	int rc = list ? dh_audit_list(st->store, from, audit_row, list, &err) : DH_NOMEM;
-	pthread_mutex_unlock(&st->store_lock);
+	srv_conn *conn = srv_store_get(st);
+	int rc = list ? dh_audit_list(conn->store, from, audit_row, list, &err) : DH_NOMEM;
+	srv_store_put(conn);
 	return listed(req, rc == DH_EOF ? DH_OK : rc, &err, list);
 }
 
@@ -439,9 +439,9 @@ struct MHD_Response *srv_h_gdpr(srv_state *st, srv_request *req)
 	dh_error err;
 	dh_error_clear(&err);
 	dh_actor actor = dh_identity_actor(&req->who);
-	pthread_mutex_lock(&st->store_lock);
-	int rc = dh_gdpr_register(st->store, &actor, json ? DH_GDPR_JSON : DH_GDPR_MARKDOWN, NULL, &text, &err);
-	pthread_mutex_unlock(&st->store_lock);
+	srv_conn *conn = srv_store_get(st);
+	int rc = dh_gdpr_register(conn->store, &actor, json ? DH_GDPR_JSON : DH_GDPR_MARKDOWN, NULL, &text, &err);
+	srv_store_put(conn);
 	if (rc != DH_OK)
 		return srv_problem_error(req, &err);
 	struct MHD_Response *r = srv_bytes(req, 200, json ? "application/json; charset=utf-8" : "text/markdown; charset=utf-8",

@@ -194,9 +194,9 @@ int srv_authenticate(srv_state *st, srv_request *req, struct MHD_Response **prob
 			*problem = srv_problem(req, 401, "jeton d'accès invalide, expiré ou révoqué");
 			return -1;
 		}
-		pthread_mutex_lock(&st->store_lock);
-		int rc = dh_token_resolve(st->store, auth + 7, NULL, &req->who, &err);
-		pthread_mutex_unlock(&st->store_lock);
+		srv_conn *conn = srv_store_get(st);
+		int rc = dh_token_resolve(conn->store, auth + 7, NULL, &req->who, &err);
+		srv_store_put(conn);
 		if (rc != DH_OK) {
 			dh_identity_public(&req->who);
 			*problem = rc == DH_AUTH ? srv_problem(req, 401, "jeton d'accès invalide, expiré ou révoqué")
@@ -222,9 +222,9 @@ int srv_authenticate(srv_state *st, srv_request *req, struct MHD_Response **prob
 	if (i < 0)
 		return 0; /* unknown or expired session: the public (a login route answers 401) */
 	/* the user as it is now: a disabled user's session stops at once */
-	pthread_mutex_lock(&st->store_lock);
-	int rc = dh_identity_of_user(st->store, login, &req->who, &err);
-	pthread_mutex_unlock(&st->store_lock);
+	srv_conn *conn = srv_store_get(st);
+	int rc = dh_identity_of_user(conn->store, login, &req->who, &err);
+	srv_store_put(conn);
 	if (rc != DH_OK) {
 		dh_identity_public(&req->who);
 		return 0;
@@ -300,12 +300,13 @@ struct MHD_Response *srv_session_create(srv_state *st, srv_request *req)
 	dh_error_clear(&err);
 	int rc = DH_AUTH;
 	if (strlen(login) <= DH_LOGIN_MAX) {
-		pthread_mutex_lock(&st->store_lock);
-		rc = dh_user_authenticate(st->store, login, json_string_value(pw), json_string_length(pw), &who, &err);
-		pthread_mutex_unlock(&st->store_lock);
+		srv_conn *conn = srv_store_get(st);
+		rc = dh_user_authenticate(conn->store, login, json_string_value(pw), json_string_length(pw), &who, &err);
+		srv_store_put(conn);
 	}
 	json_decref(body);
 	if (rc == DH_AUTH || rc == DH_INVAL || rc == DH_NOTFOUND) {
+		now = time(NULL); /* the wait runs from the answer, not from the request */
 		throttle_fail(st->throttle, akey, now);
 		throttle_fail(st->throttle, ckey, now);
 		return srv_problem(req, 401, "identifiant ou mot de passe incorrect");

@@ -10,9 +10,9 @@
 int srv_cube_refresh(srv_state *st, dh_error *err)
 {
 	dh_cube *cube = NULL;
-	pthread_mutex_lock(&st->store_lock);
-	int rc = dh_cube_build_from_store(st->store, st->geo, &cube, NULL, err);
-	pthread_mutex_unlock(&st->store_lock);
+	srv_conn *conn = srv_store_get(st);
+	int rc = dh_cube_build_from_store(conn->store, st->geo, &cube, NULL, err);
+	srv_store_put(conn);
 	if (rc != DH_OK)
 		return rc;
 	dh_cube_holder_swap(st->cubes, cube);

@@ -283,10 +283,10 @@ struct MHD_Response *srv_h_indicators(srv_state *st, srv_request *req)
 		goto out;
 	}
 	dh_figures_result *fig = NULL;
-	pthread_mutex_lock(&st->store_lock);
+	srv_conn *conn = srv_store_get(st);
 	int rc = DH_OK;
 	if (!day) {
-		rc = dh_store_latest_reference_date(st->store, &day, &err);
+		rc = dh_store_latest_reference_date(conn->store, &day, &err);
 		/* outside its own data a caller may ask vintages only: the latest one */
 		if (rc == DH_OK && day && req->who.role != DH_ROLE_MEMBER)
 			day = day / 10000 * 10000 + DH_VINTAGE_MMDD;
@@ -303,8 +303,8 @@ struct MHD_Response *srv_h_indicators(srv_state *st, srv_request *req)
 		.nindicators = npositions,
 	};
 	if (rc == DH_OK)
-		rc = dh_figures_query(st->store, st->geo, cube, &req->who, &fr, &fig, &err);
-	pthread_mutex_unlock(&st->store_lock);
+		rc = dh_figures_query(conn->store, st->geo, cube, &req->who, &fr, &fig, &err);
+	srv_store_put(conn);
 	dh_cube_release(cube);
 	if (rc != DH_OK) {
 		resp = rc == DH_DENIED && !req->authenticated ? srv_problem(req, 403, err.message)
@@ -480,9 +480,9 @@ struct MHD_Response *srv_h_dates(srv_state *st, srv_request *req)
 	c.own_dates = json_array();
 	dh_error err;
 	dh_error_clear(&err);
-	pthread_mutex_lock(&st->store_lock);
-	int rc = dh_store_delivery_list(st->store, NULL, on_delivery, &c, &err);
-	pthread_mutex_unlock(&st->store_lock);
+	srv_conn *conn = srv_store_get(st);
+	int rc = dh_store_delivery_list(conn->store, NULL, on_delivery, &c, &err);
+	srv_store_put(conn);
 	if (rc != DH_OK) {
 		json_decref(c.own_dates);
 		return srv_problem_error(req, &err);

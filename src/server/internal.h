@@ -32,9 +32,20 @@
 typedef struct srv_sessions srv_sessions;
 typedef struct srv_throttle srv_throttle;
 
+#define SRV_POOL_MAX 65 /* database connections: one per worker thread, and one more */
+
+/* One connection of the pool: a dh_store is used by one thread at a time. */
+typedef struct srv_conn {
+	dh_store *store;
+	pthread_mutex_t lock;
+} srv_conn;
+
 typedef struct srv_state {
-	dh_store *store;            /* one SQLite connection: used under store_lock only */
-	pthread_mutex_t store_lock;
+	dh_store *store;            /* the first connection of the pool (setup only) */
+	srv_conn pool[SRV_POOL_MAX]; /* SQLite in WAL mode: readers in parallel, writers one at
+	                                a time (the audit chain appends in BEGIN IMMEDIATE) */
+	unsigned npool;
+	atomic_uint next_conn;
 	dh_geo *geo;                /* read only once loaded */
 	dh_cube_holder *cubes;      /* the current cube (swapped after an accepted delivery) */
 	_Atomic int64_t cube_built; /* time() of the current cube */
@@ -57,9 +68,12 @@ typedef struct srv_limits {
 } srv_limits;
 
 /* ---- server.c ---- */
-/* Open the state: geography, store, spool folder (emptied), holder, sessions, the cube.
- * Returns a dh_result code (err set); srv_close() in every case. */
-int srv_open(srv_state *st, const char *db, const char *ref, dh_error *err);
+/* Open the state: geography, `connections` database connections, spool folder (emptied),
+ * holder, sessions, the cube. Returns a dh_result code (err set); srv_close() in every case. */
+int srv_open(srv_state *st, const char *db, const char *ref, unsigned connections, dh_error *err);
+/* A free connection of the pool, locked for the caller (waits when all are taken). */
+srv_conn *srv_store_get(srv_state *st);
+void srv_store_put(srv_conn *c);
 /* Start the daemon on sa (TLS when both PEM texts are given); NULL on failure. */
 struct MHD_Daemon *srv_start(srv_state *st, const struct sockaddr_in *sa, const srv_limits *lim,
 			     const char *cert_pem, const char *key_pem);
@@ -174,8 +188,8 @@ void srv_metrics_record(int route_index, unsigned status, double seconds);
 struct MHD_Response *srv_metrics_response(srv_state *st, srv_request *req);
 
 /* ---- cube.c: where the cube comes from ---- */
-/* Build (or, later, open the persisted snapshot of) the cube and make it current. Holds
- * st->store_lock while it reads the store. Returns a dh_result code (err set). */
+/* Build (or, later, open the persisted snapshot of) the cube and make it current. Holds a
+ * connection of the pool while it reads the store. Returns a dh_result code (err set). */
 int srv_cube_refresh(srv_state *st, dh_error *err);
 
 /* ---- handlers ---- */

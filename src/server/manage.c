@@ -61,9 +61,9 @@ struct MHD_Response *srv_h_delivery_post(srv_state *st, srv_request *req)
 	memset(&res, 0, sizeof(res));
 	dh_error err;
 	dh_error_clear(&err);
-	pthread_mutex_lock(&st->store_lock);
-	int rc = dh_import_file(st->store, st->geo, req->upload_path, &opt, &res, &err);
-	pthread_mutex_unlock(&st->store_lock);
+	srv_conn *conn = srv_store_get(st);
+	int rc = dh_import_file(conn->store, st->geo, req->upload_path, &opt, &res, &err);
+	srv_store_put(conn);
 	if (rc != DH_OK && rc != DH_REFUSED)
 		return srv_problem_error(req, &err);
 	if (rc == DH_OK && !res.duplicate) {
@@ -94,9 +94,9 @@ struct MHD_Response *srv_h_deliveries(srv_state *st, srv_request *req)
 	json_t *list = json_array();
 	dh_error err;
 	dh_error_clear(&err);
-	pthread_mutex_lock(&st->store_lock);
-	int rc = list ? dh_store_delivery_list(st->store, own, list_delivery, list, &err) : DH_NOMEM;
-	pthread_mutex_unlock(&st->store_lock);
+	srv_conn *conn = srv_store_get(st);
+	int rc = list ? dh_store_delivery_list(conn->store, own, list_delivery, list, &err) : DH_NOMEM;
+	srv_store_put(conn);
 	if (rc != DH_OK) {
 		json_decref(list);
 		return srv_problem_error(req, &err);
@@ -194,15 +194,15 @@ struct MHD_Response *srv_h_delivery_report(srv_state *st, srv_request *req)
 	dh_error_clear(&err);
 	char *report = NULL;
 	find_ctx f = { id, 0 };
-	pthread_mutex_lock(&st->store_lock);
+	srv_conn *conn = srv_store_get(st);
 	int rc = DH_OK;
 	if (req->who.role == DH_ROLE_MEMBER) /* another organisation's delivery does not exist */
-		rc = dh_store_delivery_list(st->store, req->who.org_siren, find_delivery, &f, &err);
+		rc = dh_store_delivery_list(conn->store, req->who.org_siren, find_delivery, &f, &err);
 	else
 		f.found = 1;
 	if (rc == DH_OK && f.found)
-		rc = dh_store_delivery_report(st->store, id, &report, &err);
-	pthread_mutex_unlock(&st->store_lock);
+		rc = dh_store_delivery_report(conn->store, id, &report, &err);
+	srv_store_put(conn);
 	if (rc == DH_NOTFOUND || (rc == DH_OK && !f.found))
 		return srv_problem(req, 404, "livraison introuvable");
 	if (rc != DH_OK)

@@ -136,19 +136,29 @@ static int prepare_spool(const char *db, char *out, size_t size)
 	return 0;
 }
 
-int srv_open(srv_state *st, const char *db, const char *ref, dh_error *err)
+int srv_open(srv_state *st, const char *db, const char *ref, unsigned connections, dh_error *err)
 {
 	memset(st, 0, sizeof(*st));
-	pthread_mutex_init(&st->store_lock, NULL);
 	st->max_upload = (uint64_t)4096 << 20;
 	dh_strlcpy(st->db, sizeof(st->db), db);
 	int rc = dh_identity_init(err);
 	if (rc == DH_OK)
 		rc = dh_geo_load(&st->geo, ref ? ref : dh_geo_default_dir(), err);
-	if (rc == DH_OK)
-		rc = dh_store_open(&st->store, db, 0u, err);
-	if (rc == DH_OK)
-		rc = dh_store_qpv_apply(st->store, st->geo, err);
+	if (connections < 1)
+		connections = 1;
+	if (connections > SRV_POOL_MAX)
+		connections = SRV_POOL_MAX;
+	for (unsigned i = 0; rc == DH_OK && i < connections; i++) {
+		rc = dh_store_open(&st->pool[i].store, db, 0u, err);
+		if (rc == DH_OK) {
+			pthread_mutex_init(&st->pool[i].lock, NULL);
+			st->npool = i + 1;
+		}
+	}
+	if (rc != DH_OK)
+		return rc;
+	st->store = st->pool[0].store;
+	rc = dh_store_qpv_apply(st->store, st->geo, err);
 	if (rc != DH_OK)
 		return rc;
 	if (prepare_spool(db, st->spool, sizeof(st->spool)) != 0)
@@ -158,6 +168,24 @@ int srv_open(srv_state *st, const char *db, const char *ref, dh_error *err)
 		return dh_error_nomem(err);
 	rc = srv_cube_refresh(st, err);
 	return rc;
+}
+
+srv_conn *srv_store_get(srv_state *st)
+{
+	unsigned start = atomic_fetch_add(&st->next_conn, 1);
+	for (unsigned k = 0; k < st->npool; k++) {
+		srv_conn *c = &st->pool[(start + k) % st->npool];
+		if (pthread_mutex_trylock(&c->lock) == 0)
+			return c;
+	}
+	srv_conn *c = &st->pool[start % st->npool];
+	pthread_mutex_lock(&c->lock);
+	return c;
+}
+
+void srv_store_put(srv_conn *c)
+{
+	pthread_mutex_unlock(&c->lock);
 }
 
 struct MHD_Daemon *srv_start(srv_state *st, const struct sockaddr_in *sa, const srv_limits *lim,
@@ -205,9 +233,11 @@ void srv_close(srv_state *st)
 	srv_throttle_free(st->throttle);
 	srv_sessions_free(st->sessions);
 	dh_cube_holder_free(st->cubes);
-	dh_store_close(st->store);
+	for (unsigned i = 0; i < st->npool; i++) {
+		dh_store_close(st->pool[i].store);
+		pthread_mutex_destroy(&st->pool[i].lock);
+	}
 	dh_geo_free(st->geo);
-	pthread_mutex_destroy(&st->store_lock);
 	memset(st, 0, sizeof(*st));
 }
 
@@ -265,7 +295,7 @@ int srv_main(int argc, char **argv)
 	struct MHD_Daemon *d = NULL;
 	dh_error err;
 	dh_error_clear(&err);
-	if (srv_open(&st, db, ref, &err) != DH_OK) {
+	if (srv_open(&st, db, ref, (unsigned)threads + 1, &err) != DH_OK) {
 		fprintf(stderr, "datahabitat: serve : %s\n", err.message[0] ? err.message : dh_result_message(err.code));
 		goto done;
 	}

@@ -96,7 +96,7 @@ static void setup(void)
 		die("agreement", &err);
 	dh_store_close(store);
 	dh_geo_free(geo);
-	if (srv_open(&state, db, NULL, &err) != DH_OK)
+	if (srv_open(&state, db, NULL, 3, &err) != DH_OK)
 		die("srv_open", &err);
 	state.max_upload = 1 << 20;
 	struct sockaddr_in sa = { .sin_family = AF_INET };
