@@ -59,11 +59,16 @@ REF_DIR ?= $(REF_DIR_BUILD)
 SUBSYSTEMS = base store geo ingest cube gen governance
 CORE_SRC = $(sort $(foreach s,$(SUBSYSTEMS),$(wildcard src/$(s)/*.c)))
 CLI_SRC  = $(sort $(wildcard src/cli/*.c))
+# The HTTP server (`datahabitat serve`), linked into the CLI binary, not the library.
+SERVER_SRC = $(sort $(wildcard src/server/*.c))
+SERVER_PKGS = libmicrohttpd
+SERVER_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(SERVER_PKGS) 2>/dev/null)
+SERVER_LIBS   := $(shell $(PKG_CONFIG) --libs $(SERVER_PKGS) 2>/dev/null)
 UNIT_SRC = $(sort $(wildcard tests/unit/test_*.c))
 FUZZ_SRC = $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
 CORE_OBJ = $(CORE_SRC:%.c=$(OUT)/%.o)
-CLI_OBJ  = $(CLI_SRC:%.c=$(OUT)/%.o)
+CLI_OBJ  = $(CLI_SRC:%.c=$(OUT)/%.o) $(SERVER_SRC:%.c=$(OUT)/%.o)
 LIB      = $(OUT)/libdatahabitat.a
 CLI      = $(OUT)/datahabitat
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(OUT)/tests/%)
@@ -77,7 +82,7 @@ REPLAY_BIN = $(FUZZ_SRC:tests/fuzz/%.c=$(OUT)/tests/replay_%)
 # compiler errors. The goals that install what is missing first (scripts/install-deps), and
 # those that compile nothing, are exempt.
 SELF_INSTALLING_GOALS = check asan demo fuzz bench deps clean format format-check layout
-NEEDED_PKGS = $(PKGS) $(if $(filter test-run %/tests/%,$(MAKECMDGOALS)),$(TEST_PKGS))
+NEEDED_PKGS = $(PKGS) $(SERVER_PKGS) $(if $(filter test-run %/tests/%,$(MAKECMDGOALS)),$(TEST_PKGS))
 ifeq ($(filter $(SELF_INSTALLING_GOALS),$(MAKECMDGOALS)),)
 MISSING_PKGS := $(strip $(shell for p in $(NEEDED_PKGS); do \
                   $(PKG_CONFIG) --exists $$p 2>/dev/null || echo $$p; done))
@@ -108,7 +113,11 @@ $(LIB): $(CORE_OBJ)
 	ar rcs $@ $^
 
 $(CLI): $(CLI_OBJ) $(LIB)
-	$(CC) $(OPT) $(LDOPT) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS_ALL)
+	$(CC) $(OPT) $(LDOPT) -o $@ $(CLI_OBJ) $(LIB) $(SERVER_LIBS) $(LDLIBS_ALL)
+
+$(SERVER_SRC:%.c=$(OUT)/%.o): CFLAGS += $(SERVER_CFLAGS)
+# The OpenAPI description is embedded in routes.o (.incbin).
+$(OUT)/src/server/routes.o: src/server/openapi.json
 
 $(OUT)/tests/test_%: tests/unit/test_%.c tests/unit/testutil.h $(LIB)
 	@mkdir -p $(dir $@)
@@ -131,7 +140,13 @@ $(OUT)/src/cli/main-nomain.o: src/cli/main.c
 
 $(OUT)/tests/replay_fuzz_cli_args: tests/fuzz/fuzz_cli_args.c tests/fuzz/replay.c $(CLI_NOMAIN_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -DDH_SOURCE_DIR='"$(CURDIR)"' -o $@ $< tests/fuzz/replay.c $(CLI_NOMAIN_OBJ) $(LIB) $(LDOPT) $(LDLIBS_ALL)
+	$(CC) $(CFLAGS_ALL) -DDH_SOURCE_DIR='"$(CURDIR)"' -o $@ $< tests/fuzz/replay.c $(CLI_NOMAIN_OBJ) $(LIB) $(LDOPT) $(SERVER_LIBS) $(LDLIBS_ALL)
+
+# The server's request layer: a daemon in process (src/server/ objects, no main()).
+SERVER_OBJ = $(SERVER_SRC:%.c=$(OUT)/%.o)
+$(OUT)/tests/replay_fuzz_server_request: tests/fuzz/fuzz_server_request.c tests/fuzz/replay.c $(SERVER_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(SERVER_CFLAGS) -DDH_SOURCE_DIR='"$(CURDIR)"' -o $@ $< tests/fuzz/replay.c $(SERVER_OBJ) $(LIB) $(LDOPT) $(SERVER_LIBS) $(LDLIBS_ALL)
 
 # The suite: unit tests, golden CLI cases and fuzz corpora replay, all sanitized; then the
 # layout rules of the tree (scripts/check-layout) on the release objects.
@@ -155,8 +170,8 @@ test-run: $(CLI) $(UNIT_BIN) $(REPLAY_BIN)
 
 # Compile everything once more with clang, warnings as errors, no output.
 lint-clang:
-	@for f in $(CORE_SRC) $(CLI_SRC); do \
-	  $(CLANG) -fsyntax-only -std=c11 $(WARN) $(DEPS_CFLAGS) $(CPPFLAGS_ALL) $$f || exit 1; done
+	@for f in $(CORE_SRC) $(CLI_SRC) $(SERVER_SRC); do \
+	  $(CLANG) -fsyntax-only -std=c11 $(WARN) $(DEPS_CFLAGS) $(SERVER_CFLAGS) $(CPPFLAGS_ALL) $$f || exit 1; done
 	@echo "clang: aucun avertissement"
 
 deps:
@@ -176,10 +191,15 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(CORE_SRC)
 	  -DDH_SOURCE_DIR='"$(CURDIR)"' -o $@ $< $(CORE_SRC) $(LDLIBS_ALL)
 
 # The CLI target links the CLI's sources too, main() left out.
-$(BUILD)/fuzz/fuzz_cli_args: tests/fuzz/fuzz_cli_args.c $(CORE_SRC) $(CLI_SRC)
+$(BUILD)/fuzz/fuzz_cli_args: tests/fuzz/fuzz_cli_args.c $(CORE_SRC) $(CLI_SRC) $(SERVER_SRC)
 	@mkdir -p $(dir $@)
 	$(CLANG) -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined $(DEPS_CFLAGS) $(CPPFLAGS_ALL) \
-	  -DDH_SOURCE_DIR='"$(CURDIR)"' -DDH_CLI_NO_MAIN -o $@ $< $(CORE_SRC) $(CLI_SRC) $(LDLIBS_ALL)
+	  -DDH_SOURCE_DIR='"$(CURDIR)"' -DDH_CLI_NO_MAIN -o $@ $< $(CORE_SRC) $(CLI_SRC) $(SERVER_SRC) $(SERVER_LIBS) $(LDLIBS_ALL)
+
+$(BUILD)/fuzz/fuzz_server_request: tests/fuzz/fuzz_server_request.c $(CORE_SRC) $(SERVER_SRC)
+	@mkdir -p $(dir $@)
+	$(CLANG) -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined $(DEPS_CFLAGS) $(SERVER_CFLAGS) $(CPPFLAGS_ALL) \
+	  -DDH_SOURCE_DIR='"$(CURDIR)"' -o $@ $< $(CORE_SRC) $(SERVER_SRC) $(SERVER_LIBS) $(LDLIBS_ALL)
 
 fuzz: deps $(FUZZ_BIN)
 	@for t in $(FUZZ_BIN); do n=$$(basename $$t); mkdir -p $(BUILD)/fuzz/corpus-$$n; \

@@ -4,6 +4,7 @@
  * table and runs it. Each subcommand lives in its own cmd_<name>.c.
  */
 #include "cli.h"
+#include "server/serve.h"
 
 #include <stdarg.h>
 #include <string.h>
@@ -29,6 +30,7 @@ static const cli_command commands[] = {
 	{ "user", cmd_user, "gérer les utilisateurs et leurs rôles" },
 	{ "token", cmd_token, "créer, lister et révoquer les jetons d'accès à l'API" },
 	{ "agreement", cmd_agreement, "gérer les conventions de partage des données" },
+	{ "serve", srv_main, "servir l'API HTTP (indicateurs, livraisons, comptes)" },
 };
 
 void cli_errorf(const char *fmt, ...)
