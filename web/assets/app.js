@@ -2,16 +2,19 @@
 // app.js - the dashboard's router (#/page?params: every view is a deep link), its menu by
 // role, and the pages Connexion, Mon compte, Accueil, Énergie, Déposer une livraison,
 // Administration, Registre et audit, Données publiques (Territoires: territories.js).
-import { state, api, setCsrf, fmt, fdate, fdatetime, h, table, toCsv, download, dates, ROLES, secretLegend, select, say, errorBox, ApiError } from './lib.js';
+import { state, preload, api, setCsrf, fmt, fdate, fdatetime, h, table, toCsv, download, dates, ROLES, secretLegend, select, say, errorBox, ApiError } from './lib.js';
 import { pageTerritories, pageFiche } from './territories.js';
 
+// who reads figures: the API refuses them to the administrator and the DPO (403)
+const FIGURES = ['public', 'member', 'analyst', 'partner'];
+const HOME = { member: '/accueil', admin: '/admin', dpo: '/registre' };
 const PAGES = {
   '/connexion': { title: 'Connexion', run: pageLogin },
   '/compte': { title: 'Mon compte', run: pageAccount, roles: 'any' },
   '/accueil': { title: 'Accueil', run: pageHome, roles: ['member'] },
-  '/territoires': { title: 'Territoires', run: pageTerritories },
-  '/fiche': { title: 'Fiche territoire', run: pageFiche, hidden: true },
-  '/energie': { title: 'Énergie', run: pageEnergy },
+  '/territoires': { title: 'Territoires', run: pageTerritories, roles: FIGURES },
+  '/fiche': { title: 'Fiche territoire', run: pageFiche, hidden: true, roles: FIGURES },
+  '/energie': { title: 'Énergie', run: pageEnergy, roles: FIGURES },
   '/depot': { title: 'Déposer une livraison', run: pageUpload, roles: ['member'] },
   '/admin': { title: 'Administration', run: pageAdmin, roles: ['admin'] },
   '/registre': { title: 'Registre et audit', run: pageRegister, roles: ['dpo'] },
@@ -20,7 +23,7 @@ const PAGES = {
 
 function allowed(page) {
   if (!page.roles) return true;
-  if (!state.me) return false;
+  if (!state.me) return page.roles === FIGURES;
   return page.roles === 'any' || page.roles.includes(state.me.role);
 }
 
@@ -44,7 +47,7 @@ async function route() {
   const [path, qs] = (location.hash.slice(1) || '/').split('?');
   const params = Object.fromEntries(new URLSearchParams(qs || ''));
   let target = path;
-  if (!PAGES[target]) target = state.me ? (state.me.role === 'member' ? '/accueil' : '/territoires') : '/public';
+  if (!PAGES[target]) target = state.me ? HOME[state.me.role] || '/territoires' : '/public';
   const page = PAGES[target];
   menu(target);
   const main = document.getElementById('contenu');
@@ -63,6 +66,7 @@ async function route() {
 }
 
 async function start() {
+  preload();
   try { state.me = await api('GET', '/api/v1/me'); } catch (e) { state.me = null; }
   window.addEventListener('hashchange', route);
   await route();
@@ -77,7 +81,7 @@ async function pageLogin(main) {
       const r = await api('POST', '/api/v1/session', { login: form.login.value, password: form.password.value });
       setCsrf(r.csrf_token);
       state.me = await api('GET', '/api/v1/me');
-      location.hash = state.me.role === 'member' ? '#/accueil' : '#/territoires';
+      location.hash = '#' + (HOME[state.me.role] || '/territoires');
     } catch (e) { msg.replaceChildren(errorBox(e.status === 401 ? 'Identifiant ou mot de passe incorrect.' : e)); }
   } },
   h('p', {}, h('label', { for: 'login' }, 'Identifiant'), h('input', { id: 'login', name: 'login', autocomplete: 'username', required: true })),
@@ -194,12 +198,12 @@ async function pageUpload(main, p) {
     xhr.setRequestHeader('X-CSRF-Token', sessionStorage.getItem('dh-csrf') || '');
     xhr.setRequestHeader('Content-Type', 'text/csv');
     xhr.upload.onprogress = e => { if (e.lengthComputable) progress.value = Math.round(100 * e.loaded / e.total); };
-    xhr.onload = () => {
+    xhr.onload = async () => {
       progress.value = 100;
       let body; try { body = JSON.parse(xhr.responseText); } catch (e) { body = { detail: xhr.responseText }; }
-      if (xhr.status >= 400 && !body.errors) { report.replaceChildren(errorBox(new ApiError(xhr.status, body.detail))); return; }
-      const id = body.id || (body.delivery && body.delivery.id);
-      showReport(report, body, id, { page: 1 });
+      const id = body.delivery && body.delivery.id;
+      if (!id) { report.replaceChildren(errorBox(new ApiError(xhr.status, body.detail))); return; }
+      try { showReport(report, await api('GET', `/api/v1/deliveries/${id}/report`), id, { page: 1 }); } catch (e) { report.replaceChildren(errorBox(e)); }
       say('Envoi terminé, rapport affiché');
     };
     xhr.onerror = () => report.replaceChildren(errorBox('Envoi interrompu.'));

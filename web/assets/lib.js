@@ -75,7 +75,7 @@ export function table(caption, columns, rows, opts = {}) {
     const title = v === 'secret' ? 'secret statistique' : null;
     return i === 0 && opts.rowHeader ? h('th', { scope: 'row' }, content) : h('td', { class: cls, title }, content);
   })));
-  return h('div', { class: 'scroll' }, h('table', {}, h('caption', {}, caption), h('thead', {}, head), h('tbody', {}, body)));
+  return h('div', { class: 'scroll', tabindex: 0, role: 'region', 'aria-label': caption }, h('table', {}, h('caption', {}, caption), h('thead', {}, head), h('tbody', {}, body)));
 }
 
 // CSV for French spreadsheets: ';' separator, decimal comma, secret cells "s".
@@ -96,12 +96,14 @@ export function download(name, text, type = 'text/csv;charset=utf-8') {
   document.body.append(a); a.click(); a.remove();
 }
 
+// registry and dates asked once, in parallel, at start
+export function preload() { registry().catch(() => {}); dates().catch(() => {}); }
 export async function registry() {
-  if (!state.registry) state.registry = await api('GET', '/api/v1/indicators/registry');
+  if (!state.registry) state.registry = api('GET', '/api/v1/indicators/registry');
   return state.registry;
 }
 export async function dates() {
-  if (!state.dates) state.dates = (await api('GET', '/api/v1/dates')).vintages || [];
+  if (!state.dates) state.dates = api('GET', '/api/v1/dates').then(d => d.vintages || []);
   return state.dates;
 }
 

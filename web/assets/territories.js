@@ -73,15 +73,16 @@ async function drawMap(el, p, data, cols, ind) {
   legend.querySelectorAll('.swatch').forEach(s => { s.style.background = s.dataset.c; });
   el.append(legend, h('p', { class: 'attribution' }, 'Contours : IGN Admin Express, Licence Ouverte.'));
   if (!window.L) return;
-  const map = window.L.map('map', { attributionControl: true, zoomSnap: 0.25 });
+  const map = window.L.map('map', { attributionControl: true, zoomSnap: 0.25, preferCanvas: true });
   map.attributionControl.setPrefix(false);
-  let drawn = 0;
+  let drawn = 0, blank = 0, secret = 0;
   const layer = window.L.geoJSON(geo, {
     attribution: 'Contours : IGN Admin Express, Licence Ouverte',
     style: f => {
       const r = byCode.get(f.properties[key]);
       const v = r ? r[ind] : undefined;
       const fill = v === 'secret' ? '#9e9e9e' : typeof v === 'number' ? colour(v) : '#ffffff';
+      blank += fill === '#ffffff'; secret += v === 'secret';
       return { color: '#555', weight: 0.4, fillColor: fill, fillOpacity: 0.9 };
     },
     onEachFeature: (f, l) => {
@@ -91,13 +92,14 @@ async function drawMap(el, p, data, cols, ind) {
     },
   }).addTo(map);
   map.fitBounds(layer.getBounds());
-  el.dataset.features = String(drawn);
+  Object.assign(el.dataset, { features: drawn, blank, secret });
 }
 
 export async function pageTerritories(main, p) {
   const reg = await registry();
   const vint = await dates();
   p.niveau = p.niveau || 'departement';
+  if (p.niveau === 'commune' || p.niveau === 'epci') communesGeo(); // fetched while the figures come
   p.date = p.date || vint[vint.length - 1] || '';
   const inds = (p.ind ? p.ind.split(',') : DEFAULT_IND).filter(id => reg.some(r => r.id === id));
   const form = h('form', { class: 'controls', onsubmit: ev => {
