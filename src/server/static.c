@@ -8,7 +8,8 @@
  * precompressed F.gz is sent to clients that accept gzip; caching by ETag (mtime and size)
  * with revalidation for the page and one hour for the assets; the page's own CSP (scripts,
  * styles, images and API calls from this origin only, no inline script).
- * Web root: $DH_WEB_DIR, else web/ beside the binary's bin/ folder, else ./web.
+ * Web root: $DH_WEB_DIR, else the first web/ (with index.html) one to three folders above the
+ * binary (bin/, build/rel/, build/asan/), else ./web.
  */
 #include "server/internal.h"
 
@@ -30,10 +31,10 @@ static char web_root[PATH_MAX];
 
 static int is_dir_with_index(const char *dir)
 {
-	char p[PATH_MAX + 16];
+	char p[PATH_MAX + 32];
 	struct stat sb;
-	snprintf(p, sizeof(p), "%s/index.html", dir);
-	return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
+	int n = snprintf(p, sizeof(p), "%s/index.html", dir);
+	return n > 0 && (size_t)n < sizeof(p) && stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
 }
 
 static void find_root(void)
@@ -47,15 +48,17 @@ static void find_root(void)
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n > 0) {
 		exe[n] = '\0';
-		for (int up = 0; up < 2; up++) { /* .../bin/datahabitat -> ... */
+		/* bin/datahabitat, build/rel/datahabitat, build/asan/...: web/ one to three up */
+		for (int up = 0; up < 3; up++) {
 			char *slash = strrchr(exe, '/');
-			if (slash)
-				*slash = '\0';
-		}
-		if (strlen(exe) + 5 < sizeof(web_root)) {
-			char cand[PATH_MAX];
+			if (!slash)
+				break;
+			*slash = '\0';
+			if (up == 0)
+				continue;
+			char cand[PATH_MAX + 8];
 			snprintf(cand, sizeof(cand), "%s/web", exe);
-			if (is_dir_with_index(cand)) {
+			if (is_dir_with_index(cand) && strlen(cand) < sizeof(web_root)) {
 				snprintf(web_root, sizeof(web_root), "%s", cand);
 				return;
 			}
