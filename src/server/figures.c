@@ -237,6 +237,8 @@ struct MHD_Response *srv_h_indicators(srv_state *st, srv_request *req)
 		return srv_problem(req, 400, "niveau inconnu (commune, epci, departement, region, qpv, landlord, all)");
 	if (date && !dh_date_valid(date))
 		return srv_problem(req, 400, "date invalide (AAAA-MM-JJ attendu)");
+	if (!code && level == DH_LEVEL_LANDLORD && req->who.role == DH_ROLE_MEMBER)
+		code = req->who.org_siren; /* a member's landlord level is its own organisation */
 	if (code && level == DH_LEVEL_ALL)
 		return srv_problem(req, 400, "« code » n'a pas de sens avec le niveau all");
 
