@@ -116,6 +116,7 @@ try {
     ok(`the map draws every commune of the région (${n} features, ${sec} secret as in the API)`, n === 1202 && sec === apiSec && sec > 0, `${n} ${sec} ${apiSec}`);
     ok('map attribution shown', (await page.textContent('#carte')).includes('IGN Admin Express, Licence Ouverte'));
     await shot(page, 'territoires');
+    if (SHOTS) await page.locator('#carte').screenshot({ path: path.join(SRC, 'docs', 'screenshots', 'carte.png') });
     const menu = await menuOf(page);
     ok('public menu: no member, admin or DPO page', !menu.some(m => /Administration|Registre|Déposer|Accueil/.test(m)), menu);
     await go(page, '#/admin');
