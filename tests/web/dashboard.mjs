@@ -116,7 +116,6 @@ try {
     ok(`the map draws every commune of the région (${n} features, ${sec} secret as in the API)`, n === 1202 && sec === apiSec && sec > 0, `${n} ${sec} ${apiSec}`);
     ok('map attribution shown', (await page.textContent('#carte')).includes('IGN Admin Express, Licence Ouverte'));
     await shot(page, 'territoires');
-    if (SHOTS) await page.locator('#carte').screenshot({ path: path.join(SRC, 'docs', 'screenshots', 'carte.png') });
     const menu = await menuOf(page);
     ok('public menu: no member, admin or DPO page', !menu.some(m => /Administration|Registre|Déposer|Accueil/.test(m)), menu);
     await go(page, '#/admin');
@@ -201,6 +200,11 @@ try {
     await go(page, '#/fiche?niveau=departement&code=35');
     ok('territory sheet: figures and history', (await page.textContent('main')).includes('Historique') && (await page.$$('main table')).length >= 2);
     await shot(page, 'fiche');
+    if (SHOTS) {
+      await go(page, '#/territoires?niveau=commune&ind=nb_ls,tx_vac');
+      await page.waitForSelector('#carte[data-features]');
+      await page.locator('#carte').screenshot({ path: path.join(SRC, 'docs', 'screenshots', 'carte.png') });
+    }
   }
 
   // ---- CSRF ----

@@ -124,14 +124,14 @@ async function pageHome(main) {
   main.replaceChildren(h('h1', {}, 'Accueil'), h('p', {}, `Organisme ${state.me.organisation}, chiffres au ${fdate(date)}.`), secretLegend());
   const cols = [{ id: 'name', label: 'Territoire' }];
   const rows = [];
-  for (const lvl of ['region', 'departement']) {
+  for (const lvl of ['landlord', 'region', 'departement']) { // landlord: the member's own organisation
     try {
       const r = await api('GET', `/api/v1/indicators?level=${lvl}&indicator=${KEY.join(',')}&date=${date}`);
       if (cols.length === 1) cols.push(...r.columns.map(c => ({ id: c.id, label: c.label, unit: c.unit })));
       rows.push(...r.rows);
     } catch (e) { main.append(errorBox(e)); }
   }
-  main.append(table('Chiffres clés de vos territoires (région, départements)', cols, rows, { rowHeader: true }));
+  main.append(table('Chiffres clés de votre organisme (première ligne), de la région et des départements', cols, rows, { rowHeader: true }));
   const dl = await api('GET', '/api/v1/deliveries');
   const refused = dl.filter(d => d.status !== 'accepted');
   main.append(h('h2', {}, 'Alertes'), refused.length
@@ -155,7 +155,8 @@ async function pageEnergy(main, p) {
   main.replaceChildren(h('h1', {}, 'Énergie'),
     h('p', {}, 'Étiquettes énergie (DPE) et calendrier d\'interdiction de location de la loi Climat et résilience : G au 1/1/2025, F au 1/1/2028, E au 1/1/2034.'),
     h('form', { class: 'controls', onsubmit: ev => { ev.preventDefault(); location.hash = `#/energie?niveau=${ev.target.niveau.value}&date=${ev.target.date.value}`; } },
-      select('niveau', 'Niveau', [['region', 'Région'], ['departement', 'Département'], ['epci', 'EPCI'], ['commune', 'Commune']], lvl),
+      select('niveau', 'Niveau', [...(state.me && state.me.role === 'member' ? [['landlord', 'Votre organisme']] : []),
+        ['region', 'Région'], ['departement', 'Département'], ['epci', 'EPCI'], ['commune', 'Commune']], lvl),
       select('date', 'Date', vint.map(d => [d, fdate(d)]), date), h('button', { type: 'submit' }, 'Afficher')), secretLegend());
   try {
     const r = await api('GET', `/api/v1/indicators?level=${lvl}&indicator=${DPE.join(',')}&date=${date}`);

@@ -65,7 +65,7 @@ async function drawMap(el, p, data, cols, ind) {
   el.replaceChildren(h('h2', {}, `Carte : ${col.label} par ${p.niveau === 'epci' ? 'EPCI' : 'commune'}`),
     h('div', { id: 'map', role: 'region', 'aria-label': 'Carte choroplèthe (les valeurs sont dans le tableau)' }));
   const legend = h('ul', { class: 'maplegend', 'aria-label': 'Légende de la carte' },
-    PALETTE.map((c, i) => h('li', {}, h('span', { class: 'swatch', style: null, 'data-c': c }),
+    nums.length === 0 ? h('li', {}, 'aucune valeur diffusée pour cet indicateur') : PALETTE.map((c, i) => h('li', {}, h('span', { class: 'swatch', style: null, 'data-c': c }),
       i === 0 ? `moins de ${fmt(breaks[0], col.unit)}` : i === 4 ? `${fmt(breaks[3], col.unit)} et plus`
         : `${fmt(breaks[i - 1], col.unit)} à ${fmt(breaks[i], col.unit)}`)),
     h('li', {}, h('span', { class: 'swatch', 'data-c': '#9e9e9e' }), '« s » secret statistique'),
