@@ -19,14 +19,17 @@
 
 /* ---- responses ---- */
 
+/* CSP and Cache-Control only where the handler set none (the dashboard's files, static.c). */
 static void security_headers(struct MHD_Response *r)
 {
-	MHD_add_response_header(r, "Content-Security-Policy",
-				"default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
+	if (!MHD_get_response_header(r, "Content-Security-Policy"))
+		MHD_add_response_header(r, "Content-Security-Policy",
+					"default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
 	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(r, "X-Frame-Options", "DENY");
 	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
-	MHD_add_response_header(r, "Cache-Control", "no-store");
+	if (!MHD_get_response_header(r, "Cache-Control"))
+		MHD_add_response_header(r, "Cache-Control", "no-store");
 	MHD_add_response_header(r, "Cross-Origin-Resource-Policy", "same-origin");
 }
 

@@ -218,5 +218,10 @@ struct MHD_Response *srv_h_agreement_post(srv_state *st, srv_request *req);
 struct MHD_Response *srv_h_agreement_delete(srv_state *st, srv_request *req);
 struct MHD_Response *srv_h_audit(srv_state *st, srv_request *req);
 struct MHD_Response *srv_h_gdpr(srv_state *st, srv_request *req);
+/* static.c: the web dashboard's files */
+struct MHD_Response *srv_h_static_index(srv_state *st, srv_request *req);
+struct MHD_Response *srv_h_static_assets(srv_state *st, srv_request *req);
+struct MHD_Response *srv_h_static_vendor(srv_state *st, srv_request *req);
+struct MHD_Response *srv_h_static_geo(srv_state *st, srv_request *req);
 
 #endif
