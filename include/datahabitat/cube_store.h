@@ -112,7 +112,7 @@ typedef struct dh_cube_snapshot_info {
  * The cube of the whole versioned stock, from the snapshot file at path (NULL: the database
  * file's path + DH_CUBE_SNAPSHOT_SUFFIX) when it reflects the store's current state, else
  * built from the store (dh_cube_build_from_store) and saved there for the next reader. geo
- * must be the one the cube is built over, QPV names applied (dh_store_qpv_apply) as every
+ * must be the one the cube is built over, QPV names applied (dh_geo_load_qpv_stored) as every
  * caller does, or the stamps never match. *out: one reference, dh_cube_release() (unmaps).
  * A server keeps the result in a dh_cube_holder and swaps after each accepted delivery.
  * Returns DH_OK or a result of dh_cube_build_from_store(); a snapshot that cannot be read or

@@ -229,7 +229,7 @@ int cmd_import(int argc, char **argv)
 	dh_import_result result;
 	/* The stored QPV names, as every reader of the cube applies them: the snapshot the
 	 * import writes (dh_import_file) is then the one `indicators` opens. */
-	if (dh_store_qpv_apply(store, geo, &err) != DH_OK)
+	if (dh_geo_load_qpv_stored(geo, store, &err) != DH_OK)
 		dh_error_clear(&err);
 	int rc = dh_import_file(store, geo, file, &opt, &result, &err);
 	if (rc == DH_OK || rc == DH_REFUSED) {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: EUPL-1.2 */
 /*
- * cube.c - the one place where the server obtains its cube: built from the store today;
- * the persisted snapshot (issue 11 point 3, another branch) will be opened here instead.
+ * cube.c - the one place where the server obtains its cube: the persisted snapshot next to
+ * the database (rebuilt from the store and rewritten when missing, stale or corrupt).
  * The new cube replaces the current one in the holder; running queries keep the one they
  * acquired until they release it.
  */
@@ -9,13 +9,11 @@
 
 int srv_cube_refresh(srv_state *st, dh_error *err)
 {
-	dh_cube *cube = NULL;
 	srv_conn *conn = srv_store_get(st);
-	int rc = dh_cube_build_from_store(conn->store, st->geo, &cube, NULL, err);
+	int rc = dh_cube_holder_open_snapshot(st->cubes, conn->store, st->geo, NULL, NULL, err);
 	srv_store_put(conn);
 	if (rc != DH_OK)
 		return rc;
-	dh_cube_holder_swap(st->cubes, cube);
 	atomic_store(&st->cube_built, (int64_t)time(NULL));
 	atomic_store(&st->ready, 1);
 	return DH_OK;

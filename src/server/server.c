@@ -158,7 +158,7 @@ int srv_open(srv_state *st, const char *db, const char *ref, unsigned connection
 	if (rc != DH_OK)
 		return rc;
 	st->store = st->pool[0].store;
-	rc = dh_store_qpv_apply(st->store, st->geo, err);
+	rc = dh_geo_load_qpv_stored(st->geo, st->store, err);
 	if (rc != DH_OK)
 		return rc;
 	if (prepare_spool(db, st->spool, sizeof(st->spool)) != 0)

@@ -62,7 +62,7 @@ static int setup(void **state)
 					      stock, sizeof(stock)),
 			 0);
 	dh_error err;
-	assert_int_equal(dh_store_qpv_apply(fx->store, fx->geo, &err), DH_OK);
+	assert_int_equal(dh_geo_load_qpv_stored(fx->geo, fx->store, &err), DH_OK);
 	snprintf(fx->db, sizeof(fx->db), "%s/t.db", fx->dir);
 	snprintf(fx->snap, sizeof(fx->snap), "%s/t.db%s", fx->dir, DH_CUBE_SNAPSHOT_SUFFIX);
 	fx->bytes = read_all(fx->snap, &fx->size);
