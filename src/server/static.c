@@ -58,8 +58,9 @@ static void find_root(void)
 				continue;
 			char cand[PATH_MAX + 8];
 			snprintf(cand, sizeof(cand), "%s/web", exe);
-			if (is_dir_with_index(cand) && strlen(cand) < sizeof(web_root)) {
-				snprintf(web_root, sizeof(web_root), "%s", cand);
+			size_t len = strlen(cand);
+			if (is_dir_with_index(cand) && len < sizeof(web_root)) {
+				memcpy(web_root, cand, len + 1);
 				return;
 			}
 		}
